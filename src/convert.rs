@@ -1,0 +1,74 @@
+//! The library's face: notebook in, pipeline out.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{self, Overrides};
+use crate::diagnostics::{self, Diagnostic};
+use crate::emit;
+use crate::notebook::{Notebook, NotebookError};
+use crate::plan::{self, Plan};
+
+pub use crate::emit::PreambleMode;
+
+/// What a conversion should do beyond the notebook's own settings.
+#[derive(Debug, Clone, Default)]
+pub struct ConvertOptions {
+    /// Command-line values that win over the notebook's metadata.
+    pub overrides: Overrides,
+    pub preamble: PreambleMode,
+}
+
+/// The result of converting a notebook.
+#[derive(Debug)]
+pub struct Conversion {
+    pub notebook: Notebook,
+    /// The plan; present even with errors (it shows what could be understood).
+    pub plan: Plan,
+    /// The KFP IR YAML, when there are no errors.
+    pub yaml: Option<String>,
+    /// Everything found, errors and warnings, sorted by cell.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Conversion {
+    /// Whether any diagnostic is an error (no pipeline was produced).
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Why a conversion could not even start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    #[error(transparent)]
+    Notebook(#[from] NotebookError),
+    #[error("cannot write the pipeline YAML: {0}")]
+    Yaml(String),
+}
+
+/// Reads a notebook file and converts it.
+pub fn convert_file(path: &Path, options: &ConvertOptions) -> Result<Conversion, ConvertError> {
+    let (notebook, parse_diagnostics) = Notebook::from_path(path)?;
+    let file = path.file_name().map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into_owned());
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    convert(notebook, parse_diagnostics, &file, Some(&dir), options)
+}
+
+/// Converts a parsed notebook. `file` names it in messages and as the default pipeline
+/// name; `dir` (the notebook's folder) tells local modules from packages.
+pub fn convert(notebook: Notebook, mut diagnostics: Vec<Diagnostic>, file: &str, dir: Option<&Path>, options: &ConvertOptions) -> Result<Conversion, ConvertError> {
+    let stem = file.strip_suffix(".ipynb").unwrap_or(file);
+    let (settings, settings_diagnostics) = config::resolve(&notebook.metadata, stem, &options.overrides);
+    diagnostics.extend(settings_diagnostics);
+    let dir: Option<PathBuf> = dir.map(Path::to_path_buf);
+    let is_local = move |module: &str| dir.as_ref().is_some_and(|d| d.join(format!("{module}.py")).is_file() || d.join(module).join("__init__.py").is_file());
+    let mut plan = plan::build(&notebook, settings, file, &is_local);
+    diagnostics.append(&mut plan.diagnostics);
+    diagnostics::sort(&mut diagnostics);
+    let yaml = if diagnostics.iter().any(Diagnostic::is_error) {
+        None
+    } else {
+        Some(emit::kfp_ir_yaml(&plan, options.preamble).map_err(|e| ConvertError::Yaml(e.to_string()))?)
+    };
+    Ok(Conversion { notebook, plan, yaml, diagnostics })
+}

@@ -1,0 +1,21 @@
+//! nbkf: turn a Jupyter notebook into a Kubeflow Pipelines (KFP v2) pipeline that computes
+//! what the notebook computes.
+//!
+//! The flow goes one way: [`notebook`] (parse) → [`tags`] and [`config`] (what the user
+//! asked for) → [`python`] (what each cell does) → [`plan`] (steps, DAG, routed
+//! variables, diagnostics) → [`emit`] (KFP IR YAML). [`convert`] runs it all.
+
+pub mod config;
+pub mod diagnostics;
+pub mod emit;
+pub mod notebook;
+pub mod packages;
+pub mod plan;
+pub mod python;
+pub mod runtime;
+pub mod tags;
+
+mod convert;
+
+pub use convert::{convert, convert_file, ConvertOptions, Conversion, ConvertError, PreambleMode};
+pub use diagnostics::{Diagnostic, Severity};

@@ -1,0 +1,167 @@
+//! The notebook model: cells (with ids, tags, source) and notebook metadata, read from
+//! nbformat 4.x JSON as found in the wild.
+
+mod schema;
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use crate::diagnostics::Diagnostic;
+
+/// What kind of cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CellKind {
+    Code,
+    Markdown,
+    Raw,
+}
+
+/// One cell of a notebook.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    /// 0-based position in the notebook (all cells counted, as Jupyter shows them).
+    pub index: usize,
+    /// The nbformat 4.5 cell id, when the file has one.
+    pub id: Option<String>,
+    pub kind: CellKind,
+    pub source: String,
+    /// Cell tags (`metadata.tags`) that are strings; others are reported.
+    pub tags: Vec<String>,
+    /// The cell's metadata object (empty when missing or not an object).
+    pub metadata: Map<String, Value>,
+}
+
+/// A parsed notebook.
+#[derive(Debug, Clone)]
+pub struct Notebook {
+    pub nbformat: u64,
+    pub nbformat_minor: u64,
+    pub cells: Vec<Cell>,
+    /// The notebook-level metadata object.
+    pub metadata: Map<String, Value>,
+}
+
+/// Why a file is not a notebook nbkf can read.
+#[derive(Debug, thiserror::Error)]
+pub enum NotebookError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{path} is not valid notebook JSON: {message} (line {line}, column {column})")]
+    Json { path: String, message: String, line: usize, column: usize },
+    #[error("{path}: {message}")]
+    Unsupported { path: String, message: String },
+}
+
+impl Notebook {
+    /// Reads and parses a notebook file. Problems that do not prevent reading (a tag that
+    /// is not a string, ...) are returned as diagnostics.
+    pub fn from_path(path: &Path) -> Result<(Notebook, Vec<Diagnostic>), NotebookError> {
+        let bytes = std::fs::read(path).map_err(|source| NotebookError::Io { path: path.display().to_string(), source })?;
+        Self::from_slice(&bytes, &path.display().to_string())
+    }
+
+    /// Parses notebook JSON. `name` is used in error messages.
+    pub fn from_slice(bytes: &[u8], name: &str) -> Result<(Notebook, Vec<Diagnostic>), NotebookError> {
+        // A UTF-8 byte order mark is legal in the wild (Windows editors) but not in JSON.
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let raw: schema::RawNotebook = serde_json::from_slice(bytes).map_err(|e| NotebookError::Json {
+            path: name.to_string(),
+            message: json_message(&e),
+            line: e.line(),
+            column: e.column(),
+        })?;
+        let unsupported = |message: String| NotebookError::Unsupported { path: name.to_string(), message };
+        let nbformat = raw.nbformat.ok_or_else(|| unsupported("no `nbformat` field: this is not a Jupyter notebook".into()))?;
+        if nbformat != 4 || raw.worksheets.is_some() {
+            return Err(unsupported(format!(
+                "nbformat {nbformat} is not supported; nbkf reads nbformat 4 (Jupyter 4.0 and later). \
+                 Convert it with `jupyter nbconvert --to notebook --nbformat 4 {name}`"
+            )));
+        }
+        let metadata = raw.metadata.unwrap_or_default();
+        check_language(&metadata).map_err(unsupported)?;
+        let mut diagnostics = Vec::new();
+        let cells = raw
+            .cells
+            .ok_or_else(|| unsupported("no `cells` list".into()))?
+            .into_iter()
+            .enumerate()
+            .map(|(index, raw)| cell_from_raw(index, raw, &mut diagnostics))
+            .collect();
+        Ok((Notebook { nbformat, nbformat_minor: raw.nbformat_minor.unwrap_or(0), cells, metadata }, diagnostics))
+    }
+
+    /// The code cells, in order.
+    pub fn code_cells(&self) -> impl Iterator<Item = &Cell> {
+        self.cells.iter().filter(|c| c.kind == CellKind::Code)
+    }
+}
+
+/// serde_json's message without its trailing " at line X column Y" (we print those apart).
+fn json_message(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// Refuses notebooks whose kernel is not Python: their cells would be analysed as Python.
+fn check_language(metadata: &Map<String, Value>) -> Result<(), String> {
+    let language = metadata
+        .get("kernelspec")
+        .and_then(|k| k.get("language"))
+        .or_else(|| metadata.get("language_info").and_then(|l| l.get("name")))
+        .and_then(Value::as_str);
+    match language {
+        Some(lang) if !lang.eq_ignore_ascii_case("python") && !lang.eq_ignore_ascii_case("python3") => Err(format!(
+            "the notebook's kernel language is `{lang}`; nbkf converts Python notebooks only"
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn cell_from_raw(index: usize, raw: schema::RawCell, diagnostics: &mut Vec<Diagnostic>) -> Cell {
+    let kind = match raw.cell_type.as_str() {
+        "code" => CellKind::Code,
+        "markdown" => CellKind::Markdown,
+        _ => CellKind::Raw,
+    };
+    let metadata = match raw.metadata {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    let mut tags = Vec::new();
+    match metadata.get("tags") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(values)) => {
+            for value in values {
+                match value {
+                    Value::String(s) => tags.push(s.clone()),
+                    other => diagnostics.push(
+                        Diagnostic::error("invalid-tag", format!("tags must be strings; found {other}"))
+                            .in_cell(index)
+                            .with_hint("remove the tag or write it as a string"),
+                    ),
+                }
+            }
+        }
+        Some(other) => diagnostics.push(
+            Diagnostic::error("invalid-tag", format!("`metadata.tags` must be a list of strings; found {other}")).in_cell(index),
+        ),
+    }
+    let id = match raw.id {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    };
+    let source = raw.source.map(schema::Source::into_string).unwrap_or_default();
+    // Windows line endings would make line counting and the generated code differ from
+    // what the user sees; Python itself reads both the same way.
+    let source = if source.contains('\r') { source.replace("\r\n", "\n").replace('\r', "\n") } else { source };
+    Cell { index, id, kind, source, tags, metadata }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,182 @@
+//! The plan: the single intermediate form between analysis and every output.
+//!
+//! A [`Plan`] says which cells run in which step, what each step needs from the others
+//! (each input resolved to the step that last bound or mutated it before the reader, in
+//! notebook order), what it passes on, which pipeline parameters it reads, the metrics it
+//! logs, and the DAG. Emitters, runners and servers consume it; none re-analyses Python.
+
+mod build;
+mod builtins;
+mod hidden_state;
+mod names;
+
+pub use build::build;
+
+/// Makes `wanted` unique among `taken` (appending `_2`, `_3`, ...) and records it.
+pub fn unique_name(wanted: String, taken: &mut std::collections::BTreeSet<String>) -> String {
+    names::unique(wanted, taken, '_', 200)
+}
+
+use std::collections::BTreeMap;
+
+use crate::config::PipelineSettings;
+use crate::diagnostics::Diagnostic;
+use crate::python::{CellMagic, Literal};
+
+/// A routed variable: a module-level name, or a piece of hidden interpreter state the
+/// notebook relies on (the global random generators), named `@random` / `@numpy.random`.
+pub type Variable = String;
+
+/// The whole conversion plan of a notebook.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub settings: PipelineSettings,
+    /// The notebook's file name (for headers and messages).
+    pub notebook_file: String,
+    /// Pipeline parameters, in the order the notebook defines them.
+    pub parameters: Vec<PipelineParameter>,
+    /// The code each cell runs, by notebook cell index (`None` for markdown, raw, `skip`
+    /// and special cells).
+    pub cells: Vec<Option<CellCode>>,
+    /// `imports` and `functions` cells: they run at the start of every step.
+    pub prelude: Vec<usize>,
+    /// The steps, in an order where every step comes after the steps it depends on.
+    pub steps: Vec<StepPlan>,
+    /// All diagnostics (warnings only, when the plan is usable).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The program of one cell, as a step runs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellCode {
+    pub index: usize,
+    pub id: Option<String>,
+    /// Plain Python (IPython syntax translated), same line numbers as the notebook.
+    pub program: String,
+    pub cell_magic: Option<CellMagic>,
+}
+
+/// A pipeline parameter from a `pipeline-parameters` (or `parameters`) cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineParameter {
+    pub name: String,
+    pub default: Literal,
+    pub kind: ParameterKind,
+    /// The cell that defines it.
+    pub cell: usize,
+}
+
+/// The KFP type of a pipeline parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParameterKind {
+    Int,
+    Float,
+    Str,
+    Bool,
+    List,
+    Struct,
+}
+
+impl ParameterKind {
+    /// The `parameterType` enum value in KFP IR.
+    pub fn ir_type(self) -> &'static str {
+        match self {
+            ParameterKind::Int => "NUMBER_INTEGER",
+            ParameterKind::Float => "NUMBER_DOUBLE",
+            ParameterKind::Str => "STRING",
+            ParameterKind::Bool => "BOOLEAN",
+            ParameterKind::List => "LIST",
+            ParameterKind::Struct => "STRUCT",
+        }
+    }
+
+    /// The Python annotation of the component function's parameter.
+    pub fn python_type(self) -> &'static str {
+        match self {
+            ParameterKind::Int => "int",
+            ParameterKind::Float => "float",
+            ParameterKind::Str => "str",
+            ParameterKind::Bool => "bool",
+            ParameterKind::List => "list",
+            ParameterKind::Struct => "dict",
+        }
+    }
+}
+
+/// One step of the pipeline.
+#[derive(Debug, Clone)]
+pub struct StepPlan {
+    /// The step name as tagged (`load_data`), or `main` for an untagged notebook.
+    pub name: String,
+    /// The KFP task name: DNS-1123 (`load-data`), unique.
+    pub task: String,
+    /// The Python function of the component: an identifier (`load_data`), unique.
+    pub function: String,
+    /// Notebook cell indices, in order.
+    pub cells: Vec<usize>,
+    /// Pipeline parameters the step (or the prelude it runs) reads.
+    pub parameters: Vec<String>,
+    /// Code the step runs before its cells because its cells use names that other steps
+    /// bind to code: imports, functions, classes.
+    pub definitions: Vec<InjectedCode>,
+    /// Variables loaded from other steps' outputs.
+    pub inputs: Vec<VariableInput>,
+    /// Variables a later step reads (or a metric needs), saved at the end of the step.
+    pub outputs: Vec<Variable>,
+    /// For each output, the cell after which its value is final (its last write).
+    pub output_cells: BTreeMap<Variable, usize>,
+    /// Metrics logged at the end of the step: (metric key, variable).
+    pub metrics: Vec<(String, Variable)>,
+    /// Steps (indices into [`Plan::steps`]) this one runs after.
+    pub after: Vec<usize>,
+    /// Python packages (PyPI names) the step needs, sorted.
+    pub packages: Vec<String>,
+    pub settings: StepSettings,
+}
+
+/// A variable a step loads, and the step that produces it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariableInput {
+    pub variable: Variable,
+    /// Index into [`Plan::steps`].
+    pub producer: usize,
+}
+
+/// Code copied into a step because the step uses a name another step binds to code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InjectedCode {
+    /// The name it binds.
+    pub name: String,
+    /// The statement (`import numpy as np`, a whole `def` with its decorators).
+    pub source: String,
+    /// The cell it comes from.
+    pub cell: usize,
+    /// Runs after the inputs are loaded, because it reads one of them at definition time
+    /// (a default value, a decorator, a base class).
+    pub after_inputs: bool,
+}
+
+/// Per-step container and Kubernetes settings, after defaults and tags.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StepSettings {
+    pub image: String,
+    pub cpu_limit: Option<String>,
+    pub memory_limit: Option<String>,
+    /// Extended resource (e.g. `nvidia.com/gpu`) and count.
+    pub accelerator: Option<(String, u32)>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// (secret, key, environment variable).
+    pub secrets: Vec<(String, String, String)>,
+    pub cache: bool,
+    pub report: bool,
+}
+
+impl Plan {
+    /// Whether any step or the pipeline uses Kubernetes platform features (the second
+    /// YAML document).
+    pub fn uses_platform_features(&self) -> bool {
+        !self.settings.volumes.is_empty()
+            || self.steps.iter().any(|s| !s.settings.labels.is_empty() || !s.settings.annotations.is_empty() || !s.settings.secrets.is_empty())
+    }
+}

@@ -1,0 +1,79 @@
+//! Names the outside world imposes: KFP task names (DNS-1123 labels) and Python
+//! function names, made from step names, unique and deterministic.
+
+use std::collections::BTreeSet;
+
+const PYTHON_KEYWORDS: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif",
+    "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or",
+    "pass", "raise", "return", "try", "while", "with", "yield",
+];
+
+/// A DNS-1123 label from any text: lower-case letters, digits and `-`, at most 63
+/// characters, starting with a letter (task names are also used as pod name parts).
+pub fn dns_label(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let mut out = out.trim_matches('-').to_string();
+    if !out.starts_with(|c: char| c.is_ascii_lowercase()) {
+        out.insert_str(0, "step-");
+    }
+    out.truncate(63);
+    out.trim_end_matches('-').to_string()
+}
+
+/// A Python identifier from a task name, not a keyword and not starting with `_` (the
+/// step runtime's own names start with `_nbkf`).
+pub fn python_identifier(task: &str) -> String {
+    let mut out: String = task.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit() || c == '_') {
+        out.insert_str(0, "step_");
+    }
+    if PYTHON_KEYWORDS.contains(&out.as_str()) {
+        out.push_str("_step");
+    }
+    out
+}
+
+/// Makes `wanted` unique among `taken` by appending `-2`, `-3`, ... (or `_2` with
+/// `separator` `_`), and records it.
+pub fn unique(wanted: String, taken: &mut BTreeSet<String>, separator: char, max_len: usize) -> String {
+    if taken.insert(wanted.clone()) {
+        return wanted;
+    }
+    for n in 2.. {
+        let suffix = format!("{separator}{n}");
+        let mut base = wanted.clone();
+        base.truncate(max_len.saturating_sub(suffix.len()));
+        let candidate = format!("{base}{suffix}");
+        if taken.insert(candidate.clone()) {
+            return candidate;
+        }
+    }
+    unreachable!("an unbounded range always finds a free name")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_and_function_names() {
+        assert_eq!(dns_label("load_data"), "load-data");
+        assert_eq!(dns_label("Train Model!"), "train-model");
+        assert_eq!(dns_label("2nd"), "step-2nd");
+        assert_eq!(dns_label("___"), "step");
+        assert_eq!(dns_label(&"x".repeat(100)).len(), 63);
+        assert_eq!(python_identifier("load-data"), "load_data");
+        assert_eq!(python_identifier("class"), "class_step");
+        let mut taken = BTreeSet::new();
+        assert_eq!(unique("a".into(), &mut taken, '-', 63), "a");
+        assert_eq!(unique("a".into(), &mut taken, '-', 63), "a-2");
+    }
+}

@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""Checks that a converted pipeline computes what its notebook computes.
+
+Usage: equivalence.py NOTEBOOK PIPELINE.yaml [--root DIR] [--min-compared N] [NAME=VALUE ...]
+
+1. Runs PIPELINE.yaml with the KFP SDK's local runner, through the shared oracle
+   `kfp_local_run.py` (SubprocessRunner, use_venv=False), with the given parameter values.
+2. Collects every artifact the steps wrote: routed variables (metadata `nbkf_variable`,
+   `nbkf_cell`: the notebook cell after which the value is final) and metrics.
+3. Runs the notebook's non-`skip` code cells top to bottom in ONE IPython shell (the real
+   IPython, not nbkf's translation), with the same parameter values set right after the
+   parameters cell, and snapshots each routed variable after its cell.
+4. Compares: numpy arrays and pandas objects by value (NaN-aware), floats exactly,
+   containers element by element, other objects by equality or pickled bytes.
+
+Prints a JSON report and exits 0 only when at least --min-compared values were compared
+(default 1) and none differs.
+"""
+import copy
+import glob
+import io
+import json
+import math
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHARED = os.environ.get("NBKF_SHARED") or os.path.join(HERE, "..", "..", "..", "shared")
+ORACLE = os.path.join(SHARED, "oracles", "kfp_local_run.py")
+ABSENT = object()
+
+
+def parse_args(argv):
+    opts = {"root": None, "min": 1, "params": {}}
+    rest = []
+    it = iter(argv)
+    for a in it:
+        if a == "--root":
+            opts["root"] = next(it)
+        elif a == "--min-compared":
+            opts["min"] = int(next(it))
+        elif "=" in a and len(rest) >= 2:
+            k, v = a.split("=", 1)
+            opts["params"][k] = v
+        else:
+            rest.append(a)
+    if len(rest) != 2:
+        sys.exit(__doc__)
+    return rest[0], rest[1], opts
+
+
+def run_pipeline(pipeline, root, params):
+    cmd = [sys.executable, ORACLE, pipeline, "--root", root] + ["%s=%s" % kv for kv in params.items()]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0 or "RUN OK" not in proc.stdout:
+        print(proc.stdout[-6000:], file=sys.stderr)
+        raise SystemExit("the pipeline failed under the KFP local runner")
+    return proc.stdout
+
+
+def collect_artifacts(root):
+    """[(task, kind, metadata, path)] for every artifact the run wrote."""
+    runs = sorted(glob.glob(os.path.join(root, "*")))
+    if not runs:
+        raise SystemExit("no run directory under %s" % root)
+    found = []
+    for out_file in glob.glob(os.path.join(runs[-1], "*", "executor_output.json")):
+        task = os.path.basename(os.path.dirname(out_file))
+        with open(out_file) as f:
+            data = json.load(f)
+        for name, entry in (data.get("artifacts") or {}).items():
+            for art in entry.get("artifacts", []):
+                found.append((task, name, art.get("metadata") or {}, art.get("uri")))
+    return found
+
+
+class MainUnpickler(pickle.Unpickler):
+    """Finds classes the notebook defined (pickled as `__main__.X`) in the reference run."""
+
+    namespace = {}
+
+    def find_class(self, module, name):
+        if module == "__main__" and name in self.namespace:
+            return self.namespace[name]
+        return super().find_class(module, name)
+
+
+def load_artifact(meta, path):
+    with open(path, "rb") as f:
+        data = f.read()
+    serializer = meta.get("nbkf_serializer")
+    if serializer == "absent":
+        return ABSENT
+    if serializer == "numpy":
+        import numpy
+
+        return numpy.load(io.BytesIO(data), allow_pickle=False)
+    if serializer == "dill":
+        import dill
+
+        return dill.loads(data)
+    if serializer == "cloudpickle":
+        import cloudpickle  # noqa: F401
+    return MainUnpickler(io.BytesIO(data)).load()
+
+
+def code_cells(notebook_path):
+    with open(notebook_path, encoding="utf-8-sig") as f:
+        nb = json.load(f)
+    cells = []
+    for index, cell in enumerate(nb["cells"]):
+        if cell.get("cell_type") != "code":
+            continue
+        tags = (cell.get("metadata") or {}).get("tags") or []
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(source)
+        cells.append((index, tags, source))
+    return cells
+
+
+def snapshot(value):
+    try:
+        return copy.deepcopy(value)
+    except Exception:
+        try:
+            return pickle.loads(pickle.dumps(value))
+        except Exception:
+            return value
+
+
+def reference_run(notebook_path, wanted, params):
+    """Runs the notebook in one IPython shell; returns ({(variable, cell): value}, namespace)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    shell = InteractiveShell.instance()
+    values = {}
+    for index, tags, source in code_cells(notebook_path):
+        if "skip" in tags:
+            continue
+        result = shell.run_cell(source, store_history=False)
+        if not result.success:
+            raise SystemExit("the notebook itself fails in cell %d: %r" % (index + 1, result.error_in_exec or result.error_before_exec))
+        if "pipeline-parameters" in tags or "parameters" in tags:
+            for k, v in params.items():
+                try:
+                    shell.user_ns[k] = json.loads(v)
+                except ValueError:
+                    shell.user_ns[k] = v
+        for variable in wanted.get(index, ()):
+            if variable == "@random":
+                import random
+
+                values[(variable, index)] = random.getstate()
+            elif variable == "@numpy.random":
+                import numpy
+
+                values[(variable, index)] = numpy.random.get_state()
+            else:
+                values[(variable, index)] = snapshot(shell.user_ns.get(variable, ABSENT))
+    return values, shell.user_ns
+
+
+def same(a, b):
+    """Whether two values are equal, by type: arrays and frames by value (NaN-aware)."""
+    if a is ABSENT or b is ABSENT:
+        return a is b
+    try:
+        import numpy
+    except ImportError:
+        numpy = None
+    if numpy is not None and (isinstance(a, numpy.ndarray) or isinstance(b, numpy.ndarray)):
+        a, b = numpy.asarray(a), numpy.asarray(b)
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        try:
+            return bool(numpy.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+        except TypeError:
+            return bool(numpy.array_equal(a, b))
+    if type(a) is not type(b):
+        return False
+    if hasattr(a, "equals") and type(a).__module__.startswith("pandas"):
+        return bool(a.equals(b))
+    if isinstance(a, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    try:
+        r = a == b
+        if isinstance(r, bool):
+            return r
+    except Exception:
+        pass
+    try:
+        return pickle.dumps(a) == pickle.dumps(b)
+    except Exception:
+        return False
+
+
+def short(v):
+    text = repr(v) if v is not ABSENT else "<not defined>"
+    return text if len(text) < 300 else text[:300] + "..."
+
+
+def main(argv):
+    notebook, pipeline, opts = parse_args(argv)
+    root = opts["root"] or tempfile.mkdtemp(prefix="nbkf-equiv-")
+    run_pipeline(pipeline, root, opts["params"])
+    artifacts = collect_artifacts(root)
+    wanted = {}
+    routed = []
+    metrics = []
+    for task, name, meta, path in artifacts:
+        if "nbkf_variable" in meta:
+            wanted.setdefault(int(meta["nbkf_cell"]), set()).add(meta["nbkf_variable"])
+            routed.append((task, meta, path))
+        elif meta and name == "metrics" or all(isinstance(v, (int, float)) for v in meta.values()) and meta and "nbkf_variable" not in meta:
+            metrics.append((task, meta))
+    values, namespace = reference_run(notebook, wanted, opts["params"])
+    MainUnpickler.namespace = namespace
+    report = {"compared": 0, "differences": [], "variables": [], "metrics": {}}
+    for task, meta, path in sorted(routed, key=lambda r: (r[0], r[1]["nbkf_variable"])):
+        variable, cell = meta["nbkf_variable"], int(meta["nbkf_cell"])
+        got = load_artifact(meta, path)
+        expected = values[(variable, cell)]
+        report["compared"] += 1
+        report["variables"].append("%s:%s" % (task, variable))
+        if not same(got, expected):
+            report["differences"].append({"task": task, "variable": variable, "cell": cell + 1, "pipeline": short(got), "notebook": short(expected)})
+    for task, meta in metrics:
+        for key, got in meta.items():
+            variable = key.replace("-", "_")
+            expected = namespace.get(variable, namespace.get(key, ABSENT))
+            report["compared"] += 1
+            report["metrics"][key] = got
+            if expected is ABSENT or float(expected) != float(got):
+                report["differences"].append({"task": task, "metric": key, "pipeline": got, "notebook": short(expected)})
+    print(json.dumps(report, indent=2, default=str))
+    if report["differences"] or report["compared"] < opts["min"]:
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
