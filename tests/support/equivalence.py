@@ -31,6 +31,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.environ.get("NBKF_SHARED") or os.path.join(HERE, "..", "..", "..", "shared")
 ORACLE = os.path.join(SHARED, "oracles", "kfp_local_run.py")
 ABSENT = object()
+# The report follows this line (the notebook's own prints come before it).
+REPORT_MARK = "=== nbkf equivalence report ==="
 
 
 def parse_args(argv):
@@ -138,6 +140,9 @@ def reference_run(notebook_path, wanted, params):
 
     os.environ.setdefault("MPLBACKEND", "Agg")
     shell = InteractiveShell.instance()
+    # The base shell has no GUI event loop and raises on `%matplotlib`; a kernel (where
+    # notebooks run) does nothing for the inline backend, so do nothing here too.
+    shell.enable_gui = lambda gui=None: None
     values = {}
     for index, tags, source in code_cells(notebook_path):
         if "skip" in tags:
@@ -241,6 +246,7 @@ def main(argv):
             report["metrics"][key] = got
             if expected is ABSENT or float(expected) != float(got):
                 report["differences"].append({"task": task, "metric": key, "pipeline": got, "notebook": short(expected)})
+    print(REPORT_MARK)
     print(json.dumps(report, indent=2, default=str))
     if report["differences"] or report["compared"] < opts["min"]:
         return 1

@@ -1,0 +1,86 @@
+//! Shared helpers of the integration tests: where the Python test environment and the
+//! shared oracles are, and how to run them.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared` (DESIGN.md, oracles, corpus), or `$NBKF_SHARED`.
+pub fn shared() -> PathBuf {
+    std::env::var_os("NBKF_SHARED").map(PathBuf::from).unwrap_or_else(|| repo().join("..").join("shared"))
+}
+
+/// The Python of the test environment (`scripts/test` creates it), or `$NBKF_TEST_PYTHON`.
+pub fn python() -> PathBuf {
+    let p = std::env::var_os("NBKF_TEST_PYTHON").map(PathBuf::from).unwrap_or_else(|| repo().join(".venv-test").join("bin").join("python"));
+    assert!(p.exists(), "the Python test environment is missing at {}: run `scripts/test` (it creates it)", p.display());
+    p
+}
+
+/// The `nbkf` binary built for these tests.
+pub fn nbkf() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_nbkf"))
+}
+
+/// Runs a command and returns its output, with stdout and stderr in the panic message
+/// when it does not exit as expected.
+pub fn run(cmd: &mut Command, expect_success: bool) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    if out.status.success() != expect_success {
+        panic!(
+            "{cmd:?} exited with {}\n--- stdout\n{}\n--- stderr\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
+
+/// Converts a notebook with the real binary into `out_dir`, returning the YAML path.
+pub fn convert(notebook: &Path, out_dir: &Path, extra: &[&str]) -> PathBuf {
+    let yaml = out_dir.join(format!("{}.pipeline.yaml", notebook.file_stem().unwrap().to_string_lossy()));
+    run(nbkf().arg("convert").arg(notebook).arg("-o").arg(&yaml).args(extra), true);
+    yaml
+}
+
+/// Checks IR files with the shared strict validator (`validate_ir.py`).
+pub fn validate_ir(files: &[PathBuf]) {
+    let out = run(Command::new(python()).arg(shared().join("oracles/validate_ir.py")).args(files), true);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().filter(|l| l.starts_with("OK: ")).count(), files.len(), "{text}");
+}
+
+/// Runs the pipeline under the KFP SDK's local runner and compares every routed value and
+/// metric with a one-process IPython run of the notebook (`tests/support/equivalence.py`).
+/// Returns the JSON report.
+pub fn equivalence(notebook: &Path, yaml: &Path, params: &[&str]) -> serde_json::Value {
+    let root = tempfile::tempdir().unwrap();
+    let out = run(
+        Command::new(python())
+            .arg(repo().join("tests/support/equivalence.py"))
+            .arg(notebook)
+            .arg(yaml)
+            .arg("--root")
+            .arg(root.path())
+            .args(params)
+            .env("NBKF_SHARED", shared()),
+        true,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = stdout.split("=== nbkf equivalence report ===").nth(1).unwrap_or_else(|| panic!("no report in:\n{stdout}"));
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("bad report ({e}):\n{stdout}"))
+}
+
+/// A copy of a notebook that seeds `random` (and `numpy.random`) in a new first `imports`
+/// cell, so two runs draw the same numbers (`tests/support/seed_notebook.py`).
+pub fn seeded_copy(notebook: &Path, dir: &Path) -> PathBuf {
+    let out = dir.join(notebook.file_name().unwrap());
+    run(Command::new(python()).arg(repo().join("tests/support/seed_notebook.py")).arg(notebook).arg(&out), true);
+    out
+}

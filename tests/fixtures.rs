@@ -1,0 +1,265 @@
+//! One test per notebook in `fixtures/` (written by `fixtures/make_fixtures.py`): convert it
+//! with the real binary, validate the IR with the shared strict validator, run it under the
+//! KFP local runner and compare every routed value and metric with a one-process IPython run
+//! of the notebook (`tests/support/equivalence.py`), plus what is particular to the fixture.
+mod common;
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+fn fixture(name: &str) -> PathBuf {
+    common::repo().join("fixtures").join(format!("{name}.ipynb"))
+}
+
+/// A converted, validated fixture.
+struct Converted {
+    notebook: PathBuf,
+    yaml: PathBuf,
+    /// The YAML documents: the pipeline spec, then (when there is one) the platform spec.
+    docs: Vec<Value>,
+    _dir: TempDir,
+}
+
+fn convert(name: &str) -> Converted {
+    let dir = tempfile::tempdir().unwrap();
+    let notebook = fixture(name);
+    let yaml = common::convert(&notebook, dir.path(), &[]);
+    common::validate_ir(std::slice::from_ref(&yaml));
+    let docs = parse_docs(&yaml);
+    Converted { notebook, yaml, docs, _dir: dir }
+}
+
+fn parse_docs(yaml: &std::path::Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(yaml).unwrap();
+    serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("cannot parse {}: {e}", yaml.display()))
+}
+
+impl Converted {
+    /// Runs the equivalence harness and checks that nothing differs and at least
+    /// `min_compared` values were compared.
+    fn equivalent(&self, min_compared: u64, args: &[&str]) -> Value {
+        let report = common::equivalence(&self.notebook, &self.yaml, args);
+        assert_eq!(report["differences"], serde_json::json!([]), "differences:\n{report:#}");
+        let compared = report["compared"].as_u64().unwrap();
+        assert!(compared >= min_compared, "compared {compared} < {min_compared}:\n{report:#}");
+        report
+    }
+
+    fn tasks(&self) -> &serde_json::Map<String, Value> {
+        self.docs[0]["root"]["dag"]["tasks"].as_object().expect("root.dag.tasks")
+    }
+
+    fn task_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.tasks().keys().map(String::as_str).collect();
+        names.sort();
+        names
+    }
+
+    /// The sorted `dependentTasks` of a task.
+    fn deps(&self, task: &str) -> Vec<String> {
+        let mut deps: Vec<String> = self.tasks()[task]["dependentTasks"]
+            .as_array()
+            .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default();
+        deps.sort();
+        deps
+    }
+}
+
+fn has_variables(report: &Value, expected: &[&str]) {
+    let vars: Vec<&str> = report["variables"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    for v in expected {
+        assert!(vars.contains(v), "`{v}` was not compared; compared variables: {vars:?}");
+    }
+}
+
+fn metric(report: &Value, key: &str) -> f64 {
+    report["metrics"][key].as_f64().unwrap_or_else(|| panic!("no metric `{key}` in {report:#}"))
+}
+
+#[test]
+fn steps_and_continuation() {
+    let c = convert("steps_and_continuation");
+    assert_eq!(c.task_names(), ["a", "b", "c"]);
+    assert_eq!(c.deps("b"), ["a"]);
+    assert_eq!(c.deps("c"), ["a", "b"], "c reads `base` from a and `total_b` from b");
+    let r = c.equivalent(4, &[]);
+    // `scale` and `total_b` are bound in continuation cells, so they belong to a and b.
+    has_variables(&r, &["a:base", "a:scale", "b:total_b"]);
+    assert_eq!(metric(&r, "result"), 63.0);
+}
+
+#[test]
+fn skip_cells() {
+    let c = convert("skip_cells");
+    assert_eq!(c.task_names(), ["make", "use"]);
+    let text = std::fs::read_to_string(&c.yaml).unwrap();
+    assert!(!text.contains("this cell must never run"), "the skip cell's code is in the pipeline");
+    let r = c.equivalent(2, &[]);
+    // `doubled` comes from the untagged cell after the skip cell: still step `make`.
+    has_variables(&r, &["make:value", "make:doubled"]);
+}
+
+#[test]
+fn prev_ordering() {
+    let c = convert("prev_ordering");
+    assert_eq!(c.task_names(), ["first", "second", "third"]);
+    assert_eq!(c.deps("second"), ["first"], "`prev:first` orders second after first");
+    assert!(c.tasks()["second"]["inputs"].is_null(), "second reads nothing: {:#}", c.tasks()["second"]);
+    assert_eq!(c.deps("third"), ["first"], "third reads `alpha` from first");
+    let r = c.equivalent(1, &[]);
+    has_variables(&r, &["first:alpha"]);
+}
+
+#[test]
+fn parameters() {
+    let c = convert("parameters");
+    let params = &c.docs[0]["root"]["inputDefinitions"]["parameters"];
+    let expect = |name: &str, ty: &str, default: Value| {
+        assert_eq!(params[name]["parameterType"], ty, "{name}: {params:#}");
+        assert_eq!(params[name]["defaultValue"], default, "{name}: {params:#}");
+    };
+    expect("EPOCHS", "NUMBER_INTEGER", 4.into());
+    expect("OFFSET", "NUMBER_INTEGER", (-3).into());
+    expect("LR", "NUMBER_DOUBLE", (-0.25).into());
+    expect("VERBOSE", "BOOLEAN", true.into());
+    expect("NAME", "STRING", r#"it's a "test" \ ok"#.into());
+
+    let r = c.equivalent(6, &[]);
+    // `train` reassigns LR and passes the new value on; `report` reads it.
+    has_variables(&r, &["prepare:label", "prepare:steps", "train:LR", "train:loss"]);
+    assert_eq!(metric(&r, "final-lr"), -0.5);
+
+    // Parameter values given at run time reach the steps (the harness sets the same values
+    // in the notebook right after its parameters cell).
+    let r = c.equivalent(6, &["LR=0.5", "NAME=x'y", "OFFSET=-7", "VERBOSE=false"]);
+    assert_eq!(metric(&r, "final-lr"), 1.0);
+    // "x'y: lr=1.0 loss=-3.0": not upper-cased (VERBOSE=false), steps = 4 - 7.
+    assert_eq!(metric(&r, "message-length"), "x'y: lr=1.0 loss=-3.0".len() as f64);
+}
+
+#[test]
+fn metrics() {
+    let c = convert("metrics");
+    let r = c.equivalent(4, &[]);
+    has_variables(&r, &["score:predictions", "score:labels"]);
+    assert_eq!(metric(&r, "accuracy"), 0.75);
+    assert_eq!(metric(&r, "THRESHOLD"), 0.5);
+}
+
+#[test]
+fn mutated_list() {
+    let c = convert("mutated_list");
+    assert_eq!(c.task_names(), ["a", "b", "c", "d"]);
+    assert_eq!(c.deps("b"), ["a"]);
+    assert_eq!(c.deps("c"), ["b"], "c reads the list and dict b mutated");
+    assert_eq!(c.deps("d"), ["c"], "d reads the list and dict c mutated");
+    let r = c.equivalent(8, &[]);
+    has_variables(&r, &["a:xs", "b:xs", "c:xs", "a:counts", "b:counts", "c:counts"]);
+    assert_eq!(metric(&r, "total"), 105.0);
+    assert_eq!(metric(&r, "count-total"), 13.0);
+}
+
+#[test]
+fn function_reads_global() {
+    let c = convert("function_reads_global");
+    assert_eq!(c.deps("apply"), ["define", "setup"]);
+    let r = c.equivalent(4, &[]);
+    // FACTOR is read by `scaled` (a functions cell) only when `apply` calls it; OFFSET by
+    // `shift`, defined in step `define`.
+    has_variables(&r, &["setup:FACTOR", "setup:raw", "define:OFFSET"]);
+    assert_eq!(metric(&r, "checksum"), 318.0);
+}
+
+#[test]
+fn magic_lines() {
+    let c = convert("magic_lines");
+    let r = c.equivalent(4, &[]);
+    has_variables(&r, &["first:start", "first:has_root_dirs", "second:combined"]);
+    assert_eq!(metric(&r, "final"), 96.0);
+}
+
+#[test]
+fn legacy_block() {
+    let notebook = fixture("legacy_block");
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = dir.path().join("legacy_block.yaml");
+    let out = common::run(common::nbkf().arg("convert").arg(&notebook).arg("-o").arg(&yaml), true);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("kubeflow_notebook.autosnapshot` is ignored"), "{stderr}");
+    assert!(stderr.contains("of type `new_pvc` is ignored"), "{stderr}");
+    assert!(stderr.contains("2 warnings"), "{stderr}");
+    common::validate_ir(std::slice::from_ref(&yaml));
+    let c = Converted { notebook, docs: parse_docs(&yaml), yaml, _dir: dir };
+    assert_eq!(c.docs[0]["pipelineInfo"]["name"], "legacy-block");
+    assert_eq!(c.task_names(), ["area", "load"]);
+    assert_eq!(c.deps("area"), ["load"]);
+    // `docker_image: ""` means "no image": the default base image is used.
+    let exec = &c.docs[0]["deploymentSpec"]["executors"]["exec-area"]["container"];
+    assert!(exec["image"].as_str().unwrap().starts_with("python:"), "{exec:#}");
+    let r = c.equivalent(1, &[]);
+    has_variables(&r, &["load:radius"]);
+}
+
+#[test]
+fn untagged() {
+    let c = convert("untagged");
+    assert_eq!(c.tasks().len(), 1);
+    // One step passes nothing between steps and the notebook has no metrics cell, so there is
+    // nothing to compare: this checks that the one-step pipeline runs under the local runner.
+    let r = c.equivalent(0, &["--min-compared", "0"]);
+    assert_eq!(r["compared"], 0, "{r:#}");
+}
+
+#[test]
+fn random_state() {
+    let c = convert("random_state");
+    assert_eq!(c.deps("draw2"), ["draw1"], "draw2 continues draw1's generators");
+    assert_eq!(c.deps("draw3"), ["draw2"], "draw3 continues draw2's generators");
+    let r = c.equivalent(4, &[]);
+    has_variables(&r, &["draw1:@random", "draw1:@numpy.random", "draw2:@random", "draw2:@numpy.random"]);
+}
+
+#[test]
+fn platform_settings() {
+    let c = convert("platform_settings");
+    let (spec, platform) = (&c.docs[0], &c.docs[1]);
+    let prepare = &spec["deploymentSpec"]["executors"]["exec-prepare"]["container"];
+    assert_eq!(prepare["image"], "python:3.11-slim");
+    let res = &prepare["resources"];
+    assert_eq!(res["resourceCpuLimit"], "500m", "{res:#}");
+    assert_eq!(res["resourceMemoryLimit"], "1Gi", "{res:#}");
+    assert_eq!(res["accelerator"]["resourceType"], "nvidia.com/gpu", "{res:#}");
+    assert_eq!(res["accelerator"]["resourceCount"], "1", "{res:#}");
+    let aggregate = &spec["deploymentSpec"]["executors"]["exec-aggregate"]["container"];
+    assert!(aggregate["resources"].is_null(), "{aggregate:#}");
+
+    let k8s = &platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"];
+    let p = &k8s["exec-prepare"];
+    assert_eq!(p["podMetadata"]["labels"]["team"], "ml");
+    assert_eq!(p["podMetadata"]["labels"]["owner"], "nbkf", "steps_defaults apply to every step");
+    assert_eq!(p["podMetadata"]["annotations"]["example.com/url"], "http://host:8080/x", "the value keeps its colons");
+    let secret = &p["secretAsEnv"][0];
+    assert_eq!(secret["secretName"], "db-creds", "{p:#}");
+    assert_eq!(secret["keyToEnv"][0]["secretKey"], "password", "{p:#}");
+    assert_eq!(secret["keyToEnv"][0]["envVar"], "DB_PASSWORD", "{p:#}");
+    for exec in ["exec-prepare", "exec-aggregate"] {
+        let mount = &k8s[exec]["pvcMount"][0];
+        assert_eq!(mount["mountPath"], "/data", "{exec}: {:#}", k8s[exec]);
+        assert_eq!(mount["constant"], "data", "{exec}: {:#}", k8s[exec]);
+    }
+    assert_eq!(k8s["exec-aggregate"]["podMetadata"]["labels"]["owner"], "nbkf");
+    assert!(k8s["exec-aggregate"]["podMetadata"]["labels"]["team"].is_null(), "the label is prepare's only");
+
+    let tasks = c.tasks();
+    assert_eq!(tasks["aggregate"]["cachingOptions"], serde_json::json!({}), "cache:disabled");
+    assert_eq!(tasks["prepare"]["cachingOptions"]["enableCache"], true);
+    let outputs = |comp: &str| spec["components"][comp]["outputDefinitions"]["artifacts"].clone();
+    assert!(outputs("comp-aggregate").get("report").is_none(), "report:disabled: {:#}", spec["components"]["comp-aggregate"]);
+    assert!(outputs("comp-prepare").get("report").is_some());
+
+    let r = c.equivalent(1, &[]);
+    has_variables(&r, &["prepare:rows"]);
+}
