@@ -164,8 +164,8 @@ fn resources(step: &StepPlan) -> Option<Resources> {
     }
     Some(Resources {
         accelerator: s.accelerator.as_ref().map(|(kind, count)| Accelerator { count: count.to_string(), resource_count: count.to_string(), resource_type: kind.clone(), kind: kind.clone() }),
-        cpu_limit: s.cpu_limit.as_deref().and_then(|q| quantity(q)),
-        memory_limit: s.memory_limit.as_deref().and_then(|q| quantity(q)).map(|bytes| bytes / 1e9),
+        cpu_limit: s.cpu_limit.as_deref().and_then(quantity),
+        memory_limit: s.memory_limit.as_deref().and_then(quantity).map(|bytes| bytes / 1e9),
         resource_cpu_limit: s.cpu_limit.clone(),
         resource_memory_limit: s.memory_limit.clone(),
     })

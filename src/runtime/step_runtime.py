@@ -215,10 +215,24 @@ class _NbkfTee(_nbkf_io.TextIOBase):
 
 
 def _nbkf_compile(source, filename, mode="exec"):
+    import ast
     import linecache
 
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    return compile(source, filename, mode, dont_inherit=True)
+    # IPython runs top-level `await` (autoawait); so do steps.
+    return compile(source, filename, mode, flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+
+
+def _nbkf_exec(code, ns):
+    """exec/eval that also runs code with top-level `await`."""
+    import inspect
+
+    result = eval(code, ns)
+    if code.co_flags & inspect.CO_COROUTINE:
+        import asyncio
+
+        result = asyncio.run(result)
+    return result
 
 
 def _nbkf_exec_python(source, filename, ns, record):
@@ -226,25 +240,26 @@ def _nbkf_exec_python(source, filename, ns, record):
     (in the report; the step's stdout shows only what the cell prints)."""
     import ast
 
+    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
     try:
         tree = ast.parse(source, filename)
     except SyntaxError:
-        exec(_nbkf_compile(source, filename), ns)
+        _nbkf_exec(_nbkf_compile(source, filename), ns)
         return
     last = tree.body[-1] if tree.body else None
     hidden = source.rstrip().endswith(";")
     if isinstance(last, ast.Expr) and not hidden:
         body = ast.Module(body=tree.body[:-1], type_ignores=[])
         _nbkf_compile(source, filename)
-        exec(compile(body, filename, "exec", dont_inherit=True), ns)
-        value = eval(compile(ast.Expression(last.value), filename, "eval", dont_inherit=True), ns)
+        _nbkf_exec(compile(body, filename, "exec", flags=flags, dont_inherit=True), ns)
+        value = _nbkf_exec(compile(ast.Expression(last.value), filename, "eval", flags=flags, dont_inherit=True), ns)
         if value is not None and record is not None:
             try:
                 record["result"] = repr(value)
             except Exception as e:  # a broken __repr__ must not fail the step
                 record["result"] = "<repr failed: %r>" % e
     else:
-        exec(_nbkf_compile(source, filename), ns)
+        _nbkf_exec(_nbkf_compile(source, filename), ns)
 
 
 def _nbkf_run_cell(cell, ns, record):

@@ -1,0 +1,89 @@
+//! Snapshot of the KFP IR YAML nbkf emits for every notebook in `fixtures/`.
+//!
+//! The step runtime (`src/runtime/step_runtime.py`) is embedded verbatim in every step's
+//! Python source; in the snapshots each copy is replaced by one marker line, so a change to
+//! the runtime does not rewrite every snapshot while a change to what surrounds it shows.
+//! Update with `INSTA_UPDATE=always cargo test --test snapshots` (or `cargo insta review`).
+mod common;
+
+use serde_json::Value;
+
+const RUNTIME: &str = include_str!("../src/runtime/step_runtime.py");
+const RUNTIME_MARKER: &str = "# <nbkf step runtime, src/runtime/step_runtime.py>";
+
+/// Replaces every copy of the step runtime inside the strings of `value`; returns how many.
+fn strip_runtime(value: &mut Value) -> usize {
+    let runtime = RUNTIME.trim_end_matches('\n');
+    match value {
+        Value::String(s) if s.contains(runtime) => {
+            let n = s.matches(runtime).count();
+            *s = s.replace(runtime, RUNTIME_MARKER);
+            n
+        }
+        Value::Array(items) => items.iter_mut().map(strip_runtime).sum(),
+        Value::Object(map) => map.values_mut().map(strip_runtime).sum(),
+        _ => 0,
+    }
+}
+
+/// The emitted YAML of a fixture with the runtime replaced: its header comment lines, then
+/// each document re-serialized.
+fn snapshot_text(name: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let notebook = common::repo().join("fixtures").join(format!("{name}.ipynb"));
+    let yaml = std::fs::read_to_string(common::convert(&notebook, dir.path(), &[])).unwrap();
+    let mut docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).unwrap();
+    let executors = docs[0]["deploymentSpec"]["executors"].as_object().map_or(0, |m| m.len());
+    let replaced: usize = docs.iter_mut().map(strip_runtime).sum();
+    assert_eq!(replaced, executors, "the step runtime should appear once in each step's source");
+    let mut out: String = yaml.lines().take_while(|l| l.starts_with('#')).map(|l| format!("{l}\n")).collect();
+    for (i, doc) in docs.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        out.push_str(&serde_saphyr::to_string(doc).unwrap());
+    }
+    out
+}
+
+macro_rules! snapshot_tests {
+    ($($name:ident),* $(,)?) => {$(
+        #[test]
+        fn $name() {
+            let yaml = snapshot_text(stringify!($name));
+            insta::assert_snapshot!(stringify!($name), yaml);
+        }
+    )*};
+}
+
+snapshot_tests!(
+    steps_and_continuation,
+    skip_cells,
+    prev_ordering,
+    parameters,
+    metrics,
+    mutated_list,
+    function_reads_global,
+    magic_lines,
+    legacy_block,
+    untagged,
+    random_state,
+    platform_settings,
+);
+
+/// Every fixture notebook has a snapshot test (add new fixtures to the list above).
+#[test]
+fn every_fixture_is_snapshotted() {
+    let listed = [
+        "steps_and_continuation", "skip_cells", "prev_ordering", "parameters", "metrics", "mutated_list",
+        "function_reads_global", "magic_lines", "legacy_block", "untagged", "random_state", "platform_settings",
+    ];
+    let mut found: Vec<String> = std::fs::read_dir(common::repo().join("fixtures"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".ipynb").map(str::to_string))
+        .collect();
+    found.sort();
+    let mut listed: Vec<String> = listed.iter().map(|s| s.to_string()).collect();
+    listed.sort();
+    assert_eq!(found, listed);
+}
