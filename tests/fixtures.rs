@@ -177,8 +177,20 @@ fn function_reads_global() {
 fn magic_lines() {
     let c = convert("magic_lines");
     let r = c.equivalent(4, &[]);
-    has_variables(&r, &["first:start", "first:has_root_dirs", "second:combined"]);
+    has_variables(&r, &["first:start", "first:has_root_dirs", "second:combined", "first:files"]);
     assert_eq!(metric(&r, "final"), 96.0);
+}
+
+#[test]
+fn class_instances() {
+    let c = convert("class_instances");
+    // `use` never names `Point`, but its input `p` is a Point: the class goes with it.
+    let use_source = c.docs[0]["deploymentSpec"]["executors"]["exec-use"]["container"]["command"].as_array().unwrap().last().unwrap().as_str().unwrap().to_string();
+    assert!(use_source.contains("class Point:"), "the class definition must be copied into `use`");
+    let r = c.equivalent(4, &[]);
+    has_variables(&r, &["define:p", "use:p", "use:n", "subclass:q"]);
+    // p = (4, 4) after `use`, n = 25, q = (4, 25): 16 + 625 + 32
+    assert_eq!(metric(&r, "total"), 673.0);
 }
 
 #[test]

@@ -65,6 +65,7 @@ snapshot_tests!(
     mutated_list,
     function_reads_global,
     magic_lines,
+    class_instances,
     legacy_block,
     untagged,
     random_state,
@@ -76,7 +77,7 @@ snapshot_tests!(
 fn every_fixture_is_snapshotted() {
     let listed = [
         "steps_and_continuation", "skip_cells", "prev_ordering", "parameters", "metrics", "mutated_list",
-        "function_reads_global", "magic_lines", "legacy_block", "untagged", "random_state", "platform_settings",
+        "function_reads_global", "magic_lines", "class_instances", "legacy_block", "untagged", "random_state", "platform_settings",
     ];
     let mut found: Vec<String> = std::fs::read_dir(common::repo().join("fixtures"))
         .unwrap()

@@ -429,6 +429,7 @@ enum Kind {
 #[derive(Debug)]
 struct DefinitionInfo {
     name: String,
+    is_class: bool,
     source: String,
     cell: usize,
     start: usize,
@@ -551,6 +552,7 @@ impl<'a> Walk<'a> {
                                 .collect();
                             Kind::Definition(Rc::new(DefinitionInfo {
                                 name: d.name.clone(),
+                                is_class: d.kind == python::DefinitionKind::Class,
                                 source: d.source.clone(),
                                 cell,
                                 start: d.span.start,
@@ -742,7 +744,11 @@ impl<'a> Walk<'a> {
                     let route = Route { variable: name.to_string(), producer: p, consumer: q, binding_cell: b.cell, reader_cell: cell, span };
                     self.routes.push(route.clone());
                     self.steps[p].outputs.insert(name.to_string());
+                    let first = !self.steps[q].inputs.contains_key(name);
                     self.steps[q].inputs.entry(name.to_string()).or_insert(route);
+                    if first && !name.starts_with('@') {
+                        self.inject_live_classes(q, cell, span, depth);
+                    }
                 }
                 Kind::Import { module, statement, .. } => {
                     self.inject(q, name, statement, b.cell, 0, false);
@@ -760,6 +766,21 @@ impl<'a> Walk<'a> {
                 Kind::Deleted => {}
             },
             (Unit::Params, _) => {}
+        }
+    }
+
+    /// A value from another step may be an instance of a class the notebook defined:
+    /// pickle refers to it as `__main__.<Class>`, so the loading step needs the class.
+    /// Every class bound at this point in another step is copied into `step`.
+    fn inject_live_classes(&mut self, step: usize, cell: usize, span: Span, depth: usize) {
+        let classes: Vec<(String, Binding)> = self
+            .bindings
+            .iter()
+            .filter(|(_, b)| matches!((&b.kind, b.unit), (Kind::Definition(d), Unit::Step(p)) if d.is_class && p != step))
+            .map(|(n, b)| (n.clone(), b.clone()))
+            .collect();
+        for (name, binding) in classes {
+            self.use_binding(Unit::Step(step), cell, &name, &binding, span, true, depth + 1);
         }
     }
 

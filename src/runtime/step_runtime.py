@@ -31,7 +31,9 @@ def _nbkf_filename(cell):
 
 
 class _NbkfSList(list):
-    """The list of lines `x = !cmd` gives, with IPython's `.s`, `.n`, `.l` views."""
+    """The list of lines `x = !cmd` gives, with IPython's SList views (`.s`, `.n`,
+    `.l`, `.p`, `.grep()`, `.fields()`). Every step's `__main__` has it, so it crosses
+    steps as itself."""
 
     @property
     def s(self):
@@ -45,8 +47,30 @@ class _NbkfSList(list):
     def l(self):  # noqa: E743 - IPython's name
         return list(self)
 
-    def __reduce__(self):
-        return (list, (list(self),))
+    @property
+    def p(self):
+        import pathlib
+
+        return [pathlib.Path(line) for line in self]
+
+    def grep(self, pattern, prune=False, field=None):
+        import re
+
+        def text(line):
+            return line.split()[field] if field is not None and len(line.split()) > field else line
+
+        match = pattern if callable(pattern) else (lambda line: re.search(pattern, line, re.IGNORECASE))
+        return _NbkfSList(line for line in self if bool(match(text(line))) != prune)
+
+    def fields(self, *indices):
+        rows = [line.split() for line in self]
+        if not indices:
+            return _NbkfSList(" ".join(r) for r in rows)
+        return _NbkfSList(" ".join(r[i] for i in indices if -len(r) <= i < len(r)) for r in rows)
+
+
+# Pickled as `__main__._NbkfSList`: every step puts it in its `__main__`.
+_NbkfSList.__module__ = "__main__"
 
 
 class _NbkfIPython:
@@ -515,6 +539,7 @@ def _nbkf_run_step(step, parameters, inputs, outputs, metrics, metrics_artifact,
     ns["_nbkf_ipython"] = shell
     ns["get_ipython"] = lambda: shell
     ns["display"] = _nbkf_display
+    ns["_NbkfSList"] = _NbkfSList
     saved_main = _nbkf_sys.modules.get("__main__")
     _nbkf_sys.modules["__main__"] = module
     saved_streams = (_nbkf_sys.stdout, _nbkf_sys.stderr)

@@ -87,6 +87,9 @@ class MainUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         if module == "__main__" and name in self.namespace:
             return self.namespace[name]
+        if module == "__main__" and name == "_NbkfSList":
+            # nbkf's stand-in for IPython's SList (`x = !cmd`); compared as a list.
+            return list
         return super().find_class(module, name)
 
 
@@ -186,6 +189,9 @@ def same(a, b):
             return bool(numpy.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
         except TypeError:
             return bool(numpy.array_equal(a, b))
+    if isinstance(a, list) and isinstance(b, list):
+        # IPython's SList and nbkf's stand-in for it are both lists of lines.
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
     if type(a) is not type(b):
         return False
     if hasattr(a, "equals") and type(a).__module__.startswith("pandas"):

@@ -150,3 +150,11 @@ fn deleted_names_are_not_passed() {
     let p = plan(&[(&["step:a"], "x = 1\ndel x"), (&["step:b"], "print(x)")]);
     assert_eq!(errors(&p), vec!["deleted-name"]);
 }
+
+#[test]
+fn classes_of_values_crossing_steps_go_with_them() {
+    let p = plan(&[(&["step:a"], "class P:\n    pass\np = P()\np.v = 1"), (&["step:b"], "w = p.v + 1")]);
+    assert!(errors(&p).is_empty(), "{:?}", p.diagnostics);
+    let injected: Vec<&str> = step(&p, "b").definitions.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(injected, vec!["P"]);
+}
