@@ -5,6 +5,7 @@
 //! asked for) → [`python`] (what each cell does) → [`plan`] (steps, DAG, routed
 //! variables, diagnostics) → [`emit`] (KFP IR YAML). [`convert`] runs it all.
 
+pub mod check;
 pub mod config;
 pub mod diagnostics;
 pub mod emit;
@@ -12,6 +13,7 @@ pub mod notebook;
 pub mod packages;
 pub mod plan;
 pub mod python;
+pub mod run;
 pub mod runtime;
 pub mod tags;
 

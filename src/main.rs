@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use nbkf::check::{self, CheckOptions};
 use nbkf::config::Overrides;
-use nbkf::{diagnostics, ConvertOptions, PreambleMode};
+use nbkf::run::{self, LocalPipeline, RunOptions, StepState, TerminalProgress};
+use nbkf::{diagnostics, ConvertOptions, Conversion, PreambleMode};
 
 /// Turn Jupyter notebooks into Kubeflow Pipelines (KFP v2) that compute what the
 /// notebook computes.
@@ -39,6 +41,68 @@ enum Command {
     /// each step needs from the others is found by analysing the Python; every problem is
     /// reported with its cell and line, and nothing is written when there are errors.
     Convert(ConvertArgs),
+    /// Run a pipeline here, without a cluster: its steps as local processes.
+    ///
+    /// Takes a notebook (converted first) or a pipeline YAML. Steps run in dependency
+    /// order, independent ones in parallel, executing the same step programs the IR
+    /// carries; the pip preamble is skipped, so the local Python needs the notebook's
+    /// packages (the `kfp` package is not needed). Steps run in the notebook's folder (the
+    /// current one for a YAML file). Artifacts, logs and `run.json` stay in
+    /// `<workdir>/runs/<run-id>/`. Exit codes: 0 all steps succeeded; 1 the notebook has
+    /// errors or a step failed; 2 usage or I/O problems.
+    Run(RunArgs),
+    /// Check that the pipeline computes what the notebook computes.
+    ///
+    /// Runs the pipeline locally (as `nbkf run`), runs the notebook's non-`skip` cells top
+    /// to bottom in one Python process, and compares every value passed between steps
+    /// (with the notebook's value after the cell that made it final), every metric, and
+    /// each step cell's printed output. Exit codes: 0 nothing differs; 1 something differs,
+    /// a step or the notebook fails, or the notebook has errors; 2 usage or I/O problems.
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// A notebook (.ipynb) or a pipeline YAML written by `nbkf convert`.
+    target: PathBuf,
+    #[command(flatten)]
+    local: LocalArgs,
+    /// Reuse the outputs of an earlier run for steps whose program, parameters and
+    /// inputs are unchanged (like KFP caching; steps with `cache:disabled` always run).
+    #[arg(long)]
+    cache: bool,
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// The notebook.
+    notebook: PathBuf,
+    #[command(flatten)]
+    local: LocalArgs,
+    /// Seed `random` and `numpy.random` with this value at the start of both runs, so a
+    /// notebook that draws unseeded random numbers can be compared.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+}
+
+/// Flags shared by `run` and `check`.
+#[derive(clap::Args)]
+struct LocalArgs {
+    /// A pipeline parameter value, checked against the parameter's type (repeatable).
+    #[arg(short, long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// Run at most N steps at once. [default: the number of cores]
+    #[arg(short, long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Directory that keeps runs (`<workdir>/runs/<run-id>/`).
+    #[arg(long, value_name = "DIR", default_value = ".nbkf")]
+    workdir: PathBuf,
+    /// The Python interpreter that runs the steps.
+    #[arg(long, value_name = "PATH", default_value = "python3")]
+    python: PathBuf,
+    /// Print errors only.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(clap::Args)]
@@ -89,6 +153,138 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Convert(args) => convert(args, color),
+        Command::Run(args) => run_command(args, color),
+        Command::Check(args) => check_command(args, color),
+    }
+}
+
+/// A pipeline to run locally: from a notebook (converted here) or a YAML file.
+struct Target {
+    yaml: String,
+    pipeline: LocalPipeline,
+    conversion: Option<Conversion>,
+    step_dir: PathBuf,
+}
+
+fn load_target(path: &Path, color: bool, quiet: bool) -> Result<Target, ExitCode> {
+    let is_notebook = path.extension().is_some_and(|e| e == "ipynb");
+    let (yaml, conversion) = if is_notebook {
+        let conversion = nbkf::convert_file(path, &ConvertOptions::default()).map_err(|e| io_error(&e.to_string()))?;
+        let shown: Vec<_> = conversion.diagnostics.iter().filter(|d| d.is_error() || !quiet).cloned().collect();
+        eprint!("{}", diagnostics::render(&shown, Some(&conversion.notebook), &path.display().to_string(), color));
+        let Some(yaml) = conversion.yaml.clone() else {
+            eprintln!("error: {} has errors; nothing was run", path.display());
+            return Err(ExitCode::from(1));
+        };
+        (yaml, Some(conversion))
+    } else {
+        (std::fs::read_to_string(path).map_err(|e| io_error(&format!("cannot read {}: {e}", path.display())))?, None)
+    };
+    let pipeline = LocalPipeline::from_yaml(&yaml).map_err(|e| io_error(&format!("{}: {e}", path.display())))?;
+    let step_dir = if is_notebook { path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf() } else { PathBuf::from(".") };
+    let step_dir = std::fs::canonicalize(&step_dir).unwrap_or(step_dir);
+    Ok(Target { yaml, pipeline, conversion, step_dir })
+}
+
+fn run_options(target: &Target, local: &LocalArgs, cache: bool) -> Result<RunOptions, ExitCode> {
+    let mut given = Vec::new();
+    for p in &local.params {
+        match p.split_once('=') {
+            Some((name, value)) if !name.is_empty() => given.push((name.to_string(), value.to_string())),
+            _ => return Err(usage_error(&format!("`--param {p}`: write `--param NAME=VALUE`"))),
+        }
+    }
+    let parameters = target.pipeline.resolve_parameters(&given).map_err(|errors| {
+        for e in &errors {
+            eprintln!("error: {e}");
+        }
+        ExitCode::from(2)
+    })?;
+    if local.jobs == Some(0) {
+        return Err(usage_error("`--jobs` must be at least 1"));
+    }
+    Ok(RunOptions {
+        parameters,
+        jobs: local.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        runs_dir: local.workdir.join("runs"),
+        step_dir: target.step_dir.clone(),
+        python: local.python.clone(),
+        cache,
+        env: Vec::new(),
+    })
+}
+
+fn print_run(report: &run::RunReport, quiet: bool) {
+    for step in report.steps.iter().filter(|s| s.state == StepState::Failed) {
+        eprintln!("error: {}", step.failure.as_deref().unwrap_or("the step failed"));
+        eprintln!("  (full log: {})", step.log.display());
+    }
+    let not_started: Vec<&str> = report.steps.iter().filter(|s| s.state == StepState::NotStarted).map(|s| s.task.as_str()).collect();
+    if !not_started.is_empty() {
+        eprintln!("not started after the failure: {}", not_started.join(", "));
+    }
+    if !quiet || !report.succeeded() {
+        let done = report.steps.iter().filter(|s| matches!(s.state, StepState::Succeeded | StepState::Cached)).count();
+        let cached = report.steps.iter().filter(|s| s.state == StepState::Cached).count();
+        eprintln!(
+            "run {} of `{}`: {done}/{} steps done{} in {:.2} s; artifacts and logs in {}",
+            report.run_id,
+            report.pipeline,
+            report.steps.len(),
+            if cached > 0 { format!(" ({cached} from the cache)") } else { String::new() },
+            report.seconds,
+            report.run_dir.display()
+        );
+    }
+}
+
+fn run_command(args: RunArgs, color: bool) -> ExitCode {
+    let target = match load_target(&args.target, color, args.local.quiet) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let options = match run_options(&target, &args.local, args.cache) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let progress = TerminalProgress::new(target.pipeline.tasks.len(), std::io::stderr().is_terminal(), args.local.quiet);
+    let report = run::run(&target.pipeline, &target.yaml, &options, &progress);
+    progress.finish();
+    match report {
+        Ok(report) => {
+            print_run(&report, args.local.quiet);
+            if report.succeeded() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+        }
+        Err(e) => io_error(&e.to_string()),
+    }
+}
+
+fn check_command(args: CheckArgs, color: bool) -> ExitCode {
+    if args.notebook.extension().is_none_or(|e| e != "ipynb") {
+        return usage_error("`nbkf check` takes a notebook (.ipynb): it compares the pipeline with the notebook");
+    }
+    let target = match load_target(&args.notebook, color, args.local.quiet) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let options = match run_options(&target, &args.local, false) {
+        Ok(o) => CheckOptions { run: o, seed: args.seed },
+        Err(code) => return code,
+    };
+    let Some(conversion) = &target.conversion else { return usage_error("`nbkf check` takes a notebook") };
+    let progress = TerminalProgress::new(target.pipeline.tasks.len(), std::io::stderr().is_terminal(), args.local.quiet);
+    let report = check::check(&conversion.notebook, &conversion.plan, &target.yaml, &options, &progress);
+    progress.finish();
+    match report {
+        Ok(report) => {
+            if !report.run.succeeded() {
+                print_run(&report.run, args.local.quiet);
+                return ExitCode::from(1);
+            }
+            print!("{}", check::render(&report, &conversion.plan));
+            if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+        }
+        Err(e) => io_error(&e.to_string()),
     }
 }
 

@@ -159,9 +159,12 @@ pub fn build(notebook: &Notebook, settings: PipelineSettings, notebook_file: &st
             facts[c.index].as_ref().map(|f| CellCode { index: c.index, id: c.id.clone(), program: f.program.clone(), cell_magic: f.cell_magic.clone() })
         })
         .collect();
-    diags.extend(layout.diags);
+    diags.extend(layout.diags.iter().cloned());
     diagnostics::sort(&mut diags);
-    Plan { settings, notebook_file: notebook_file.to_string(), parameters, cells, prelude, steps, diagnostics: diags }
+    let cells_in = |slot: Slot| layout.unit_of.iter().enumerate().filter(|(_, s)| **s == Some(slot)).map(|(i, _)| i).collect::<Vec<_>>();
+    let parameter_cells = cells_in(Slot::Params);
+    let metrics_cells = cells_in(Slot::Metrics);
+    Plan { settings, notebook_file: notebook_file.to_string(), parameters, cells, prelude, parameter_cells, metrics_cells, steps, diagnostics: diags }
 }
 
 fn push_problems(diags: &mut Vec<Diagnostic>, cell: usize, problems: Vec<python::Problem>) {

@@ -40,6 +40,10 @@ pub struct Plan {
     pub cells: Vec<Option<CellCode>>,
     /// `imports` and `functions` cells: they run at the start of every step.
     pub prelude: Vec<usize>,
+    /// Cells that define pipeline parameters.
+    pub parameter_cells: Vec<usize>,
+    /// `pipeline-metrics` cells.
+    pub metrics_cells: Vec<usize>,
     /// The steps, in an order where every step comes after the steps it depends on.
     pub steps: Vec<StepPlan>,
     /// All diagnostics (warnings only, when the plan is usable).

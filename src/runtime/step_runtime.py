@@ -523,6 +523,27 @@ def _nbkf_write_report(step, records, artifact):
         f.write("\n".join(parts))
 
 
+def _nbkf_write_cell_output(directory, record):
+    _nbkf_os.makedirs(directory, exist_ok=True)
+    with open(_nbkf_os.path.join(directory, "cell-%d.txt" % record["cell"]), "w", encoding="utf-8") as f:
+        f.write(record["stdout"])
+
+
+def _nbkf_seed(seed):
+    """Seeds the global generators (for `nbkf check --seed`); a step that receives a
+    generator's state from an earlier step replaces it when its inputs are loaded."""
+    if not seed:
+        return
+    import random
+
+    random.seed(int(seed))
+    try:
+        import numpy
+    except ImportError:
+        return
+    numpy.random.seed(int(seed))
+
+
 # ---- the step ----------------------------------------------------------------------------
 
 
@@ -544,6 +565,11 @@ def _nbkf_run_step(step, parameters, inputs, outputs, metrics, metrics_artifact,
     _nbkf_sys.modules["__main__"] = module
     saved_streams = (_nbkf_sys.stdout, _nbkf_sys.stderr)
     records = []
+    # `nbkf check` asks for each cell's printed output, and may seed the generators so that
+    # an unseeded notebook draws the same numbers in both runs.
+    cell_output_dir = _nbkf_os.environ.get("NBKF_CELL_OUTPUT_DIR")
+    capture = report is not None or cell_output_dir
+    _nbkf_seed(_nbkf_os.environ.get("NBKF_SEED"))
     try:
         ns.update(parameters)
         stages = [("prelude", c) for c in _NBKF_PRELUDE] + [("definition", c) for c in _NBKF_DEFINITIONS]
@@ -554,7 +580,7 @@ def _nbkf_run_step(step, parameters, inputs, outputs, metrics, metrics_artifact,
                     _nbkf_load(variable, ns, artifact)
                 continue
             record = {"cell": cell["index"], "source": cell["source"]} if kind == "cell" else None
-            if record is not None and report is not None:
+            if record is not None and capture:
                 _nbkf_sys.stdout, _nbkf_sys.stderr = _NbkfTee(saved_streams[0]), _NbkfTee(saved_streams[1])
             try:
                 _nbkf_run_cell(cell, ns, record)
@@ -567,12 +593,14 @@ def _nbkf_run_step(step, parameters, inputs, outputs, metrics, metrics_artifact,
                 saved_streams[1].write("nbkf: " + message)
                 raise NbkfStepFailed(message.splitlines()[0]) from None
             finally:
-                if record is not None and report is not None:
+                if record is not None and capture:
                     record["stdout"] = _nbkf_sys.stdout.copy.getvalue()
                     record["stderr"] = _nbkf_sys.stderr.copy.getvalue()
                     _nbkf_sys.stdout, _nbkf_sys.stderr = saved_streams
-                    record["figures"] = _nbkf_figures()
+                    record["figures"] = _nbkf_figures() if report is not None else []
                     records.append(record)
+                    if cell_output_dir:
+                        _nbkf_write_cell_output(cell_output_dir, record)
         for variable, (artifact, cell) in sorted(outputs.items()):
             _nbkf_save(variable, ns, artifact, cell)
         for key, variable in metrics:

@@ -1,0 +1,183 @@
+# ---- nbkf check: the reference run -------------------------------------------------------
+# Runs the notebook's non-`skip` cells top to bottom in this one process, with the same
+# IPython-syntax handling steps get, snapshots the values the pipeline passed between
+# steps right after the cells that made them final, then loads the pipeline's artifacts
+# here (where the notebook's classes exist) and compares, by type.
+
+
+def _nbkf_snapshot(variable, ns):
+    import copy
+    import pickle
+
+    if variable in _NBKF_RANDOM_STATES:
+        return _nbkf_get_state(variable), None
+    if variable not in ns:
+        return _NbkfAbsent, None
+    value = ns[variable]
+    try:
+        return copy.deepcopy(value), None
+    except Exception:
+        pass
+    try:
+        return pickle.loads(pickle.dumps(value)), None
+    except Exception as e:
+        return None, "the notebook's value cannot be copied (%s: %s)" % (type(e).__name__, e)
+
+
+class _NbkfNotComparable(Exception):
+    pass
+
+
+def _nbkf_same(a, b):
+    """Equal by type: numpy arrays and pandas objects by value (NaN-aware), floats exactly,
+    containers element by element, other objects by == or their pickled bytes."""
+    import math
+    import pickle
+
+    if a is _NbkfAbsent or b is _NbkfAbsent:
+        return a is b
+    numpy = _nbkf_sys.modules.get("numpy")
+    if numpy is not None and (isinstance(a, numpy.ndarray) or isinstance(b, numpy.ndarray)):
+        if not (isinstance(a, numpy.ndarray) and isinstance(b, numpy.ndarray)):
+            return False
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        try:
+            return bool(numpy.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+        except TypeError:
+            return bool(numpy.array_equal(a, b))
+    if isinstance(a, list) and isinstance(b, list) and type(a) is type(b):
+        return len(a) == len(b) and all(_nbkf_same(x, y) for x, y in zip(a, b))
+    if type(a) is not type(b):
+        return False
+    if type(a).__module__.startswith("pandas") and hasattr(a, "equals"):
+        return bool(a.equals(b))
+    if isinstance(a, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(_nbkf_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return list(a.keys()) == list(b.keys()) and all(_nbkf_same(a[k], b[k]) for k in a)
+    try:
+        r = a == b
+        if isinstance(r, bool):
+            if r or type(a).__eq__ is not object.__eq__:
+                return r
+    except Exception:
+        pass
+    try:
+        return pickle.dumps(a) == pickle.dumps(b)
+    except Exception as e:
+        raise _NbkfNotComparable("neither == nor pickle can compare %s values (%s)" % (type(a).__name__, e))
+
+
+def _nbkf_short(value):
+    if value is _NbkfAbsent:
+        return "<not defined>"
+    try:
+        text = repr(value)
+    except Exception as e:
+        text = "<repr failed: %s>" % e
+    text = " ".join(text.split()) if len(text) > 200 else text
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _nbkf_state_digest(state):
+    """A generator state is thousands of numbers: show a short digest of it."""
+    import hashlib
+    import pickle
+
+    return "<generator state %s>" % hashlib.sha256(pickle.dumps(state)).hexdigest()[:12]
+
+
+def _nbkf_reference(manifest_path, result_path):
+    import json
+    import types
+
+    with open(manifest_path, encoding="utf-8") as f:
+        m = json.load(f)
+    _nbkf_os.environ.setdefault("MPLBACKEND", "Agg")
+    _nbkf_seed(m.get("seed"))
+    module = types.ModuleType("__main__")
+    ns = module.__dict__
+    ns["__builtins__"] = _nbkf_builtins
+    shell = _NbkfIPython(ns)
+    ns.update({"_nbkf_ipython": shell, "get_ipython": lambda: shell, "display": _nbkf_display, "_NbkfSList": _NbkfSList})
+    _nbkf_sys.modules["__main__"] = module
+    wanted = {}
+    for v in m["values"]:
+        wanted.setdefault(v["cell"], set()).add(v["variable"])
+    snapshots, outputs = {}, {}
+    result = {"values": [], "metrics": [], "outputs": [], "failure": None}
+    saved = (_nbkf_sys.stdout, _nbkf_sys.stderr)
+    last_params = max(m["params_cells"]) if m["params_cells"] else None
+    for cell in m["cells"]:
+        index = cell["index"]
+        _nbkf_sys.stdout = _NbkfTee(saved[0])
+        try:
+            _nbkf_run_cell(cell, ns, None)
+        except BaseException as e:
+            if isinstance(e, SystemExit) and not e.code:
+                pass
+            else:
+                _nbkf_sys.stdout = saved[0]
+                result["failure"] = _nbkf_failure("notebook", e)
+                break
+        finally:
+            if isinstance(_nbkf_sys.stdout, _NbkfTee):
+                outputs[index] = _nbkf_sys.stdout.copy.getvalue()
+            _nbkf_sys.stdout, _nbkf_sys.stderr = saved
+        if index == last_params:
+            ns.update(m["overrides"])
+        for variable in wanted.get(index, ()):
+            snapshots[(variable, index)] = _nbkf_snapshot(variable, ns)
+    if result["failure"] is None:
+        for v in m["values"]:
+            entry = {k: v[k] for k in ("task", "variable", "cell")}
+            expected, why = snapshots.get((v["variable"], v["cell"]), (None, "the notebook never ran that cell"))
+            try:
+                with open(v["path"], "rb") as f:
+                    got = _nbkf_loads(v["serializer"], f.read())
+            except Exception as e:
+                got, why = None, why or "the pipeline's value cannot be loaded here (%s: %s)" % (type(e).__name__, e)
+            if why:
+                entry.update(status="not_comparable", reason=why)
+            else:
+                try:
+                    entry["status"] = "equal" if _nbkf_same(got, expected) else "differs"
+                except _NbkfNotComparable as e:
+                    entry.update(status="not_comparable", reason=str(e))
+                show = _nbkf_state_digest if v["variable"] in _NBKF_RANDOM_STATES else _nbkf_short
+                entry.update(pipeline=show(got), notebook=show(expected))
+            result["values"].append(entry)
+        for metric in m["metrics"]:
+            expected = ns.get(metric["variable"], _NbkfAbsent)
+            entry = dict(metric)
+            try:
+                entry["status"] = "equal" if float(expected) == float(metric["value"]) else "differs"
+            except (TypeError, ValueError):
+                entry["status"] = "differs"
+            entry["notebook"] = _nbkf_short(expected)
+            entry["pipeline"] = _nbkf_short(metric["value"])
+            result["metrics"].append(entry)
+        for out in m["outputs"]:
+            try:
+                with open(out["path"], encoding="utf-8") as f:
+                    got = f.read()
+            except OSError:
+                got = None
+            expected = outputs.get(out["cell"])
+            entry = {"task": out["task"], "cell": out["cell"]}
+            if got is None:
+                entry.update(status="not_comparable", reason="the step recorded no output for this cell")
+            else:
+                entry["status"] = "equal" if got == expected else "differs"
+                if got != expected:
+                    # Show the first line that differs, not the whole output.
+                    a, b = got.splitlines(), (expected or "").splitlines()
+                    i = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+                    line = lambda lines: repr(lines[i]) if i < len(lines) else "<no line %d>" % (i + 1)
+                    entry.update(pipeline="line %d: %s" % (i + 1, line(a)), notebook="line %d: %s" % (i + 1, line(b)))
+            result["outputs"].append(entry)
+    with open(result_path, "w", encoding="utf-8") as f:
+        json.dump(result, f)

@@ -1,0 +1,214 @@
+//! Reading a KFP IR YAML file into what the local runner needs: parameters, tasks,
+//! their wiring, and each task's container command.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::RunError;
+
+/// A pipeline parameter as the IR declares it.
+#[derive(Debug, Clone)]
+pub struct ParameterDef {
+    pub name: String,
+    /// The IR `parameterType` (`NUMBER_INTEGER`, `STRING`, ...).
+    pub kind: String,
+    pub default: Option<Value>,
+}
+
+/// An artifact input of a task: which producer output it takes.
+#[derive(Debug, Clone)]
+pub struct ArtifactInput {
+    pub argument: String,
+    pub producer: String,
+    pub output_key: String,
+    pub schema_title: String,
+}
+
+/// One task of the pipeline, ready to run as a local process.
+#[derive(Debug, Clone)]
+pub struct LocalTask {
+    pub name: String,
+    pub dependencies: Vec<String>,
+    /// (component argument, pipeline parameter it takes)
+    pub parameter_inputs: Vec<(String, String)>,
+    pub artifact_inputs: Vec<ArtifactInput>,
+    /// (output argument, schema title)
+    pub outputs: Vec<(String, String)>,
+    /// The `sh -ec <launcher> <source>` part of the command (without the pip preamble).
+    pub launcher: Vec<String>,
+    /// The container args, with the `{{$}}` placeholder.
+    pub args: Vec<String>,
+    /// The Python source of the step program.
+    pub source: String,
+    pub function: String,
+    pub caching: bool,
+}
+
+/// A pipeline the local runner can execute.
+#[derive(Debug, Clone)]
+pub struct LocalPipeline {
+    pub name: String,
+    pub parameters: Vec<ParameterDef>,
+    /// In an order where every task follows its dependencies.
+    pub tasks: Vec<LocalTask>,
+}
+
+fn bad(message: impl Into<String>) -> RunError {
+    RunError::Pipeline(message.into())
+}
+
+fn text(v: &Value, what: &str) -> Result<String, RunError> {
+    v.as_str().map(str::to_string).ok_or_else(|| bad(format!("{what} is missing or not a string")))
+}
+
+impl LocalPipeline {
+    /// Reads KFP IR YAML (the first document; the platform document is not needed locally).
+    pub fn from_yaml(yaml: &str) -> Result<Self, RunError> {
+        let docs: Vec<Value> = serde_saphyr::from_multiple(yaml).map_err(|e| bad(format!("not valid YAML: {e}")))?;
+        let spec = docs.into_iter().next().ok_or_else(|| bad("the file is empty"))?;
+        if spec.get("schemaVersion").and_then(Value::as_str) != Some("2.1.0") {
+            return Err(bad("not a KFP v2 pipeline (schemaVersion 2.1.0)"));
+        }
+        let name = text(&spec["pipelineInfo"]["name"], "pipelineInfo.name")?;
+        let mut parameters = Vec::new();
+        if let Some(params) = spec["root"]["inputDefinitions"]["parameters"].as_object() {
+            for (pname, def) in params {
+                parameters.push(ParameterDef { name: pname.clone(), kind: text(&def["parameterType"], "parameterType")?, default: def.get("defaultValue").cloned() });
+            }
+        }
+        let tasks_json = spec["root"]["dag"]["tasks"].as_object().ok_or_else(|| bad("root.dag.tasks is missing"))?;
+        let mut tasks = Vec::new();
+        for (tname, task) in tasks_json {
+            let comp_name = text(&task["componentRef"]["name"], &format!("task {tname}: componentRef.name"))?;
+            let comp = &spec["components"][&comp_name];
+            let exec_label = text(&comp["executorLabel"], &format!("component {comp_name}: executorLabel (nested pipelines cannot run locally)"))?;
+            let container = &spec["deploymentSpec"]["executors"][&exec_label]["container"];
+            let command: Vec<String> = container["command"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default();
+            let args: Vec<String> = container["args"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default();
+            let start = command.iter().position(|c| c == "-ec").and_then(|i| i.checked_sub(1));
+            let launcher = match start {
+                Some(i) if command.iter().any(|c| c.contains("kfp.dsl.executor_main")) => command[i..].to_vec(),
+                _ => return Err(bad(format!("task `{tname}` is not a lightweight Python component; `nbkf run` runs pipelines whose steps are Python functions (as nbkf and the KFP SDK write them)"))),
+            };
+            let source = launcher.last().cloned().unwrap_or_default();
+            let function = args.iter().position(|a| a == "--function_to_execute").and_then(|i| args.get(i + 1)).cloned().ok_or_else(|| bad(format!("task `{tname}`: no --function_to_execute")))?;
+            let mut parameter_inputs = Vec::new();
+            if let Some(params) = task["inputs"]["parameters"].as_object() {
+                for (arg, binding) in params {
+                    match binding.get("componentInputParameter").and_then(Value::as_str) {
+                        Some(p) => parameter_inputs.push((arg.clone(), p.to_string())),
+                        None => return Err(bad(format!("task `{tname}`: input `{arg}` is not a pipeline parameter; only pipeline parameters and artifacts of other tasks can be passed locally"))),
+                    }
+                }
+            }
+            let in_defs = &comp["inputDefinitions"]["artifacts"];
+            let mut artifact_inputs = Vec::new();
+            if let Some(arts) = task["inputs"]["artifacts"].as_object() {
+                for (arg, binding) in arts {
+                    let toa = &binding["taskOutputArtifact"];
+                    artifact_inputs.push(ArtifactInput {
+                        argument: arg.clone(),
+                        producer: text(&toa["producerTask"], &format!("task {tname}: input {arg}: producerTask"))?,
+                        output_key: text(&toa["outputArtifactKey"], &format!("task {tname}: input {arg}: outputArtifactKey"))?,
+                        schema_title: in_defs[arg]["artifactType"]["schemaTitle"].as_str().unwrap_or("system.Artifact").to_string(),
+                    });
+                }
+            }
+            let outputs = comp["outputDefinitions"]["artifacts"]
+                .as_object()
+                .map(|o| o.iter().map(|(k, v)| (k.clone(), v["artifactType"]["schemaTitle"].as_str().unwrap_or("system.Artifact").to_string())).collect())
+                .unwrap_or_default();
+            let mut dependencies: Vec<String> = task["dependentTasks"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default();
+            for input in &artifact_inputs {
+                if !dependencies.contains(&input.producer) {
+                    dependencies.push(input.producer.clone());
+                }
+            }
+            tasks.push(LocalTask {
+                name: tname.clone(),
+                dependencies,
+                parameter_inputs,
+                artifact_inputs,
+                outputs,
+                launcher,
+                args,
+                source,
+                function,
+                caching: task["cachingOptions"]["enableCache"].as_bool().unwrap_or(false),
+            });
+        }
+        Ok(LocalPipeline { name, parameters, tasks: order(tasks)? })
+    }
+
+    /// Checks `--param name=value` values against the parameters' types and fills in the
+    /// defaults. Errors name the parameter and say what is expected.
+    pub fn resolve_parameters(&self, given: &[(String, String)]) -> Result<BTreeMap<String, Value>, Vec<String>> {
+        let mut errors = Vec::new();
+        let mut values = BTreeMap::new();
+        for p in &self.parameters {
+            if let Some(d) = &p.default {
+                values.insert(p.name.clone(), d.clone());
+            }
+        }
+        for (name, raw) in given {
+            let Some(def) = self.parameters.iter().find(|p| &p.name == name) else {
+                let known: Vec<&str> = self.parameters.iter().map(|p| p.name.as_str()).collect();
+                let hint = known.iter().min_by_key(|k| strsim::levenshtein(k, name)).filter(|k| strsim::levenshtein(k, name) <= 2).map(|k| format!("; did you mean `{k}`?")).unwrap_or_default();
+                errors.push(if known.is_empty() {
+                    format!("the pipeline has no parameters, so `--param {name}=...` cannot be used")
+                } else {
+                    format!("unknown parameter `{name}` (the pipeline's parameters: {}){hint}", known.join(", "))
+                });
+                continue;
+            };
+            match parse_value(&def.kind, raw) {
+                Ok(v) => {
+                    values.insert(name.clone(), v);
+                }
+                Err(expected) => errors.push(format!("parameter `{name}` is {expected}; `{raw}` is not")),
+            }
+        }
+        for p in &self.parameters {
+            if !values.contains_key(&p.name) {
+                errors.push(format!("parameter `{}` has no default value: give it with `--param {}=...`", p.name, p.name));
+            }
+        }
+        if errors.is_empty() { Ok(values) } else { Err(errors) }
+    }
+}
+
+/// Parses a command-line value for an IR parameter type; the error says what is expected.
+fn parse_value(kind: &str, raw: &str) -> Result<Value, &'static str> {
+    match kind {
+        "NUMBER_INTEGER" => raw.trim().parse::<i64>().map(Value::from).map_err(|_| "an integer"),
+        "NUMBER_DOUBLE" => raw.trim().parse::<f64>().ok().filter(|f| f.is_finite()).and_then(serde_json::Number::from_f64).map(Value::Number).ok_or("a number"),
+        "BOOLEAN" => match raw.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err("a boolean (`true` or `false`)"),
+        },
+        "LIST" => serde_json::from_str::<Value>(raw).ok().filter(Value::is_array).ok_or("a list (JSON, e.g. `[1, 2]`)"),
+        "STRUCT" => serde_json::from_str::<Value>(raw).ok().filter(Value::is_object).ok_or("a dict (JSON, e.g. `{\"a\": 1}`)"),
+        _ => Ok(Value::String(raw.to_string())),
+    }
+}
+
+/// Orders tasks so that each follows its dependencies; reports unknown ones and cycles.
+fn order(mut tasks: Vec<LocalTask>) -> Result<Vec<LocalTask>, RunError> {
+    let names: Vec<String> = tasks.iter().map(|t| t.name.clone()).collect();
+    for t in &tasks {
+        if let Some(d) = t.dependencies.iter().find(|d| !names.contains(d)) {
+            return Err(bad(format!("task `{}` depends on `{d}`, which is not a task of the pipeline", t.name)));
+        }
+    }
+    let mut ordered: Vec<LocalTask> = Vec::with_capacity(tasks.len());
+    while !tasks.is_empty() {
+        let ready = tasks.iter().position(|t| t.dependencies.iter().all(|d| ordered.iter().any(|o| &o.name == d)));
+        match ready {
+            Some(i) => ordered.push(tasks.remove(i)),
+            None => return Err(bad(format!("the tasks {} depend on each other in a cycle", tasks.iter().map(|t| format!("`{}`", t.name)).collect::<Vec<_>>().join(", ")))),
+        }
+    }
+    Ok(ordered)
+}
