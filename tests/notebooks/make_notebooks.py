@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Writes the small notebooks that tests/run.rs runs with `nbkf run` and `nbkf check`.
+
+Run `python3 tests/notebooks/make_notebooks.py` from anywhere; it rewrites every
+`*.ipynb` it defines next to itself. Each notebook's first cell says what it shows. They
+use the standard library only, so any Python 3 runs them.
+"""
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+KERNEL_METADATA = {
+    "kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"},
+    "language_info": {"name": "python"},
+}
+
+
+def md(text):
+    return ("markdown", [], text)
+
+
+def code(tags, text):
+    return ("code", list(tags), text)
+
+
+def lines(text):
+    """nbformat's list-of-lines source form."""
+    parts = text.strip("\n").split("\n")
+    return [p + "\n" for p in parts[:-1]] + [parts[-1]]
+
+
+def notebook(name, cells, extra_metadata=None):
+    out = []
+    for i, (kind, tags, text) in enumerate(cells):
+        cell = {"cell_type": kind, "id": "%s-%d" % (name.replace("_", "-"), i), "metadata": {}, "source": lines(text)}
+        if tags:
+            cell["metadata"]["tags"] = tags
+        if kind == "code":
+            cell["execution_count"] = None
+            cell["outputs"] = []
+        out.append(cell)
+    metadata = dict(KERNEL_METADATA)
+    metadata.update(extra_metadata or {})
+    nb = {"cells": out, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
+    with open(os.path.join(HERE, name + ".ipynb"), "w", encoding="utf-8") as f:
+        json.dump(nb, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+
+
+NOTEBOOKS = {}
+
+
+def notebook_def(fn):
+    NOTEBOOKS[fn.__name__] = fn
+    return fn
+
+
+@notebook_def
+def aliased_mutation():
+    return [
+        md("# Aliased mutation\n\n`b` is another name for the list `a`; step `two` appends through `b`, so in the "
+           "notebook `a` becomes `[1, 2]`. The pipeline passes `a` from step `one` as it was there (`[1]`), and "
+           "`b` separately, so step `three` sees `a == [1]`: `nbkf check` must report it."),
+        code(["step:one"], "a = [1]\nb = a"),
+        code(["step:two"], "b.append(2)"),
+        code(["step:three"], "n = len(a)"),
+        code(["pipeline-metrics"], "print(n)"),
+    ]
+
+
+@notebook_def
+def failing_step():
+    return [
+        md("# A failing step\n\nStep `b` divides by zero on the second line of its cell (cell 3 as Jupyter counts, "
+           "this markdown cell included). Step `c` needs `b`; step `d` needs only `a`."),
+        code(["step:a"], "x = 1"),
+        code(["step:b"], "w = x + 1\ny = x / 0"),
+        code(["step:c"], "z = y + 1"),
+        code(["step:d"], "v = x * 2"),
+    ]
+
+
+@notebook_def
+def typed_parameters():
+    return [
+        md("# Typed parameters\n\nAn int and a float parameter; `--param` values are checked against them."),
+        code(["pipeline-parameters"], "EPOCHS = 3\nRATE = 0.5"),
+        code(["step:train"], "steps = EPOCHS * 2\nscaled = RATE * EPOCHS"),
+        code(["step:report"], "summary = '%d steps, %.2f' % (steps, scaled)"),
+    ]
+
+
+@notebook_def
+def parallel_sleeps():
+    return [
+        md("# Independent steps\n\nSteps `left` and `right` both need only `start` and sleep one second each; "
+           "`join` needs both."),
+        code(["step:start"], "base = 10"),
+        code(["step:left"], "import time\ntime.sleep(1.0)\nleft_value = base + 1"),
+        code(["step:right"], "import time\ntime.sleep(1.0)\nright_value = base + 2"),
+        code(["step:join"], "total = left_value + right_value"),
+    ]
+
+
+@notebook_def
+def cached_steps():
+    return [
+        md("# Caching\n\nOnly the last step reads the parameter `FACTOR`; the first two steps do not."),
+        code(["pipeline-parameters"], "FACTOR = 2"),
+        code(["step:load"], "numbers = [1, 2, 3]"),
+        code(["step:total"], "total = sum(numbers)"),
+        code(["step:scale"], "scaled = total * FACTOR"),
+    ]
+
+
+@notebook_def
+def stdlib_only():
+    return [
+        md("# Standard library only\n\nTwo steps passing a value; any Python 3 runs it, without the `kfp` package."),
+        code(["step:produce"], "import json\npayload = json.dumps({'a': [1, 2, 3]})"),
+        code(["step:consume"], "import json\ncount = len(json.loads(payload)['a'])\nassert count == 3\nprint(count)"),
+    ]
+
+
+def main():
+    for name, fn in NOTEBOOKS.items():
+        result = fn()
+        cells, meta = result if isinstance(result, tuple) else (result, None)
+        notebook(name, cells, meta)
+        print("wrote", name + ".ipynb")
+
+
+if __name__ == "__main__":
+    main()
