@@ -105,6 +105,37 @@ pub enum Effect {
     Delete { name: String, span: Span },
     /// `from module import *`: any name may now be bound by this import.
     StarImport { module: String, span: Span },
+    /// The value just bound to `name` (this effect follows its `Bind`) refers to, or
+    /// contains, the objects bound to `of`: `b = a`, `b = [a, c]`, `b = {"k": a}`,
+    /// `for b in [a, c]`, `for b in xs` (`of` = `["xs"]`). Changing one changes the others.
+    Alias { name: String, of: Vec<String>, span: Span },
+    /// What is statically known about the value just bound to `name` (follows its `Bind`).
+    Value { name: String, span: Span, hint: ValueHint },
+    /// `globals()`, `locals()`, `vars()`, `exec(...)`, `eval(...)`, `__import__(...)`
+    /// at module level or in a function: names may be read or bound in ways the analysis
+    /// cannot see. `call` is the function called.
+    DynamicNamespace { call: String, span: Span },
+    /// A file is written at a path given as a string literal: `open("p", "w")`,
+    /// `df.to_csv("p")`, `np.save("p", a)`, `plt.savefig("p")`, `%%writefile p`, ...
+    FileWrite { path: String, span: Span },
+    /// A file is read at a path given as a string literal: `open("p")`,
+    /// `pd.read_csv("p")`, `np.load("p")`, ...
+    FileRead { path: String, span: Span },
+    /// A file API is called with a path that is not a literal (a variable, an f-string):
+    /// which file it is cannot be known at convert time.
+    FileUnknown { call: String, write: bool, span: Span },
+}
+
+/// What is known about a value from the expression that made it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub enum ValueHint {
+    /// It cannot leave its process (pickle and its friends refuse it): an open file
+    /// (`open(...)`), a generator (a generator expression, or a call of a notebook function
+    /// that contains `yield`), a lock, a thread, a socket, a database connection.
+    /// `what` says which, for messages: "an open file (`open(...)`)".
+    Unserializable { what: String },
+    /// A lambda: plain pickle cannot carry it; cloudpickle or dill can.
+    Lambda,
 }
 
 /// How a module-level name got its value.
