@@ -1,0 +1,399 @@
+//! `nbkf run` (the local runner) and `nbkf check` (pipeline vs the notebook run top to
+//! bottom), through the real binary: on every fixture, on the runnable corpus notebooks,
+//! and on the small notebooks of `tests/notebooks/` (written by `make_notebooks.py`), each
+//! showing one behaviour: a value the plan cannot carry, a failing step, typed parameters,
+//! parallel steps, caching, no `kfp` package, a YAML target.
+//!
+//! Every command runs in a temporary directory with `--workdir` in it; notebooks are
+//! copied there first, since steps run in the notebook's folder and may write files.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{nbkf, python, repo, run, shared};
+use serde_json::Value;
+use tempfile::TempDir;
+
+fn tempdir() -> TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+/// A notebook of `tests/notebooks/`.
+fn test_notebook(name: &str) -> PathBuf {
+    let path = repo().join("tests/notebooks").join(format!("{name}.ipynb"));
+    assert!(path.exists(), "{} is missing: run `python3 tests/notebooks/make_notebooks.py`", path.display());
+    path
+}
+
+/// Copies `notebook` into `dir`, returning the copy.
+fn copy_into(notebook: &Path, dir: &Path) -> PathBuf {
+    let to = dir.join(notebook.file_name().unwrap());
+    std::fs::copy(notebook, &to).unwrap_or_else(|e| panic!("cannot copy {}: {e}", notebook.display()));
+    to
+}
+
+/// `nbkf <sub> <target> --workdir <dir>/work --python <venv>` run in `dir`.
+fn nbkf_in(dir: &Path, sub: &str, target: &Path) -> Command {
+    let mut cmd = nbkf();
+    cmd.current_dir(dir).arg(sub).arg(target).arg("--workdir").arg(workdir(dir)).arg("--python").arg(python()).arg("--color=never");
+    cmd
+}
+
+fn workdir(dir: &Path) -> PathBuf {
+    dir.join("work")
+}
+
+/// Runs and returns (exit code, stdout, stderr).
+fn outcome(cmd: &mut Command) -> (i32, String, String) {
+    let out: Output = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// The ids of the runs kept in `workdir`.
+fn run_ids(workdir: &Path) -> BTreeSet<String> {
+    match std::fs::read_dir(workdir.join("runs")) {
+        Ok(entries) => entries.map(|e| e.unwrap()).filter(|e| e.path().join("run.json").exists()).map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
+        Err(_) => BTreeSet::new(),
+    }
+}
+
+/// The `run.json` of the one run that is in `workdir` now and was not in `before`.
+fn new_run(workdir: &Path, before: &BTreeSet<String>) -> Value {
+    let new: Vec<String> = run_ids(workdir).difference(before).cloned().collect();
+    assert_eq!(new.len(), 1, "expected one new run in {}, found {new:?}", workdir.display());
+    let path = workdir.join("runs").join(&new[0]).join("run.json");
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(json["run_id"], new[0].as_str(), "{json:#}");
+    json
+}
+
+/// The only run in `workdir`.
+fn only_run(workdir: &Path) -> Value {
+    new_run(workdir, &BTreeSet::new())
+}
+
+fn step<'a>(report: &'a Value, task: &str) -> &'a Value {
+    report["steps"].as_array().unwrap().iter().find(|s| s["task"] == task).unwrap_or_else(|| panic!("no step `{task}` in {report:#}"))
+}
+
+fn state<'a>(report: &'a Value, task: &str) -> &'a str {
+    step(report, task)["state"].as_str().unwrap()
+}
+
+fn states(report: &Value) -> Vec<(String, String)> {
+    report["steps"].as_array().unwrap().iter().map(|s| (s["task"].as_str().unwrap().to_string(), s["state"].as_str().unwrap().to_string())).collect()
+}
+
+/// The `[started_at, ended_at]` the runner recorded for a step.
+fn interval(report: &Value, task: &str) -> (f64, f64) {
+    let s = step(report, task);
+    let (a, b) = (s["started_at"].as_f64().unwrap(), s["ended_at"].as_f64().unwrap());
+    assert!(a <= b, "{s:#}");
+    (a, b)
+}
+
+fn overlap(x: (f64, f64), y: (f64, f64)) -> bool {
+    x.0 < y.1 && y.0 < x.1
+}
+
+/// The `✗ ... differs:` blocks of a check report, each with its indented lines.
+fn differences(report: &str) -> Vec<String> {
+    let mut blocks: Vec<String> = Vec::new();
+    let mut open = false;
+    for line in report.lines() {
+        if line.starts_with("✗ ") && line.ends_with("differs:") {
+            blocks.push(line.to_string());
+            open = true;
+        } else if open && line.starts_with("    ") {
+            let last = blocks.last_mut().unwrap();
+            last.push('\n');
+            last.push_str(line);
+        } else {
+            open = false;
+        }
+    }
+    blocks
+}
+
+fn last_line(text: &str) -> &str {
+    text.lines().last().unwrap_or("")
+}
+
+#[test]
+fn run_and_check_pass_on_every_fixture() {
+    let mut fixtures: Vec<PathBuf> = std::fs::read_dir(repo().join("fixtures"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ipynb"))
+        .collect();
+    fixtures.sort();
+    assert!(fixtures.len() >= 13, "{fixtures:?}");
+    for fixture in &fixtures {
+        let name = fixture.file_name().unwrap().to_string_lossy().into_owned();
+        let dir = tempdir();
+        let nb = copy_into(fixture, dir.path());
+
+        let out = run(&mut nbkf_in(dir.path(), "run", &nb), true);
+        let report = only_run(&workdir(dir.path()));
+        let steps = states(&report);
+        assert!(!steps.is_empty(), "{name}: no steps in {report:#}");
+        assert!(steps.iter().all(|(_, s)| s == "succeeded"), "{name}: {steps:?}\n{}", String::from_utf8_lossy(&out.stderr));
+
+        let out = run(&mut nbkf_in(dir.path(), "check", &nb), true);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(last_line(&stdout).starts_with('✓'), "{name}:\n{stdout}");
+    }
+}
+
+/// The corpus notebooks whose `run_status` in `MANIFEST.tsv` is `ok`.
+fn runnable_corpus() -> Vec<String> {
+    let manifest = std::fs::read_to_string(shared().join("corpus/MANIFEST.tsv")).expect("../shared/corpus/MANIFEST.tsv");
+    let mut rows = manifest.lines();
+    let header: Vec<&str> = rows.next().unwrap().split('\t').collect();
+    let file = header.iter().position(|h| *h == "file").expect("a `file` column");
+    let status = header.iter().position(|h| *h == "run_status").expect("a `run_status` column");
+    rows.map(|r| r.split('\t').collect::<Vec<_>>()).filter(|r| r.get(status) == Some(&"ok")).map(|r| r[file].to_string()).collect()
+}
+
+/// `line` with the value of its `Time:` field (`HH:MM:SS`) blanked out.
+fn without_time(line: &str) -> Option<String> {
+    let at = line.find("Time:")? + "Time:".len();
+    let rest = &line[at..];
+    let value_start = rest.len() - rest.trim_start().len();
+    let value_len = rest[value_start..].find(' ').unwrap_or(rest.len() - value_start);
+    Some(format!("{}{}", &line[..at + value_start], &rest[value_start + value_len..]))
+}
+
+#[test]
+fn check_passes_on_runnable_corpus_notebooks() {
+    let notebooks = runnable_corpus();
+    assert_eq!(notebooks.len(), 8, "{notebooks:#?}");
+    let timed = ["statsmodels__statsmodels__examples__notebooks__ols.ipynb", "statsmodels__statsmodels__examples__notebooks__glm.ipynb"];
+    for name in &notebooks {
+        let dir = tempdir();
+        let nb = copy_into(&shared().join("corpus").join(name), dir.path());
+        let (code, stdout, stderr) = outcome(nbkf_in(dir.path(), "check", &nb).args(["--seed", "0", "-q"]));
+        let summary = last_line(&stdout);
+        if timed.contains(&name.as_str()) {
+            // statsmodels' printed summaries carry the wall-clock time the cell ran: the
+            // two runs may be a second apart, and nothing else may differ.
+            assert!(code == 0 || code == 1, "{name}: exit {code}\n{stdout}\n{stderr}");
+            assert!(summary.starts_with('✓') || summary.starts_with('✗'), "{name}: no summary\n{stdout}\n{stderr}");
+            let diffs = differences(&stdout);
+            assert_eq!(code == 0, diffs.is_empty(), "{name}:\n{stdout}");
+            assert!(!stdout.lines().any(|l| l.starts_with("? ")), "{name}: something not comparable\n{stdout}");
+            for d in &diffs {
+                assert!(d.contains("Time:"), "{name}: a difference other than the time:\n{d}\n--- full report\n{stdout}");
+                let side = |label: &str| d.lines().find_map(|l| l.trim_start().strip_prefix(label)).map(str::to_string);
+                let (p, n) = (side("pipeline: ").expect(d), side("notebook: ").expect(d));
+                assert_eq!(without_time(&p), without_time(&n), "{name}: the lines differ beyond `Time:`:\n{d}");
+                assert!(without_time(&p).is_some(), "{name}: {d}");
+            }
+        } else {
+            assert_eq!(code, 0, "{name}:\n{stdout}\n{stderr}");
+            assert!(summary.starts_with('✓'), "{name}:\n{stdout}");
+        }
+    }
+
+    // Unseeded, the two runs of candies_sharing draw different numbers.
+    let name = "kubeflow-kale__kale__examples__base__candies_sharing.ipynb";
+    assert!(notebooks.iter().any(|n| n == name));
+    let dir = tempdir();
+    let nb = copy_into(&shared().join("corpus").join(name), dir.path());
+    let (code, stdout, stderr) = outcome(nbkf_in(dir.path(), "check", &nb).arg("-q"));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(last_line(&stdout).starts_with('✗'), "{stdout}");
+    assert!(differences(&stdout).iter().any(|d| d.contains("kid1")), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("hint:") && l.contains("--seed")), "no seeding hint:\n{stdout}");
+}
+
+#[test]
+fn check_reports_a_value_the_plan_cannot_carry() {
+    let dir = tempdir();
+    let nb = copy_into(&test_notebook("aliased_mutation"), dir.path());
+    let (code, stdout, stderr) = outcome(&mut nbkf_in(dir.path(), "check", &nb));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(last_line(&stdout).starts_with('✗'), "{stdout}");
+    let diffs = differences(&stdout);
+    let named = diffs.iter().filter(|d| d.contains("variable `a`") || d.contains("metric `n`")).collect::<Vec<_>>();
+    assert!(!named.is_empty(), "neither `a` nor `n` is reported:\n{stdout}");
+    for d in named {
+        // Both sides shown: `a` is [1] in the pipeline, [1, 2] in the notebook (or n 1 vs 2).
+        let side = |label: &str| d.lines().find_map(|l| l.trim_start().strip_prefix(label)).map(str::trim).map(str::to_string);
+        let (p, n) = (side("pipeline:").expect(d), side("notebook:").expect(d));
+        assert!(
+            (p.contains("[1]") && n.contains("[1, 2]")) || (p.starts_with('1') && n.starts_with('2')),
+            "unexpected values:\n{d}"
+        );
+    }
+}
+
+#[test]
+fn failing_step_maps_the_traceback_and_stops() {
+    let dir = tempdir();
+    let nb = copy_into(&test_notebook("failing_step"), dir.path());
+    let (code, stdout, stderr) = outcome(nbkf_in(dir.path(), "run", &nb).args(["--jobs", "1"]));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stderr.contains("ZeroDivisionError"), "{stderr}");
+    // Step b's cell is the notebook's third cell (the markdown cell counts), and the error
+    // is on its second line.
+    assert!(stderr.contains("cell 3"), "{stderr}");
+    assert!(stderr.contains("line 2"), "{stderr}");
+    let report = only_run(&workdir(dir.path()));
+    assert_eq!(state(&report, "a"), "succeeded", "{report:#}");
+    assert_eq!(state(&report, "b"), "failed", "{report:#}");
+    assert_eq!(state(&report, "c"), "not_started", "{report:#}");
+    assert!(["succeeded", "not_started"].contains(&state(&report, "d")), "{report:#}");
+    let failure = step(&report, "b")["failure"].as_str().unwrap_or_default();
+    assert!(failure.contains("ZeroDivisionError") && failure.contains("line 2"), "{report:#}");
+    let log = std::fs::read_to_string(step(&report, "b")["log"].as_str().unwrap()).unwrap();
+    assert!(log.contains("ZeroDivisionError"), "{log}");
+}
+
+#[test]
+fn bad_param_is_a_usage_error() {
+    let dir = tempdir();
+    let nb = copy_into(&test_notebook("typed_parameters"), dir.path());
+    let work = workdir(dir.path());
+
+    let (code, _, stderr) = outcome(nbkf_in(dir.path(), "run", &nb).args(["--param", "EPOCHS=1.5"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("integer"), "{stderr}");
+
+    let (code, _, stderr) = outcome(nbkf_in(dir.path(), "run", &nb).args(["--param", "EPOHCS=2"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("EPOCHS"), "no suggestion: {stderr}");
+
+    let (code, _, stderr) = outcome(nbkf_in(dir.path(), "run", &nb).args(["--param", "EPOCHS"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(run_ids(&work).is_empty(), "a usage error must not run anything: {:?}", run_ids(&work));
+
+    // The same check in `nbkf check`.
+    let (code, stdout, stderr) = outcome(nbkf_in(dir.path(), "check", &nb).args(["--param", "EPOCHS=1.5"]));
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+
+    let (code, _, stderr) = outcome(nbkf_in(dir.path(), "run", &nb).args(["--param", "EPOCHS=7"]));
+    assert_eq!(code, 0, "{stderr}");
+    let report = only_run(&work);
+    assert_eq!(report["parameters"]["EPOCHS"], 7, "{report:#}");
+    assert_eq!(report["parameters"]["RATE"], 0.5, "{report:#}");
+}
+
+#[test]
+fn independent_steps_run_in_parallel() {
+    for jobs in ["2", "1"] {
+        let dir = tempdir();
+        let nb = copy_into(&test_notebook("parallel_sleeps"), dir.path());
+        run(nbkf_in(dir.path(), "run", &nb).args(["--jobs", jobs, "-q"]), true);
+        let report = only_run(&workdir(dir.path()));
+        assert!(states(&report).iter().all(|(_, s)| s == "succeeded"), "{report:#}");
+        let (left, right) = (interval(&report, "left"), interval(&report, "right"));
+        for sleeper in [left, right] {
+            assert!(sleeper.1 - sleeper.0 >= 1.0, "a sleeping step took less than its sleep: {report:#}");
+        }
+        // The dependencies were respected either way.
+        let (start, join) = (interval(&report, "start"), interval(&report, "join"));
+        assert!(start.1 <= left.0 && start.1 <= right.0 && left.1 <= join.0 && right.1 <= join.0, "{report:#}");
+        if jobs == "2" {
+            assert!(overlap(left, right), "--jobs 2: left {left:?} and right {right:?} did not overlap");
+        } else {
+            assert!(!overlap(left, right), "--jobs 1: left {left:?} and right {right:?} overlapped");
+        }
+    }
+}
+
+#[test]
+fn cache_reuses_unchanged_steps() {
+    let dir = tempdir();
+    let nb = copy_into(&test_notebook("cached_steps"), dir.path());
+    let work = workdir(dir.path());
+
+    let before = run_ids(&work);
+    run(nbkf_in(dir.path(), "run", &nb).arg("--cache"), true);
+    let first = new_run(&work, &before);
+    assert!(states(&first).iter().all(|(_, s)| s == "succeeded"), "{first:#}");
+    let first_id = first["run_id"].as_str().unwrap().to_string();
+
+    let before = run_ids(&work);
+    let out = run(nbkf_in(dir.path(), "run", &nb).arg("--cache"), true);
+    let second = new_run(&work, &before);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for s in second["steps"].as_array().unwrap() {
+        assert_eq!(s["state"], "cached", "{second:#}");
+        assert_eq!(s["cached_from"], first_id.as_str(), "{second:#}");
+    }
+    assert!(stderr.contains("cached") || stderr.contains("reused"), "{stderr}");
+    assert!(stderr.contains(&first_id), "{stderr}");
+
+    // A new parameter value: only the step that reads it runs again.
+    let before = run_ids(&work);
+    run(nbkf_in(dir.path(), "run", &nb).args(["--cache", "--param", "FACTOR=3"]), true);
+    let third = new_run(&work, &before);
+    assert_eq!(state(&third, "load"), "cached", "{third:#}");
+    assert_eq!(state(&third, "total"), "cached", "{third:#}");
+    assert_eq!(state(&third, "scale"), "succeeded", "{third:#}");
+    assert_eq!(step(&third, "load")["cached_from"], first_id.as_str(), "{third:#}");
+    assert_eq!(step(&third, "scale")["cached_from"], Value::Null, "{third:#}");
+    assert_eq!(third["parameters"]["FACTOR"], 3, "{third:#}");
+
+    // Without `--cache`, everything runs.
+    let before = run_ids(&work);
+    run(&mut nbkf_in(dir.path(), "run", &nb), true);
+    let fourth = new_run(&work, &before);
+    assert!(states(&fourth).iter().all(|(_, s)| s == "succeeded"), "{fourth:#}");
+    assert!(fourth["steps"].as_array().unwrap().iter().all(|s| s["cached_from"].is_null()), "{fourth:#}");
+}
+
+#[test]
+fn runs_without_the_kfp_package() {
+    let dir = tempdir();
+    let probe = Command::new("python3").current_dir(dir.path()).args(["-c", "import kfp"]).output().expect("python3 on PATH");
+    assert!(!probe.status.success(), "the system python3 has `kfp`; this test needs one without it");
+    assert!(String::from_utf8_lossy(&probe.stderr).contains("kfp"), "{}", String::from_utf8_lossy(&probe.stderr));
+
+    let nb = copy_into(&test_notebook("stdlib_only"), dir.path());
+    let mut cmd = nbkf();
+    cmd.current_dir(dir.path()).arg("run").arg(&nb).arg("--workdir").arg(workdir(dir.path())).args(["--python", "python3"]);
+    run(&mut cmd, true);
+    let report = only_run(&workdir(dir.path()));
+    assert_eq!(states(&report), vec![("produce".to_string(), "succeeded".to_string()), ("consume".to_string(), "succeeded".to_string())], "{report:#}");
+    let log = std::fs::read_to_string(step(&report, "consume")["log"].as_str().unwrap()).unwrap();
+    assert!(log.lines().any(|l| l.trim() == "3"), "the consuming step did not print the passed value's length:\n{log}");
+}
+
+#[test]
+fn run_accepts_a_pipeline_yaml() {
+    let dir = tempdir();
+    let nb = copy_into(&repo().join("fixtures/steps_and_continuation.ipynb"), dir.path());
+    let yaml = dir.path().join("x.yaml");
+    run(nbkf().current_dir(dir.path()).arg("convert").arg(&nb).arg("-o").arg(&yaml), true);
+    assert!(yaml.exists());
+    run(&mut nbkf_in(dir.path(), "run", &yaml), true);
+    let report = only_run(&workdir(dir.path()));
+    assert_eq!(report["pipeline"], "steps-and-continuation", "{report:#}");
+    let steps = states(&report);
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    assert!(steps.iter().all(|(_, s)| s == "succeeded"), "{steps:?}");
+}
+
+#[test]
+fn report_parsing_helpers() {
+    // The helpers above read `nbkf check`'s report; a mistake in them would make the
+    // corpus test pass vacuously.
+    let report = "✗ the output of cell 9 (step `main`) differs:\n    pipeline: line 7: 'Time:                        20:52:03   Log-Likelihood:                -146.51'\n    notebook: line 7: 'Time:                        20:52:04   Log-Likelihood:                -146.51'\n? variable `x` (step `a`) could not be compared: no\n✗ metric `n` (`n`) of step `three` differs:\n    pipeline: 1.0\n    notebook: 2\n✗ `p`: compared 0 values passed between steps, 1 metric and 27 cell outputs; 2 differences\n";
+    let diffs = differences(report);
+    assert_eq!(diffs.len(), 2, "{diffs:#?}");
+    assert!(diffs[0].contains("Time:") && diffs[0].lines().count() == 3, "{diffs:#?}");
+    assert!(!diffs[1].contains("Time:") && diffs[1].contains("notebook: 2"), "{diffs:#?}");
+    let a = without_time("line 7: 'Time:                        20:52:03   Log-Likelihood:                -146.51'");
+    let b = without_time("line 7: 'Time:                        20:52:04   Log-Likelihood:                -146.51'");
+    let c = without_time("line 7: 'Time:                        20:52:04   Log-Likelihood:                -146.52'");
+    assert!(a.is_some());
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    assert_eq!(without_time("no time here"), None);
+    assert!(overlap((0.0, 2.0), (1.0, 3.0)) && !overlap((0.0, 1.0), (1.0, 2.0)));
+}
