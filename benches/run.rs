@@ -37,6 +37,7 @@ fn chain_of_10_trivial_steps(bencher: divan::Bencher) {
         python: "python3".into(),
         cache: false,
         env: Vec::new(),
+        isolated: false,
     };
     bencher.bench(|| {
         let report = run::run(&pipeline, &yaml, &options, &Silent).unwrap();

@@ -100,6 +100,11 @@ struct LocalArgs {
     /// The Python interpreter that runs the steps.
     #[arg(long, value_name = "PATH", default_value = "python3")]
     python: PathBuf,
+    /// Run each step in its own empty folder, as on a cluster where pods share no files:
+    /// only the files nbkf carries between steps are there (the notebook's data files are
+    /// then reachable by absolute paths only).
+    #[arg(long)]
+    isolated: bool,
     /// Print errors only.
     #[arg(short, long)]
     quiet: bool,
@@ -211,6 +216,7 @@ fn run_options(target: &Target, local: &LocalArgs, cache: bool) -> Result<RunOpt
         python: local.python.clone(),
         cache,
         env: Vec::new(),
+        isolated: local.isolated,
     })
 }
 

@@ -29,6 +29,10 @@ pub struct Comparison {
     /// The notebook cell (0-based) after which the value is final, or whose output it is.
     #[serde(default)]
     pub cell: Option<usize>,
+    /// The value as a later step loads it (compared before that step's first cell),
+    /// rather than as its producer saved it.
+    #[serde(default, deserialize_with = "null_as_false")]
+    pub before: bool,
     /// `equal`, `differs` or `not_comparable`.
     pub status: String,
     #[serde(default)]
@@ -69,6 +73,10 @@ pub struct CheckOptions {
     /// Seed `random` and `numpy.random` at the start of both runs, so that a notebook
     /// drawing unseeded random numbers can be compared.
     pub seed: Option<u64>,
+}
+
+fn null_as_false<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
 }
 
 #[derive(Deserialize)]
@@ -114,10 +122,12 @@ pub fn check(notebook: &Notebook, plan: &Plan, yaml: &str, options: &CheckOption
         crate::emit::python_literal::string(&dir.join("result.json").to_string_lossy()),
     );
     let program_path = write("reference.py", program)?;
+    let work_dir = if options.run.isolated { dir.join("work") } else { options.run.step_dir.clone() };
+    std::fs::create_dir_all(&work_dir).map_err(|e| RunError::Io { context: format!("cannot create {}", work_dir.display()), source: e })?;
     let log = std::fs::File::create(dir.join("log.txt")).map_err(|e| RunError::Io { context: "cannot write the reference log".into(), source: e })?;
     let status = Command::new(&options.run.python)
         .arg(&program_path)
-        .current_dir(&options.run.step_dir)
+        .current_dir(&work_dir)
         .env("MPLBACKEND", "Agg")
         .stdout(log.try_clone().map_err(|e| RunError::Io { context: "log".into(), source: e })?)
         .stderr(log)
@@ -157,6 +167,16 @@ fn manifest(notebook: &Notebook, plan: &Plan, pipeline: &LocalPipeline, report: 
             let meta = &art["metadata"];
             if let Some(variable) = meta["nbkf_variable"].as_str() {
                 values.push(json!({"task": task.name, "variable": variable, "cell": meta["nbkf_cell"], "path": art["uri"], "serializer": meta["nbkf_serializer"]}));
+                // Also as each consumer loads it: the notebook's value right before the
+                // consumer's first cell must be the same (a change the plan could not see,
+                // such as one made through an alias, shows up here).
+                if let Some(producer) = step {
+                    for consumer in plan.steps.iter().filter(|s| s.inputs.iter().any(|i| i.variable == variable && plan.steps[i.producer].task == producer.task)) {
+                        if let Some(first) = consumer.cells.first() {
+                            values.push(json!({"task": consumer.task, "variable": variable, "cell": first, "before": true, "path": art["uri"], "serializer": meta["nbkf_serializer"]}));
+                        }
+                    }
+                }
             } else if let (Some(step), Some(m)) = (step, meta.as_object()) {
                 for (key, value) in m {
                     if let Some((_, variable)) = step.metrics.iter().find(|(k, _)| k == key) {
@@ -199,6 +219,7 @@ pub fn render(report: &CheckReport, plan: &Plan) -> String {
     let unknown: Vec<&Comparison> = report.comparisons().filter(|c| c.status == "not_comparable").collect();
     for d in &differences {
         let what = match (&d.variable, &d.key) {
+            (Some(var), None) if d.before => format!("variable `{var}` as step `{}` loads it (the notebook's value before {})", d.task, cell(d.cell)),
             (Some(var), None) => format!("variable `{var}` passed on by step `{}` (its value after {})", d.task, cell(d.cell)),
             (Some(var), Some(key)) => format!("metric `{key}` (`{var}`) of step `{}`", d.task),
             _ => format!("the output of {} (step `{}`)", cell(d.cell), d.task),

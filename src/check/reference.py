@@ -5,10 +5,44 @@
 # here (where the notebook's classes exist) and compares, by type.
 
 
+def _nbkf_file_state(path):
+    """A file's bytes, a folder's files (relative path -> bytes), or absent."""
+    if _nbkf_os.path.isdir(path):
+        state = {}
+        for root, _, files in _nbkf_os.walk(path):
+            for name in files:
+                full = _nbkf_os.path.join(root, name)
+                with open(full, "rb") as f:
+                    state[_nbkf_os.path.relpath(full, path)] = f.read()
+        return state
+    if _nbkf_os.path.exists(path):
+        with open(path, "rb") as f:
+            return f.read()
+    return _NbkfAbsent
+
+
+def _nbkf_artifact_file_state(serializer, artifact_path):
+    """The same view of a carried file's artifact."""
+    import tarfile
+    import tempfile
+
+    if serializer == "absent":
+        return _NbkfAbsent
+    if serializer == "tar":
+        with tempfile.TemporaryDirectory() as tmp:
+            with tarfile.open(artifact_path) as tar:
+                tar.extractall(tmp, filter="data")
+            return _nbkf_file_state(tmp)
+    with open(artifact_path, "rb") as f:
+        return f.read()
+
+
 def _nbkf_snapshot(variable, ns):
     import copy
     import pickle
 
+    if variable.startswith("@file:"):
+        return _nbkf_file_state(_nbkf_file_path(variable)), None
     if variable in _NBKF_RANDOM_STATES:
         return _nbkf_get_state(variable), None
     if variable not in ns:
@@ -50,8 +84,26 @@ def _nbkf_same(a, b):
         return len(a) == len(b) and all(_nbkf_same(x, y) for x, y in zip(a, b))
     if type(a) is not type(b):
         return False
+    bound = getattr(a, "__self__", None)
+    if callable(a) and bound is not None and not isinstance(bound, type(_nbkf_sys)) and hasattr(b, "__self__"):
+        # A bound method (`a.sum`): the same method of equal objects.
+        return getattr(a, "__name__", None) == getattr(b, "__name__", None) and _nbkf_same(bound, b.__self__)
     if type(a).__module__.startswith("pandas") and hasattr(a, "equals"):
         return bool(a.equals(b))
+    import types
+
+    if isinstance(a, types.FunctionType):
+        # Functions (lambdas and closures carried by value): the same code, defaults and
+        # captured values.
+        ca, cb = a.__code__, b.__code__
+        cells = lambda f: [c.cell_contents for c in (f.__closure__ or ())]
+        return (
+            ca.co_code == cb.co_code
+            and ca.co_names == cb.co_names
+            and _nbkf_same(list(ca.co_consts), list(cb.co_consts))
+            and _nbkf_same(list(a.__defaults__ or ()), list(b.__defaults__ or ()))
+            and _nbkf_same(cells(a), cells(b))
+        )
     if isinstance(a, float):
         return a == b or (math.isnan(a) and math.isnan(b))
     if isinstance(a, tuple):
@@ -104,15 +156,17 @@ def _nbkf_reference(manifest_path, result_path):
     shell = _NbkfIPython(ns)
     ns.update({"_nbkf_ipython": shell, "get_ipython": lambda: shell, "display": _nbkf_display, "_NbkfSList": _NbkfSList})
     _nbkf_sys.modules["__main__"] = module
-    wanted = {}
+    wanted, wanted_before = {}, {}
     for v in m["values"]:
-        wanted.setdefault(v["cell"], set()).add(v["variable"])
+        (wanted_before if v.get("before") else wanted).setdefault(v["cell"], set()).add(v["variable"])
     snapshots, outputs = {}, {}
     result = {"values": [], "metrics": [], "outputs": [], "failure": None}
     saved = (_nbkf_sys.stdout, _nbkf_sys.stderr)
     last_params = max(m["params_cells"]) if m["params_cells"] else None
     for cell in m["cells"]:
         index = cell["index"]
+        for variable in wanted_before.get(index, ()):
+            snapshots[(variable, index, True)] = _nbkf_snapshot(variable, ns)
         _nbkf_sys.stdout = _NbkfTee(saved[0])
         try:
             _nbkf_run_cell(cell, ns, None)
@@ -130,14 +184,17 @@ def _nbkf_reference(manifest_path, result_path):
         if index == last_params:
             ns.update(m["overrides"])
         for variable in wanted.get(index, ()):
-            snapshots[(variable, index)] = _nbkf_snapshot(variable, ns)
+            snapshots[(variable, index, False)] = _nbkf_snapshot(variable, ns)
     if result["failure"] is None:
         for v in m["values"]:
-            entry = {k: v[k] for k in ("task", "variable", "cell")}
-            expected, why = snapshots.get((v["variable"], v["cell"]), (None, "the notebook never ran that cell"))
+            entry = {k: v.get(k) for k in ("task", "variable", "cell", "before")}
+            expected, why = snapshots.get((v["variable"], v["cell"], bool(v.get("before"))), (None, "the notebook never ran that cell"))
             try:
-                with open(v["path"], "rb") as f:
-                    got = _nbkf_loads(v["serializer"], f.read())
+                if v["variable"].startswith("@file:"):
+                    got = _nbkf_artifact_file_state(v["serializer"], v["path"])
+                else:
+                    with open(v["path"], "rb") as f:
+                        got = _nbkf_loads(v["serializer"], f.read())
             except Exception as e:
                 got, why = None, why or "the pipeline's value cannot be loaded here (%s: %s)" % (type(e).__name__, e)
             if why:
@@ -157,7 +214,10 @@ def _nbkf_reference(manifest_path, result_path):
                 entry["status"] = "equal" if float(expected) == float(metric["value"]) else "differs"
             except (TypeError, ValueError):
                 entry["status"] = "differs"
-            entry["notebook"] = _nbkf_short(expected)
+            try:
+                entry["notebook"] = _nbkf_short(float(expected))
+            except (TypeError, ValueError):
+                entry["notebook"] = _nbkf_short(expected)
             entry["pipeline"] = _nbkf_short(metric["value"])
             result["metrics"].append(entry)
         for out in m["outputs"]:

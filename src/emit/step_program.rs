@@ -29,7 +29,15 @@ fn slug(variable: &str) -> String {
     match variable {
         "@random" => "random_state".into(),
         "@numpy.random" => "numpy_random_state".into(),
-        v => v.to_string(),
+        v => match v.strip_prefix("@file:") {
+            // A file carried between steps: `@file:data/clean.csv` -> `file_data_clean_csv`.
+            Some(path) => {
+                let mut s: String = path.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+                s.truncate(60);
+                format!("file_{}", s.trim_matches('_'))
+            }
+            None => v.to_string(),
+        },
     }
 }
 

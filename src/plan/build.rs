@@ -16,7 +16,7 @@ use crate::config::PipelineSettings;
 use crate::diagnostics::{self, Diagnostic};
 use crate::notebook::{CellKind, Notebook};
 use crate::packages;
-use crate::python::{self, BindKind, CellFacts, Effect, Literal, ProblemSeverity, Span};
+use crate::python::{self, BindKind, CellFacts, Effect, Literal, ProblemSeverity, Span, ValueHint};
 use crate::tags::{self, Role, StepSetting};
 
 /// Builds the plan of a notebook. `is_local_module` tells whether an imported top-level
@@ -113,6 +113,7 @@ pub fn build(notebook: &Notebook, settings: PipelineSettings, notebook_file: &st
             }
         }
         let mut packages: BTreeSet<String> = pip;
+        packages.extend(acc.extra_packages.iter().cloned());
         for module in &modules {
             let top = packages::top_level(module);
             if is_local_module(top) {
@@ -470,6 +471,23 @@ struct StepAccumulator {
     definition_order: HashMap<(usize, String), (usize, usize)>,
     metrics: Vec<(String, String)>,
     modules: BTreeSet<String>,
+    /// Packages the step needs beyond its imports (cloudpickle for lambdas it passes on).
+    extra_packages: BTreeSet<String>,
+}
+
+/// Two names that refer to the same object (or one contains the other), as established
+/// by `b = a`, `b = [a, c]`, `for b in a`: changing one changes the other.
+#[derive(Debug, Clone)]
+struct AliasLink {
+    a: String,
+    a_cell: usize,
+    b: String,
+    b_cell: usize,
+    /// Where the link was made: only there (or in the prelude, which every step runs) do
+    /// the two names share an object; steps load each variable separately.
+    unit: Unit,
+    cell: usize,
+    span: Span,
 }
 
 struct Walk<'a> {
@@ -490,6 +508,17 @@ struct Walk<'a> {
     cell_binds: HashSet<String>,
     /// The last step that read each name (for metrics of values every step has).
     readers: HashMap<String, usize>,
+    aliases: Vec<AliasLink>,
+    /// What is known about the value of each name, from the expression that made it.
+    hints: HashMap<String, (ValueHint, usize, Span)>,
+    /// Names that had a binding on every path at some point.
+    unconditional: HashSet<String>,
+    /// Names bound only on some paths so far: where.
+    conditional_only: HashMap<String, (usize, Span)>,
+    /// Files written at paths nbkf cannot know: (unit, cell, span, call).
+    unknown_writes: Vec<(Unit, usize, Span, String)>,
+    /// Warnings already given, by code and subject (each is said once).
+    warned: HashSet<(&'static str, String)>,
 }
 
 const MAX_EXPANSION_DEPTH: usize = 64;
@@ -509,6 +538,12 @@ impl<'a> Walk<'a> {
             cell_reads: Vec::new(),
             cell_binds: HashSet::new(),
             readers: HashMap::new(),
+            aliases: Vec::new(),
+            hints: HashMap::new(),
+            unconditional: HashSet::new(),
+            conditional_only: HashMap::new(),
+            unknown_writes: Vec::new(),
+            warned: HashSet::new(),
         }
     }
 
@@ -539,6 +574,25 @@ impl<'a> Walk<'a> {
                 if *conditional || call_site.is_some() {
                     // The name may keep its old value: the step needs it.
                     self.read(unit, cell, name, here(*span), true);
+                }
+                if call_site.is_none() {
+                    self.hints.remove(name);
+                    if *conditional {
+                        if !self.unconditional.contains(name) {
+                            self.conditional_only.entry(name.clone()).or_insert((cell, *span));
+                        }
+                    } else {
+                        self.unconditional.insert(name.clone());
+                        self.conditional_only.remove(name);
+                    }
+                    self.check_shadowing(cell, name, *span);
+                    if let BindKind::Definition(i) = kind {
+                        for e in facts.definitions.get(*i).map(|d| d.call_effects.as_slice()).unwrap_or_default() {
+                            if let Effect::DynamicNamespace { call, span } = e {
+                                self.dynamic_namespace(cell, call, *span);
+                            }
+                        }
+                    }
                 }
                 let kind = match kind {
                     BindKind::Value => Kind::Value,
@@ -620,8 +674,44 @@ impl<'a> Walk<'a> {
                 self.write(unit, cell, name, Kind::Deleted);
             }
             Effect::StarImport { module, .. } => self.stars.push((unit, cell, module.clone())),
-            // Handled below (issue in progress): aliases, value hints, dynamic namespaces, files.
-            Effect::Alias { .. } | Effect::Value { .. } | Effect::DynamicNamespace { .. } | Effect::FileWrite { .. } | Effect::FileRead { .. } | Effect::FileUnknown { .. } => {}
+            Effect::Alias { name, of, span } if call_site.is_none() => {
+                let Some(own) = self.bindings.get(name).map(|b| b.cell) else { return };
+                for target in of.iter().filter(|t| *t != name) {
+                    if let Some(tb) = self.bindings.get(target).filter(|b| matches!(b.kind, Kind::Value | Kind::Param)) {
+                        self.aliases.push(AliasLink { a: name.clone(), a_cell: own, b: target.clone(), b_cell: tb.cell, unit, cell, span: *span });
+                    }
+                }
+            }
+            Effect::Value { name, span, hint } if call_site.is_none() => {
+                self.hints.insert(name.clone(), (hint.clone(), cell, *span));
+            }
+            Effect::DynamicNamespace { call, span } if call_site.is_none() => self.dynamic_namespace(cell, call, *span),
+            Effect::FileWrite { path, span } => {
+                let var = file_variable(path);
+                self.write(unit, cell, &var, Kind::Value);
+                let _ = span;
+            }
+            Effect::FileRead { path, span } => {
+                let var = file_variable(path);
+                self.read(unit, cell, &var, here(*span), true);
+                self.unknown_file_read(unit, cell, here(*span), &format!("`{path}`"));
+            }
+            Effect::FileUnknown { call, write: true, span } => self.unknown_writes.push((unit, cell, here(*span), call.clone())),
+            Effect::FileUnknown { call, write: false, span } => {
+                let span = here(*span);
+                // A file written at a known path by another step may be the one read here.
+                let known: Vec<(String, Unit, usize)> = self
+                    .bindings
+                    .iter()
+                    .filter(|(n, b)| n.starts_with("@file:") && b.unit != unit && matches!(b.unit, Unit::Step(_)))
+                    .map(|(n, b)| (n.clone(), b.unit, b.cell))
+                    .collect();
+                if let Some((file, _, wcell)) = known.into_iter().min_by_key(|k| k.2) {
+                    self.warn_files(cell, span, &format!("`{call}` reads a file whose path nbkf cannot know here, and cell {} writes `{}` in another step", wcell + 1, &file["@file:".len()..]));
+                }
+                self.unknown_file_read(unit, cell, span, &format!("`{call}`"));
+            }
+            Effect::Alias { .. } | Effect::Value { .. } | Effect::DynamicNamespace { .. } => {}
         }
     }
 
@@ -651,8 +741,110 @@ impl<'a> Walk<'a> {
     }
 
     fn mutate(&mut self, unit: Unit, cell: usize, name: &str, binding: &Binding) {
-        if matches!(binding.kind, Kind::Value | Kind::Param) {
-            self.write(unit, cell, name, Kind::Value);
+        if !matches!(binding.kind, Kind::Value | Kind::Param) {
+            return;
+        }
+        // Everything that shares the object changes too: follow the live alias links.
+        let live = |w: &Self, l: &AliasLink| w.bindings.get(&l.a).map(|b| b.cell) == Some(l.a_cell) && w.bindings.get(&l.b).map(|b| b.cell) == Some(l.b_cell);
+        let mut reached: Vec<String> = vec![name.to_string()];
+        let mut links_used: Vec<usize> = Vec::new();
+        let mut i = 0;
+        while i < reached.len() {
+            let current = reached[i].clone();
+            for (k, l) in self.aliases.iter().enumerate() {
+                if links_used.contains(&k) || !live(self, l) {
+                    continue;
+                }
+                let other = if l.a == current { &l.b } else if l.b == current { &l.a } else { continue };
+                links_used.push(k);
+                if !reached.contains(other) {
+                    reached.push(other.clone());
+                }
+            }
+            i += 1;
+        }
+        let shared_here = |l: &AliasLink| l.unit == unit || l.unit == Unit::Prelude;
+        let mut changed = vec![name.to_string()];
+        for k in &links_used {
+            let l = self.aliases[*k].clone();
+            if shared_here(&l) {
+                for n in [&l.a, &l.b] {
+                    if !changed.contains(n) {
+                        changed.push(n.clone());
+                    }
+                }
+            } else if let Unit::Step(s) = unit {
+                let (through, other) = if reached.iter().position(|r| *r == l.a) < reached.iter().position(|r| *r == l.b) { (&l.a, &l.b) } else { (&l.b, &l.a) };
+                if self.warned.insert(("aliased-mutation", format!("{}:{}:{}", cell, l.a, l.b))) {
+                    self.diags.push(
+                        Diagnostic::warning("aliased-mutation", format!(
+                            "`{}` and `{}` share one object since cell {} (line {}), but step `{}` changes it through `{}`: each step loads its own copy of each variable, so `{}` will not show this change in later steps",
+                            l.a, l.b, l.cell + 1, l.span.line, self.layout.steps[s].name, through, other
+                        ))
+                        .in_cell(cell)
+                        .with_hint(format!("change `{other}` itself, or make the change in the step that creates both names")),
+                    );
+                }
+            }
+        }
+        let span = Span::default();
+        for n in &changed {
+            if n != name {
+                self.read(unit, cell, n, span, true);
+            }
+            let kind = Kind::Value;
+            self.write(unit, cell, n, kind);
+        }
+        // The writes moved the names' bindings; the links still hold.
+        for k in links_used {
+            let (a, b) = (self.aliases[k].a.clone(), self.aliases[k].b.clone());
+            if changed.contains(&a) && changed.contains(&b) {
+                self.aliases[k].a_cell = cell;
+                self.aliases[k].b_cell = cell;
+            }
+        }
+    }
+
+    /// `globals()`, `exec(...)` and friends: warn once per cell and call.
+    fn dynamic_namespace(&mut self, cell: usize, call: &str, span: Span) {
+        if self.warned.insert(("dynamic-namespace", format!("{cell}:{call}"))) {
+            self.diags.push(
+                Diagnostic::warning("dynamic-namespace", format!("`{call}` can read or bind names nbkf cannot see; values it uses from other steps are not passed"))
+                    .in_cell(cell)
+                    .at(span)
+                    .with_hint("use plain names, or keep this code in the step that defines what it uses"),
+            );
+        }
+    }
+
+    fn check_shadowing(&mut self, cell: usize, name: &str, span: Span) {
+        const HARMLESS: &[&str] = &["display", "get_ipython", "In", "Out", "exit", "quit", "_"];
+        if is_builtin(name) && !name.starts_with("__") && !HARMLESS.contains(&name) && self.warned.insert(("shadowed-builtin", name.to_string())) {
+            self.diags.push(
+                Diagnostic::warning("shadowed-builtin", format!("`{name}` shadows Python's builtin `{name}`: every later use of `{name}` gets this value, in every step"))
+                    .in_cell(cell)
+                    .at(span)
+                    .with_hint(format!("rename the variable (e.g. `{name}_`)")),
+            );
+        }
+    }
+
+    /// A file is read in `unit`: warn when a step wrote a file nbkf cannot name.
+    fn unknown_file_read(&mut self, unit: Unit, cell: usize, span: Span, what: &str) {
+        let writer = self.unknown_writes.iter().find(|(u, _, _, _)| *u != unit && matches!(u, Unit::Step(_))).cloned();
+        if let Some((_, wcell, wspan, call)) = writer {
+            self.warn_files(cell, span, &format!("{what} is read here, and `{call}` in cell {} (line {}) writes a file whose path nbkf cannot know, in another step", wcell + 1, wspan.line));
+        }
+    }
+
+    fn warn_files(&mut self, cell: usize, span: Span, message: &str) {
+        if self.warned.insert(("file-between-steps", format!("{cell}:{}", span.line))) {
+            self.diags.push(
+                Diagnostic::warning("file-between-steps", format!("{message}; pods do not share files, so if it is the same file the reading step will not find it"))
+                    .in_cell(cell)
+                    .at(span)
+                    .with_hint("write and read it with a path given as a string literal (nbkf then carries the file), or do both in one step"),
+            );
         }
     }
 
@@ -746,6 +938,7 @@ impl<'a> Walk<'a> {
             }
             (Unit::Step(q), Unit::Step(p)) => match &b.kind {
                 Kind::Value | Kind::Param => {
+                    self.check_route(name, p, q, cell, span);
                     let route = Route { variable: name.to_string(), producer: p, consumer: q, binding_cell: b.cell, reader_cell: cell, span };
                     self.routes.push(route.clone());
                     self.steps[p].outputs.insert(name.to_string());
@@ -771,6 +964,47 @@ impl<'a> Walk<'a> {
                 Kind::Deleted => {}
             },
             (Unit::Params, _) => {}
+        }
+    }
+
+    /// What is known about a value passed from step `p` to step `q`.
+    fn check_route(&mut self, name: &str, p: usize, q: usize, cell: usize, span: Span) {
+        let (producer, consumer) = (self.layout.steps[p].name.clone(), self.layout.steps[q].name.clone());
+        match self.hints.get(name).cloned() {
+            Some((ValueHint::Unserializable { what }, hcell, hspan)) => {
+                if self.warned.insert(("unserializable", format!("{name}:{q}"))) {
+                    self.diags.push(
+                        Diagnostic::error("unserializable", format!(
+                            "step `{consumer}` reads `{name}`, which holds {what} (cell {}, line {}, step `{producer}`): such a value cannot leave its process",
+                            hcell + 1,
+                            hspan.line
+                        ))
+                        .in_cell(cell)
+                        .at(span)
+                        .with_hint(format!("create `{name}` again in step `{consumer}`, or put the cells that use it in one step")),
+                    );
+                }
+            }
+            Some((ValueHint::Lambda, _, _)) => {
+                // Pickle cannot carry a lambda; cloudpickle can (the step runtime uses it).
+                self.steps[p].extra_packages.insert("cloudpickle".into());
+                self.steps[q].extra_packages.insert("cloudpickle".into());
+            }
+            None => {}
+        }
+        if let Some((ccell, cspan)) = self.conditional_only.get(name).copied() {
+            if self.warned.insert(("conditional-binding", name.to_string())) {
+                self.diags.push(
+                    Diagnostic::warning("conditional-binding", format!(
+                        "step `{consumer}` reads `{name}`, which is bound only on some paths (cell {}, line {}, inside `if`, `try`, a loop or `match`); when it is not, the step fails as the notebook would",
+                        ccell + 1,
+                        cspan.line
+                    ))
+                    .in_cell(cell)
+                    .at(span)
+                    .with_hint(format!("give `{name}` a value before the condition")),
+                );
+            }
         }
     }
 
@@ -894,12 +1128,20 @@ impl<'a> Walk<'a> {
     }
 }
 
+/// The hidden variable of a file the notebook writes or reads at a literal path.
+fn file_variable(path: &str) -> String {
+    format!("@file:{}", path.strip_prefix("./").unwrap_or(path))
+}
+
 /// How a routed variable is named in messages.
 fn display_variable(v: &str) -> String {
     match v {
         "@random" => "the state of `random`'s generator".into(),
         "@numpy.random" => "the state of `numpy.random`'s generator".into(),
-        _ => format!("`{v}`"),
+        _ => match v.strip_prefix("@file:") {
+            Some(path) => format!("the file `{path}`"),
+            None => format!("`{v}`"),
+        },
     }
 }
 

@@ -13,13 +13,15 @@
 //! Recursion follows the tree's nesting; it is capped at [`MAX_DEPTH`] levels (a problem
 //! is reported beyond it) so that no input can overflow the stack.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use tree_sitter::{Node, Parser};
 
 use super::magics::{self, LineIndex, Preprocessed};
+use super::resources::{self, PathArg};
 use super::{
     BindKind, CellFacts, Definition, DefinitionKind, Effect, Problem, ProblemSeverity, Span,
+    ValueHint,
 };
 
 /// Nesting depth beyond which the walk stops (real code stays far below it; Python's
@@ -91,8 +93,14 @@ pub fn analyze_cell(source: &str) -> CellFacts {
         current_def: None,
         depth: 0,
         too_deep: false,
+        bind_extras: HashMap::new(),
+        generator_defs: HashSet::new(),
+        from_imports: HashMap::new(),
     };
     a.visit_block(root);
+    for e in &pre.cell_magic_effects {
+        a.emit(e.clone());
+    }
     for (name, start, end) in &pre.cell_magic_binds {
         a.emit(Effect::Bind {
             name: name.clone(),
@@ -220,6 +228,46 @@ enum Resolved {
 /// `inplace=True`.
 type ArgumentNames = (Vec<Option<String>>, Vec<(String, Option<String>)>, bool);
 
+/// What follows the module-level `Bind` of one target identifier: the names its new
+/// value aliases, and what is known about the value (with the span of the expression).
+#[derive(Default)]
+struct BindExtra {
+    of: Vec<String>,
+    value: Option<(ValueHint, Span)>,
+}
+
+/// Where the value bound to a target comes from, for aliases: names, or one source per
+/// element when a tuple is unpacked (`a, b = x, y`; `for i, v in enumerate(xs)`).
+enum AliasSource {
+    Names(Vec<String>),
+    Elements(Vec<AliasSource>),
+}
+
+impl AliasSource {
+    fn names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.collect(&mut out);
+        out
+    }
+
+    fn collect(&self, out: &mut Vec<String>) {
+        match self {
+            AliasSource::Names(ns) => {
+                for n in ns {
+                    if !out.contains(n) {
+                        out.push(n.clone());
+                    }
+                }
+            }
+            AliasSource::Elements(es) => {
+                for e in es {
+                    e.collect(out);
+                }
+            }
+        }
+    }
+}
+
 struct Analyzer<'a> {
     /// The cell as written (for definition sources).
     src: &'a str,
@@ -242,6 +290,13 @@ struct Analyzer<'a> {
     current_def: Option<usize>,
     depth: usize,
     too_deep: bool,
+    /// Alias/value facts for the target identifiers about to be bound, keyed by the
+    /// identifier's start byte (module level only).
+    bind_extras: HashMap<usize, BindExtra>,
+    /// Top-level functions of this cell whose body contains `yield`.
+    generator_defs: HashSet<String>,
+    /// Names bound by `from m import x` in this cell, with their module.
+    from_imports: HashMap<String, String>,
 }
 
 impl<'a> Analyzer<'a> {
@@ -459,7 +514,13 @@ impl<'a> Analyzer<'a> {
                 self.visit_field(n, "right");
                 self.conditional += 1;
                 if let Some(t) = n.child_by_field_name("left") {
+                    if let (true, Some(right)) = (self.at_module(), n.child_by_field_name("right"))
+                    {
+                        let source = self.iteration_source(right);
+                        self.plan_target(t, &source);
+                    }
                     self.bind_target(t);
+                    self.bind_extras.clear();
                 }
                 self.visit_field_block(n, "body");
                 if let Some(alt) = n.child_by_field_name("alternative") {
@@ -664,11 +725,20 @@ impl<'a> Analyzer<'a> {
                     continue;
                 };
                 if value.kind() == "as_pattern" {
-                    if let Some(e) = value.named_child(0) {
+                    let expr = value.named_child(0);
+                    if let Some(e) = expr {
                         self.visit_expr(e);
                     }
                     if let Some(t) = value.child_by_field_name("alias") {
+                        let id = pattern_identifiers(t);
+                        if let (true, Some(e), [id]) = (self.at_module(), expr, id.as_slice()) {
+                            if let Some(h) = self.value_hint(e, true) {
+                                self.bind_extras.entry(id.start_byte()).or_default().value =
+                                    Some((h, self.span(e)));
+                            }
+                        }
                         self.bind_target(t);
+                        self.bind_extras.clear();
                     }
                 } else {
                     self.visit_expr(value);
@@ -707,10 +777,22 @@ impl<'a> Analyzer<'a> {
             self.visit_augmented(value);
         } else {
             self.visit_expr(value);
+            if self.at_module() {
+                let source = self.alias_source(value);
+                let hint = self.value_hint(value, false);
+                for t in &targets {
+                    self.plan_target(*t, &source);
+                    if let (Some(h), Some(id)) = (&hint, plain_identifier(*t)) {
+                        self.bind_extras.entry(id.start_byte()).or_default().value =
+                            Some((h.clone(), self.span(value)));
+                    }
+                }
+            }
         }
         for t in targets {
             self.bind_target(t);
         }
+        self.bind_extras.clear();
     }
 
     fn visit_augmented(&mut self, n: Node) {
@@ -741,7 +823,10 @@ impl<'a> Analyzer<'a> {
             return;
         }
         match t.kind() {
-            "identifier" => self.bind(self.text_of(t), self.span(t), BindKind::Value),
+            "identifier" => {
+                self.bind(self.text_of(t), self.span(t), BindKind::Value);
+                self.after_bind(t);
+            }
             "subscript" | "attribute" => {
                 if let Some(root) = self.visit_target_chain(t) {
                     self.mutate(root);
@@ -872,6 +957,9 @@ impl<'a> Analyzer<'a> {
             };
             let Some(attr) = attr else { continue };
             let attribute = squash(self.text_of(attr));
+            let bound_name = alias.map_or(attribute.as_str(), |a| self.text_of(a));
+            self.from_imports
+                .insert(bound_name.to_string(), module.clone());
             let (bound, span, statement) = match alias {
                 Some(a) => {
                     let b = self.text_of(a).to_string();
@@ -1062,6 +1150,14 @@ impl<'a> Analyzer<'a> {
             self.soft_guard -= 1;
         }
         let index = top_level.then(|| self.start_definition(&name, DefinitionKind::Function, stmt));
+        if top_level {
+            // A decorated generator function (`@contextmanager`) may return anything.
+            if stmt == n && n.child_by_field_name("body").is_some_and(contains_yield) {
+                self.generator_defs.insert(name.clone());
+            } else {
+                self.generator_defs.remove(&name);
+            }
+        }
 
         // The body, at call time.
         let mut scope = Scope::new(ScopeKind::Function);
@@ -1296,6 +1392,15 @@ impl<'a> Analyzer<'a> {
     }
 
     fn visit_call(&mut self, n: Node) {
+        self.visit_call_inner(n);
+        if let Some(func) = n.child_by_field_name("function") {
+            let args = n.child_by_field_name("arguments");
+            self.dynamic_namespace(n, func, args);
+            self.file_effects(n, func, args);
+        }
+    }
+
+    fn visit_call_inner(&mut self, n: Node) {
         let Some(func) = n.child_by_field_name("function") else {
             return;
         };
@@ -1439,9 +1544,445 @@ impl<'a> Analyzer<'a> {
         }
         self.scopes.pop();
     }
+
+    // ----- aliases, value hints, dynamic namespaces, files ---------------------------
+
+    /// Emits the `Alias` and `Value` planned for target identifier `t`, right after its
+    /// module-level `Bind`.
+    fn after_bind(&mut self, t: Node) {
+        if self.bind_extras.is_empty() || !self.at_module() {
+            return;
+        }
+        let Some(extra) = self.bind_extras.remove(&t.start_byte()) else {
+            return;
+        };
+        let name = self.text_of(t).to_string();
+        if !extra.of.is_empty() {
+            self.emit(Effect::Alias {
+                name: name.clone(),
+                of: extra.of,
+                span: self.span(t),
+            });
+        }
+        if let Some((hint, span)) = extra.value {
+            self.emit(Effect::Value { name, span, hint });
+        }
+    }
+
+    /// Plans the aliases of the identifiers of target `t` whose value comes from `source`.
+    fn plan_target(&mut self, t: Node, source: &AliasSource) {
+        if !self.enter() {
+            return;
+        }
+        match t.kind() {
+            "identifier" => {
+                let of = source.names();
+                if !of.is_empty() {
+                    self.bind_extras.entry(t.start_byte()).or_default().of = of;
+                }
+            }
+            "parenthesized_expression" | "list_splat_pattern" | "list_splat" => {
+                let flat = AliasSource::Names(source.names());
+                for c in named_children(t) {
+                    self.plan_target(c, &flat);
+                }
+            }
+            "pattern_list" | "tuple_pattern" | "list_pattern" | "tuple" | "list"
+            | "expression_list" => {
+                let elements: Vec<Node> = named_children(t)
+                    .into_iter()
+                    .filter(|c| c.kind() != "comment")
+                    .collect();
+                let splat = elements
+                    .iter()
+                    .any(|e| matches!(e.kind(), "list_splat_pattern" | "list_splat"));
+                match source {
+                    AliasSource::Elements(es) if es.len() == elements.len() && !splat => {
+                        for (e, s) in elements.iter().zip(es) {
+                            self.plan_target(*e, s);
+                        }
+                    }
+                    _ => {
+                        let flat = AliasSource::Names(source.names());
+                        for e in elements {
+                            self.plan_target(e, &flat);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.leave();
+    }
+
+    /// The names whose objects the value of expression `n` is, or contains: plain names,
+    /// the roots of attribute/subscript chains (`a.x`, `a[k]` may be part of `a`), and
+    /// the plain names in displays (`[a, c]`, `{"k": a}`), not inside calls,
+    /// comprehensions, operators or lambdas.
+    fn alias_source(&mut self, n: Node) -> AliasSource {
+        let none = || AliasSource::Names(Vec::new());
+        if !self.enter() {
+            return none();
+        }
+        let source = match n.kind() {
+            "identifier" => AliasSource::Names(vec![self.text_of(n).to_string()]),
+            "attribute" => match n.child_by_field_name("object") {
+                Some(o) => AliasSource::Names(self.alias_source(o).names()),
+                None => none(),
+            },
+            "subscript" => match n.child_by_field_name("value") {
+                Some(v) => AliasSource::Names(self.alias_source(v).names()),
+                None => none(),
+            },
+            "parenthesized_expression" => {
+                let inner: Vec<Node> = named_children(n)
+                    .into_iter()
+                    .filter(|c| c.kind() != "comment")
+                    .collect();
+                match inner.as_slice() {
+                    [one] => self.alias_source(*one),
+                    _ => none(),
+                }
+            }
+            "tuple" | "list" | "expression_list" => {
+                let items: Vec<Node> = named_children(n)
+                    .into_iter()
+                    .filter(|c| c.kind() != "comment")
+                    .collect();
+                let sources: Vec<AliasSource> =
+                    items.iter().map(|i| self.alias_source(*i)).collect();
+                if items.iter().any(|i| i.kind() == "list_splat") {
+                    AliasSource::Names(AliasSource::Elements(sources).names())
+                } else {
+                    AliasSource::Elements(sources)
+                }
+            }
+            "set" | "dictionary" | "pair" | "list_splat" | "dictionary_splat" => {
+                let sources: Vec<AliasSource> = named_children(n)
+                    .into_iter()
+                    .filter(|c| c.kind() != "comment")
+                    .map(|c| self.alias_source(c))
+                    .collect();
+                AliasSource::Names(AliasSource::Elements(sources).names())
+            }
+            "conditional_expression" => {
+                // `a if cond else c`: the value is `a` or `c`, never `cond`.
+                let mut sources = Vec::new();
+                for i in [0, 2] {
+                    if let Some(c) = n.named_child(i) {
+                        sources.push(self.alias_source(c));
+                    }
+                }
+                AliasSource::Names(AliasSource::Elements(sources).names())
+            }
+            "boolean_operator" => {
+                let mut sources = Vec::new();
+                for f in ["left", "right"] {
+                    if let Some(c) = n.child_by_field_name(f) {
+                        sources.push(self.alias_source(c));
+                    }
+                }
+                AliasSource::Names(AliasSource::Elements(sources).names())
+            }
+            _ => none(),
+        };
+        self.leave();
+        source
+    }
+
+    /// What the elements produced by iterating over `n` alias: `xs` for `xs`, `a`/`c` for
+    /// `[a, c]`, `(·, xs)` for `enumerate(xs)`, `(xs, ys)` for `zip(xs, ys)`, `(d, d)` for
+    /// `d.items()`, `d` for `d.values()`/`d.keys()`; nothing for other calls.
+    fn iteration_source(&mut self, n: Node) -> AliasSource {
+        let none = || AliasSource::Names(Vec::new());
+        if n.kind() != "call" {
+            return AliasSource::Names(self.alias_source(n).names());
+        }
+        if !self.enter() {
+            return none();
+        }
+        let func = n.child_by_field_name("function");
+        let positional: Vec<Node> = n
+            .child_by_field_name("arguments")
+            .filter(|a| a.kind() == "argument_list")
+            .map(|a| {
+                named_children(a)
+                    .into_iter()
+                    .filter(|c| {
+                        !matches!(
+                            c.kind(),
+                            "comment" | "keyword_argument" | "list_splat" | "dictionary_splat"
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let source = match func.map(|f| (f.kind(), f)) {
+            Some(("identifier", f)) => match self.text_of(f) {
+                "enumerate" => match positional.first() {
+                    Some(x) => AliasSource::Elements(vec![none(), self.iteration_source(*x)]),
+                    None => none(),
+                },
+                "zip" => AliasSource::Elements(
+                    positional
+                        .iter()
+                        .map(|x| self.iteration_source(*x))
+                        .collect(),
+                ),
+                _ => none(),
+            },
+            Some(("attribute", f)) => {
+                let method = f
+                    .child_by_field_name("attribute")
+                    .map_or("", |a| self.text_of(a));
+                let object = f.child_by_field_name("object");
+                match (method, object) {
+                    ("items", Some(o)) => {
+                        let names = self.alias_source(o).names();
+                        AliasSource::Elements(vec![
+                            AliasSource::Names(names.clone()),
+                            AliasSource::Names(names),
+                        ])
+                    }
+                    ("values" | "keys", Some(o)) => AliasSource::Names(self.alias_source(o).names()),
+                    _ => none(),
+                }
+            }
+            _ => none(),
+        };
+        self.leave();
+        source
+    }
+
+    /// What is known about the value of expression `n` bound by an assignment, or (with
+    /// `in_with`) by `with n as x`.
+    fn value_hint(&self, n: Node, in_with: bool) -> Option<ValueHint> {
+        let mut n = n;
+        while n.kind() == "parenthesized_expression" && n.named_child_count() == 1 {
+            n = n.named_child(0)?;
+        }
+        match n.kind() {
+            "lambda" if !in_with => Some(ValueHint::Lambda),
+            "generator_expression" if !in_with => Some(ValueHint::Unserializable {
+                what: "a generator".into(),
+            }),
+            "call" => {
+                let func = n.child_by_field_name("function")?;
+                let args = n.child_by_field_name("arguments");
+                if func.kind() == "attribute"
+                    && func
+                        .child_by_field_name("attribute")
+                        .is_some_and(|a| self.text_of(a) == "open")
+                    && func
+                        .child_by_field_name("object")
+                        .and_then(|o| resources::path_constructor(o, self.text))
+                        .is_some()
+                {
+                    return Some(ValueHint::Unserializable {
+                        what: format!(
+                            "an open file (`{}(...)`)",
+                            resources::callee_text(func, self.text)
+                        ),
+                    });
+                }
+                let dotted = resources::dotted_name(func, self.text)?;
+                if func.kind() == "identifier" && self.generator_defs.contains(&dotted) {
+                    return (!in_with).then(|| ValueHint::Unserializable {
+                        what: format!("a generator (`{dotted}()` yields)"),
+                    });
+                }
+                let imported = (func.kind() == "identifier")
+                    .then(|| self.from_imports.get(&dotted).map(String::as_str))
+                    .flatten();
+                let (what, lock) = resources::unserializable_call(
+                    &dotted,
+                    resources::has_arguments(args),
+                    imported,
+                )?;
+                (!(in_with && lock)).then_some(ValueHint::Unserializable { what })
+            }
+            _ => None,
+        }
+    }
+
+    /// `globals()`, `locals()`, `vars()`, `exec(...)`, `eval(...)`, `__import__(...)`,
+    /// `importlib.import_module(...)`.
+    fn dynamic_namespace(&mut self, call: Node, func: Node, args: Option<Node>) {
+        let dynamic = match func.kind() {
+            "identifier" => {
+                let name = self.text_of(func);
+                let known = match name {
+                    "globals" | "locals" | "exec" | "eval" | "__import__" | "import_module" => {
+                        true
+                    }
+                    "vars" => !resources::has_arguments(args),
+                    _ => false,
+                };
+                known && matches!(self.resolve(name), Resolved::Module)
+            }
+            "attribute" => {
+                resources::dotted_name(func, self.text).as_deref()
+                    == Some("importlib.import_module")
+            }
+            _ => false,
+        };
+        if dynamic {
+            self.emit(Effect::DynamicNamespace {
+                call: resources::callee_text(func, self.text),
+                span: self.span(call),
+            });
+        }
+    }
+
+    /// File reads and writes of a call with a path argument (see [`resources`]).
+    fn file_effects(&mut self, call: Node, func: Node, args: Option<Node>) {
+        let Some(args) = args.filter(|a| a.kind() == "argument_list") else {
+            return;
+        };
+        let text = self.text;
+        let span = self.span(call);
+        let callee = resources::callee_text(func, text);
+        let dotted = resources::dotted_name(func, text);
+        let receiver = match func.kind() {
+            "identifier" => None,
+            "attribute" => func.child_by_field_name("object"),
+            _ => return,
+        };
+        let last = match receiver {
+            None => self.text_of(func),
+            Some(_) => func
+                .child_by_field_name("attribute")
+                .map_or("", |a| self.text_of(a)),
+        };
+        let prefix = dotted
+            .as_deref()
+            .map_or("", |d| resources::split_callee(d).0);
+        let path_receiver = receiver.and_then(|r| resources::path_constructor(r, text));
+        let arg = |position: usize, keywords: &[&str]| {
+            resources::call_argument(args, position, keywords, text)
+                .map(|a| resources::path_argument(a, text))
+        };
+
+        if dotted.as_deref().is_some_and(resources::is_open_callee) {
+            let path = arg(0, &["file", "filename"]);
+            let mode = resources::call_argument(args, 1, &["mode"], text);
+            self.open_effects(path, mode, &callee, span);
+        } else if last == "open" && path_receiver.is_some() {
+            let mode = resources::call_argument(args, 0, &["mode"], text);
+            self.open_effects(path_receiver, mode, &callee, span);
+        } else if receiver.is_some()
+            && matches!(last, "read_text" | "read_bytes" | "write_text" | "write_bytes")
+        {
+            let path = path_receiver.unwrap_or(PathArg::Unknown);
+            self.file_access(path, last.starts_with("write"), &callee, span);
+        } else if receiver.is_some() && resources::WRITERS.contains(&last) {
+            if let Some(p) = arg(0, resources::WRITER_KEYWORDS) {
+                self.file_access(p, true, &callee, span);
+            }
+        } else if !prefix.is_empty() && resources::READERS.contains(&last) {
+            if let Some(p) = arg(0, resources::READER_KEYWORDS) {
+                self.file_access(p, false, &callee, span);
+            }
+        } else if matches!(prefix, "np" | "numpy") {
+            let write = match last {
+                "save" | "savez" | "savez_compressed" | "savetxt" => true,
+                "load" | "loadtxt" | "genfromtxt" => false,
+                _ => return,
+            };
+            if let Some(p) = arg(0, &["file", "fname"]) {
+                self.file_access(p, write, &callee, span);
+            }
+        } else if matches!(prefix, "joblib" | "torch") {
+            let (write, position, keyword) = match (prefix, last) {
+                ("joblib", "dump") => (true, 1, "filename"),
+                ("joblib", "load") => (false, 0, "filename"),
+                ("torch", "save") => (true, 1, "f"),
+                ("torch", "load") => (false, 0, "f"),
+                _ => return,
+            };
+            if let Some(p) = arg(position, &[keyword]) {
+                self.file_access(p, write, &callee, span);
+            }
+        } else if receiver.is_some() && last == "savefig" {
+            if let Some(p) = arg(0, &["fname"]) {
+                self.file_access(p, true, &callee, span);
+            }
+        } else if prefix == "shutil" && matches!(last, "copy" | "copy2" | "copyfile") {
+            if let Some(p) = arg(0, &["src"]) {
+                self.file_access(p, false, &callee, span);
+            }
+            if let Some(p) = arg(1, &["dst"]) {
+                self.file_access(p, true, &callee, span);
+            }
+        } else if last == "ExcelWriter" {
+            if let Some(p) = arg(0, &["path"]) {
+                self.file_access(p, true, &callee, span);
+            }
+        }
+    }
+
+    /// `open(path, mode)`: read for `r`, write for `w`/`x`, both for `a`/`+` or a mode
+    /// that is not a literal.
+    fn open_effects(&mut self, path: Option<PathArg>, mode: Option<Node>, callee: &str, span: Span) {
+        let Some(path) = path else { return };
+        let mode = match mode {
+            None => Some("r".to_string()),
+            Some(m) => resources::string_literal(m, self.text),
+        };
+        let (read, write) = match mode.as_deref() {
+            Some(m) if m.contains(['w', 'x']) && !m.contains('+') => (false, true),
+            Some(m) if m.contains(['a', '+']) => (true, true),
+            Some(_) => (true, false),
+            None => (true, true),
+        };
+        if read {
+            self.file_access(path.clone(), false, callee, span);
+        }
+        if write {
+            self.file_access(path, true, callee, span);
+        }
+    }
+
+    fn file_access(&mut self, path: PathArg, write: bool, callee: &str, span: Span) {
+        let e = match path {
+            PathArg::Known(path) if write => Effect::FileWrite { path, span },
+            PathArg::Known(path) => Effect::FileRead { path, span },
+            PathArg::Unknown => Effect::FileUnknown {
+                call: callee.to_string(),
+                write,
+                span,
+            },
+            PathArg::NotAFile => return,
+        };
+        self.emit(e);
+    }
 }
 
 // ----- free helpers --------------------------------------------------------------------
+
+/// `x` (also `(x)`): the identifier an assignment target is, if it is one.
+fn plain_identifier(t: Node) -> Option<Node> {
+    match t.kind() {
+        "identifier" => Some(t),
+        "parenthesized_expression" if t.named_child_count() == 1 => {
+            t.named_child(0).and_then(plain_identifier)
+        }
+        _ => None,
+    }
+}
+
+/// Whether a function body contains `yield` (not in nested functions, lambdas, classes).
+fn contains_yield(body: Node) -> bool {
+    let mut stack = vec![body];
+    while let Some(n) = stack.pop() {
+        match n.kind() {
+            "yield" => return true,
+            "function_definition" | "lambda" | "class_definition" => {}
+            _ => stack.extend(named_children(n)),
+        }
+    }
+    false
+}
 
 fn named_children(n: Node) -> Vec<Node> {
     let mut cursor = n.walk();
@@ -1744,8 +2285,33 @@ mod tests {
                     format!("C {callee}({};{})", a.join(","), k.join(","))
                 }
                 Effect::StarImport { module, .. } => format!("* {module}"),
+                Effect::Alias { name, of, .. } => format!("A {name}<-{}", of.join(",")),
+                Effect::Value { name, hint, .. } => match hint {
+                    ValueHint::Lambda => format!("V {name}: lambda"),
+                    ValueHint::Unserializable { what } => format!("V {name}: {what}"),
+                },
+                Effect::DynamicNamespace { call, .. } => format!("DN {call}"),
+                Effect::FileWrite { path, .. } => format!("FW {path}"),
+                Effect::FileRead { path, .. } => format!("FR {path}"),
+                Effect::FileUnknown { call, write, .. } => {
+                    format!("FU{} {call}", if *write { "w" } else { "r" })
+                }
             })
             .collect()
+    }
+
+    /// Whether an effect is one of the alias/value/namespace/file effects (left out by
+    /// [`effects`], so the older tests state only the scope effects).
+    fn is_resource_effect(e: &Effect) -> bool {
+        matches!(
+            e,
+            Effect::Alias { .. }
+                | Effect::Value { .. }
+                | Effect::DynamicNamespace { .. }
+                | Effect::FileWrite { .. }
+                | Effect::FileRead { .. }
+                | Effect::FileUnknown { .. }
+        )
     }
 
     fn cell(src: &str) -> CellFacts {
@@ -1763,7 +2329,44 @@ mod tests {
             "{:?}",
             f.problems
         );
+        let scope: Vec<Effect> = f
+            .effects
+            .into_iter()
+            .filter(|e| !is_resource_effect(e))
+            .collect();
+        fx(&scope)
+    }
+
+    /// All effects, scope and resource ones.
+    fn all_effects(src: &str) -> Vec<String> {
+        let f = cell(src);
+        assert!(
+            f.problems
+                .iter()
+                .all(|p| p.severity != ProblemSeverity::Error),
+            "{:?}",
+            f.problems
+        );
         fx(&f.effects)
+    }
+
+    /// Only the resource effects (alias, value, namespace, files) of a cell.
+    fn res(src: &str) -> Vec<String> {
+        let f = cell(src);
+        let kept: Vec<Effect> = f.effects.into_iter().filter(is_resource_effect).collect();
+        fx(&kept)
+    }
+
+    /// Only the resource effects in the call effects of the cell's first definition.
+    fn call_res(src: &str) -> Vec<String> {
+        let f = cell(src);
+        let kept: Vec<Effect> = f.definitions[0]
+            .call_effects
+            .iter()
+            .filter(|e| is_resource_effect(e))
+            .cloned()
+            .collect();
+        fx(&kept)
     }
 
     #[test]

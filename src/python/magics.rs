@@ -19,7 +19,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{CellMagic, Magic, MagicHandling, MagicKind, Problem, ProblemSeverity, Span};
+use super::{
+    CellMagic, Effect, Magic, MagicHandling, MagicKind, Problem, ProblemSeverity, Span,
+};
 
 /// Maps byte offsets of a cell to 1-based line/column [`Span`]s.
 pub(super) struct LineIndex<'a> {
@@ -89,6 +91,8 @@ pub(super) struct Preprocessed {
     pub time_wrappers: HashSet<usize>,
     /// Names bound by the cell magic (`%%capture var`), with the byte range of the name.
     pub cell_magic_binds: Vec<ShellRead>,
+    /// File effects of the cell magic (`%%writefile path`).
+    pub cell_magic_effects: Vec<Effect>,
     /// Logical lines (0-based line number, trimmed text) that start with an IPython
     /// automagic name (`pip install x`): reported if that line fails to parse.
     pub automagic_candidates: Vec<(usize, String)>,
@@ -1325,6 +1329,9 @@ fn cell_magic(
             }
         }
     }
+    if base == "writefile" {
+        out.cell_magic_effects = writefile_effects(&args, index.span(l.start, l.content_end));
+    }
     out.magics.push(Magic {
         span,
         kind: MagicKind::Cell,
@@ -1339,6 +1346,39 @@ fn cell_magic(
         python_body,
     });
     python_body
+}
+
+/// `%%writefile [-a] path`: a write of `path` (and a read first with `-a`, which
+/// appends). A path with `$var`/`{expr}` (expanded by IPython) is unknown.
+fn writefile_effects(args: &str, span: Span) -> Vec<Effect> {
+    let words = shell_words(args);
+    let append = words.iter().any(|w| w == "-a" || w == "--append");
+    let Some(path) = words.iter().find(|w| !w.starts_with('-')) else {
+        return Vec::new();
+    };
+    let unknown = path.contains('$') || path.contains('{');
+    let mut effects = Vec::new();
+    for write in [false, true] {
+        if !write && !append {
+            continue;
+        }
+        effects.push(match (unknown, write) {
+            (true, _) => Effect::FileUnknown {
+                call: "%%writefile".into(),
+                write,
+                span,
+            },
+            (false, true) => Effect::FileWrite {
+                path: path.clone(),
+                span,
+            },
+            (false, false) => Effect::FileRead {
+                path: path.clone(),
+                span,
+            },
+        });
+    }
+    effects
 }
 
 #[cfg(test)]

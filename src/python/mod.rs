@@ -7,6 +7,7 @@
 
 mod analyze;
 mod magics;
+mod resources;
 mod special_cells;
 
 pub use analyze::analyze_cell;

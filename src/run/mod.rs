@@ -59,6 +59,16 @@ pub struct RunOptions {
     pub cache: bool,
     /// Extra environment variables for the steps.
     pub env: Vec<(String, String)>,
+    /// Run each step in its own empty folder, as pods share no files: only the files nbkf
+    /// carries between steps are there.
+    pub isolated: bool,
+}
+
+impl RunOptions {
+    /// The folder a task runs in.
+    fn work_dir(&self, task_dir: &Path) -> PathBuf {
+        if self.isolated { task_dir.join("work") } else { self.step_dir.clone() }
+    }
 }
 
 /// The state a step ended in.
@@ -312,8 +322,12 @@ fn execute(
         Ok(f) => f,
         Err(e) => return (finish(StepState::Failed, Some(format!("cannot write {}: {e}", log.display())), None), BTreeMap::new()),
     };
+    let work_dir = options.work_dir(&task_dir);
+    if let Err(e) = std::fs::create_dir_all(&work_dir) {
+        return (finish(StepState::Failed, Some(format!("cannot create {}: {e}", work_dir.display())), None), BTreeMap::new());
+    }
     let mut command = Command::new(&task.launcher[0]);
-    command.args(&task.launcher[1..]).args(&args).current_dir(&options.step_dir).stdin(Stdio::null()).stdout(log_file).stderr(stderr);
+    command.args(&task.launcher[1..]).args(&args).current_dir(&work_dir).stdin(Stdio::null()).stdout(log_file).stderr(stderr);
     command.env("NBKF_RUN_ID", run_id).env("NBKF_TASK", &task.name);
     for (k, v) in env {
         command.env(k, v);

@@ -448,7 +448,54 @@ def _nbkf_set_state(variable, state):
         numpy.random.set_state(state)
 
 
+def _nbkf_file_path(variable):
+    """`@file:data/clean.csv` is the file `data/clean.csv` (relative to the step's folder)."""
+    return variable[len("@file:"):]
+
+
+def _nbkf_save_file(variable, artifact, cell):
+    """A file a later step reads: its bytes (a folder: a tar archive of it)."""
+    import tarfile
+
+    path = _nbkf_file_path(variable)
+    _nbkf_os.makedirs(_nbkf_os.path.dirname(artifact.path) or ".", exist_ok=True)
+    if _nbkf_os.path.isdir(path):
+        with tarfile.open(artifact.path, "w") as tar:
+            tar.add(path, arcname=".")
+        serializer = "tar"
+    elif _nbkf_os.path.exists(path):
+        import shutil
+
+        shutil.copyfile(path, artifact.path)
+        serializer = "file"
+    else:
+        with open(artifact.path, "wb") as f:
+            f.write(_NBKF_ABSENT_MARK)
+        serializer = "absent"
+    artifact.metadata.update({"nbkf_variable": variable, "nbkf_serializer": serializer, "nbkf_type": "file", "nbkf_cell": cell})
+
+
+def _nbkf_load_file(variable, artifact):
+    import shutil
+    import tarfile
+
+    path = _nbkf_file_path(variable)
+    serializer = (artifact.metadata or {}).get("nbkf_serializer")
+    if serializer == "absent":
+        return
+    if _nbkf_os.path.dirname(path):
+        _nbkf_os.makedirs(_nbkf_os.path.dirname(path), exist_ok=True)
+    if serializer == "tar":
+        _nbkf_os.makedirs(path, exist_ok=True)
+        with tarfile.open(artifact.path) as tar:
+            tar.extractall(path, filter="data")
+    else:
+        shutil.copyfile(artifact.path, path)
+
+
 def _nbkf_save(variable, ns, artifact, cell):
+    if variable.startswith("@file:"):
+        return _nbkf_save_file(variable, artifact, cell)
     if variable in _NBKF_RANDOM_STATES:
         value = _nbkf_get_state(variable)
     else:
@@ -467,6 +514,8 @@ def _nbkf_save(variable, ns, artifact, cell):
 
 
 def _nbkf_load(variable, ns, artifact):
+    if variable.startswith("@file:"):
+        return _nbkf_load_file(variable, artifact)
     with open(artifact.path, "rb") as f:
         data = f.read()
     value = _nbkf_loads((artifact.metadata or {}).get("nbkf_serializer", ""), data)

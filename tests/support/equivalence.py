@@ -93,12 +93,38 @@ class MainUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
+def file_state(path):
+    """A file's bytes, a folder's files (relative path -> bytes), or ABSENT."""
+    if os.path.isdir(path):
+        state = {}
+        for root, _, files in os.walk(path):
+            for name in files:
+                full = os.path.join(root, name)
+                with open(full, "rb") as f:
+                    state[os.path.relpath(full, path)] = f.read()
+        return state
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            return f.read()
+    return ABSENT
+
+
 def load_artifact(meta, path):
-    with open(path, "rb") as f:
-        data = f.read()
     serializer = meta.get("nbkf_serializer")
     if serializer == "absent":
         return ABSENT
+    if meta.get("nbkf_variable", "").startswith("@file:"):
+        if serializer == "tar":
+            import tarfile
+
+            tmp = tempfile.mkdtemp()
+            with tarfile.open(path) as tar:
+                tar.extractall(tmp, filter="data")
+            return file_state(tmp)
+    with open(path, "rb") as f:
+        data = f.read()
+    if meta.get("nbkf_variable", "").startswith("@file:"):
+        return data
     if serializer == "numpy":
         import numpy
 
@@ -164,6 +190,8 @@ def reference_run(notebook_path, wanted, params):
                 import random
 
                 values[(variable, index)] = random.getstate()
+            elif variable.startswith("@file:"):
+                values[(variable, index)] = file_state(variable[len("@file:"):])
             elif variable == "@numpy.random":
                 import numpy
 
@@ -222,7 +250,16 @@ def short(v):
 def main(argv):
     notebook, pipeline, opts = parse_args(argv)
     root = opts["root"] or tempfile.mkdtemp(prefix="nbkf-equiv-")
+    notebook, pipeline, root = os.path.abspath(notebook), os.path.abspath(pipeline), os.path.abspath(root)
+    # Steps and the notebook may write files: both runs get a fresh working directory.
+    work = tempfile.mkdtemp(prefix="nbkf-equiv-work-")
+    os.chdir(os.path.join(work))
+    os.makedirs("pipeline", exist_ok=True)
+    os.chdir("pipeline")
     run_pipeline(pipeline, root, opts["params"])
+    os.chdir(work)
+    os.makedirs("notebook", exist_ok=True)
+    os.chdir("notebook")
     artifacts = collect_artifacts(root)
     wanted = {}
     routed = []

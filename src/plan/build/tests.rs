@@ -158,3 +158,67 @@ fn classes_of_values_crossing_steps_go_with_them() {
     let injected: Vec<&str> = step(&p, "b").definitions.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(injected, vec!["P"]);
 }
+
+fn warnings(plan: &Plan) -> Vec<&'static str> {
+    plan.diagnostics.iter().filter(|d| !d.is_error()).map(|d| d.code).collect()
+}
+
+#[test]
+fn mutation_through_an_alias_made_in_the_same_step_changes_both() {
+    // titanic's idiom: `for dataset in [train, test]: dataset[...] = ...`
+    let p = plan(&[
+        (&["step:load"], "train = {}\ntest = {}"),
+        (&["step:prep"], "for d in [train, test]:\n    d['x'] = 1"),
+        (&["step:use"], "print(train, test)"),
+    ]);
+    assert!(errors(&p).is_empty(), "{:?}", p.diagnostics);
+    assert_eq!(inputs(&p, "use"), vec![("test".into(), "prep".into()), ("train".into(), "prep".into())]);
+}
+
+#[test]
+fn mutation_through_an_alias_made_in_another_step_is_reported() {
+    let p = plan(&[(&["step:one"], "a = [1]\nb = a"), (&["step:two"], "b.append(2)"), (&["step:three"], "n = len(a)")]);
+    assert!(warnings(&p).contains(&"aliased-mutation"), "{:?}", p.diagnostics);
+}
+
+#[test]
+fn values_that_cannot_leave_a_process_are_errors() {
+    let p = plan(&[(&["step:a"], "f = open('x.txt')"), (&["step:b"], "print(f.read())")]);
+    assert_eq!(errors(&p), vec!["unserializable"]);
+    let d = p.diagnostics.iter().find(|d| d.code == "unserializable").unwrap();
+    assert!(d.message.contains("`f`") && d.message.contains("cell 1, line 1"), "{}", d.message);
+}
+
+#[test]
+fn lambdas_crossing_steps_bring_cloudpickle() {
+    let p = plan(&[(&["step:a"], "k = 3\nf = lambda x: x * k"), (&["step:b"], "y = f(2)")]);
+    assert!(errors(&p).is_empty(), "{:?}", p.diagnostics);
+    assert!(step(&p, "a").packages.contains(&"cloudpickle".to_string()));
+    assert!(step(&p, "b").packages.contains(&"cloudpickle".to_string()));
+}
+
+#[test]
+fn files_written_by_one_step_and_read_by_another_are_carried() {
+    let p = plan(&[
+        (&["imports"], "import pandas as pd"),
+        (&["step:clean"], "df = pd.DataFrame({'a': [1]})\ndf.to_csv('clean.csv')"),
+        (&["step:train"], "df2 = pd.read_csv('clean.csv')"),
+    ]);
+    assert!(errors(&p).is_empty(), "{:?}", p.diagnostics);
+    assert_eq!(inputs(&p, "train"), vec![("@file:clean.csv".into(), "clean".into())]);
+}
+
+#[test]
+fn files_at_paths_nbkf_cannot_know_are_reported_with_both_places() {
+    let p = plan(&[(&["step:a"], "path = 'x.csv'\nopen(path, 'w').write('1')"), (&["step:b"], "data = open('x.csv').read()")]);
+    assert!(warnings(&p).contains(&"file-between-steps"), "{:?}", p.diagnostics);
+}
+
+#[test]
+fn conditional_bindings_dynamic_namespaces_and_shadowed_builtins_are_reported() {
+    let p = plan(&[(&["step:a"], "import random\nif random.random() > 2:\n    x = 1\nid = 5\ng = globals()"), (&["step:b"], "print(x, id)")]);
+    let w = warnings(&p);
+    for code in ["conditional-binding", "shadowed-builtin", "dynamic-namespace"] {
+        assert!(w.contains(&code), "{code} missing: {:?}", p.diagnostics);
+    }
+}
