@@ -275,3 +275,42 @@ fn platform_settings() {
     let r = c.equivalent(1, &[]);
     has_variables(&r, &["prepare:rows"]);
 }
+
+#[test]
+fn mutation_forms() {
+    let c = convert("mutation_forms");
+    let r = c.equivalent(8, &[]);
+    // Each change is passed on by the step that made it.
+    has_variables(&r, &["change:df", "change:config", "change:items", "change:SIZES", "rebind:gone"]);
+    assert_eq!((metric(&r, "rows"), metric(&r, "level"), metric(&r, "count")), (2.0, 2.0, 8.0));
+}
+
+#[test]
+fn definitions_with_dependencies() {
+    let c = convert("definitions_with_dependencies");
+    let use_source = c.docs[0]["deploymentSpec"]["executors"]["exec-use"]["container"]["command"].as_array().unwrap();
+    let preamble = use_source[2].as_str().unwrap();
+    assert!(preamble.contains("'cloudpickle'"), "a lambda crosses steps: cloudpickle must be installed:\n{preamble}");
+    let r = c.equivalent(4, &[]);
+    has_variables(&r, &["define:OFFSET", "define:times_k", "use:calls"]);
+    // add_offset(1) = 21 (decorated twice, default 10); scaled 42; counted twice; times 3.
+    assert_eq!(metric(&r, "result"), 131.0);
+}
+
+#[test]
+fn files_between_steps() {
+    let c = convert("files_between_steps");
+    let r = c.equivalent(5, &[]);
+    has_variables(&r, &["write:@file:clean.csv", "write:@file:notes.txt", "write:@file:weights.npy", "script:@file:helper.py"]);
+    assert_eq!(c.deps("read"), ["script", "write"]);
+}
+
+#[test]
+fn cell_magics() {
+    let c = convert("cell_magics");
+    let setup = c.docs[0]["deploymentSpec"]["executors"]["exec-setup"]["container"]["command"][2].as_str().unwrap().to_string();
+    assert!(setup.contains("'numpy'"), "`%pip install numpy` must add numpy to the step's packages:\n{setup}");
+    let r = c.equivalent(3, &[]);
+    // "captured text" (13) + 7 + len("hello")
+    assert_eq!(metric(&r, "length"), 25.0);
+}

@@ -154,7 +154,7 @@ def _nbkf_reference(manifest_path, result_path):
     ns = module.__dict__
     ns["__builtins__"] = _nbkf_builtins
     shell = _NbkfIPython(ns)
-    ns.update({"_nbkf_ipython": shell, "get_ipython": lambda: shell, "display": _nbkf_display, "_NbkfSList": _NbkfSList})
+    ns.update({"_nbkf_ipython": shell, "get_ipython": lambda: shell, "display": _nbkf_display, "_NbkfSList": _NbkfSList, "_NbkfCaptured": _NbkfCaptured})
     _nbkf_sys.modules["__main__"] = module
     wanted, wanted_before = {}, {}
     for v in m["values"]:

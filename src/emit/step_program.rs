@@ -87,9 +87,11 @@ pub fn render(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> String {
     let mut signature = Vec::new();
     let mut parameters = Vec::new();
     for (param, arg) in &names.parameters {
-        let kind = plan.parameters.iter().find(|p| &p.name == param).map_or("str", |p| p.kind.python_type());
-        signature.push(format!("{arg}: {kind}"));
-        parameters.push((py(param), arg.clone()));
+        let kind = plan.parameters.iter().find(|p| &p.name == param).map(|p| p.kind);
+        signature.push(format!("{arg}: {}", kind.map_or("str", |k| k.python_type())));
+        // Lists and dicts arrive as JSON text.
+        let value = if kind.is_some_and(|k| k.is_json()) { format!("_nbkf_json({arg})") } else { arg.clone() };
+        parameters.push((py(param), value));
     }
     let mut inputs = Vec::new();
     for (variable, arg) in &names.inputs {

@@ -82,15 +82,15 @@ pub enum ParameterKind {
 }
 
 impl ParameterKind {
-    /// The `parameterType` enum value in KFP IR.
+    /// The `parameterType` enum value in KFP IR. Lists and dicts travel as JSON text
+    /// (`STRING`): KFP's own LIST/STRUCT types are protobuf values whose numbers are all
+    /// doubles, so `[1, 2]` would reach the step as `[1.0, 2.0]`.
     pub fn ir_type(self) -> &'static str {
         match self {
             ParameterKind::Int => "NUMBER_INTEGER",
             ParameterKind::Float => "NUMBER_DOUBLE",
-            ParameterKind::Str => "STRING",
+            ParameterKind::Str | ParameterKind::List | ParameterKind::Struct => "STRING",
             ParameterKind::Bool => "BOOLEAN",
-            ParameterKind::List => "LIST",
-            ParameterKind::Struct => "STRUCT",
         }
     }
 
@@ -99,10 +99,22 @@ impl ParameterKind {
         match self {
             ParameterKind::Int => "int",
             ParameterKind::Float => "float",
-            ParameterKind::Str => "str",
+            ParameterKind::Str | ParameterKind::List | ParameterKind::Struct => "str",
             ParameterKind::Bool => "bool",
-            ParameterKind::List => "list",
-            ParameterKind::Struct => "dict",
+        }
+    }
+
+    /// Whether the value travels as JSON text (decoded in the step).
+    pub fn is_json(self) -> bool {
+        matches!(self, ParameterKind::List | ParameterKind::Struct)
+    }
+
+    /// The notebook's type, for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ParameterKind::List => "list (JSON)",
+            ParameterKind::Struct => "dict (JSON)",
+            other => other.python_type(),
         }
     }
 }

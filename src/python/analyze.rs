@@ -24,6 +24,10 @@ use super::{
     ValueHint,
 };
 
+
+/// numpy/pandas methods whose result shares data with the object they are called on.
+const VIEW_METHODS: &[&str] = &["reshape", "view", "ravel", "transpose", "swapaxes", "squeeze", "T", "as_strided"];
+
 /// Nesting depth beyond which the walk stops (real code stays far below it; Python's
 /// own parser gives up at about 200 nested brackets).
 const MAX_DEPTH: usize = 400;
@@ -1616,6 +1620,7 @@ impl<'a> Analyzer<'a> {
     }
 
     /// The names whose objects the value of expression `n` is, or contains: plain names,
+    /// the receivers of view-returning methods ([`VIEW_METHODS`]),
     /// the roots of attribute/subscript chains (`a.x`, `a[k]` may be part of `a`), and
     /// the plain names in displays (`[a, c]`, `{"k": a}`), not inside calls,
     /// comprehensions, operators or lambdas.
@@ -1626,6 +1631,17 @@ impl<'a> Analyzer<'a> {
         }
         let source = match n.kind() {
             "identifier" => AliasSource::Names(vec![self.text_of(n).to_string()]),
+            // Methods that return a view sharing the object's data (numpy, pandas):
+            // `g2 = g.reshape(4, 6)`; `g2[1, 2] = 9` changes `g` too.
+            "call" => match n.child_by_field_name("function") {
+                Some(f) if f.kind() == "attribute" && f.child_by_field_name("attribute").is_some_and(|a| VIEW_METHODS.contains(&self.text_of(a))) => {
+                    match f.child_by_field_name("object") {
+                        Some(o) => AliasSource::Names(self.alias_source(o).names()),
+                        None => none(),
+                    }
+                }
+                _ => none(),
+            },
             "attribute" => match n.child_by_field_name("object") {
                 Some(o) => AliasSource::Names(self.alias_source(o).names()),
                 None => none(),
@@ -1744,7 +1760,9 @@ impl<'a> Analyzer<'a> {
                             AliasSource::Names(names),
                         ])
                     }
-                    ("values" | "keys", Some(o)) => AliasSource::Names(self.alias_source(o).names()),
+                    ("values" | "keys", Some(o)) => {
+                        AliasSource::Names(self.alias_source(o).names())
+                    }
                     _ => none(),
                 }
             }
@@ -1812,9 +1830,7 @@ impl<'a> Analyzer<'a> {
             "identifier" => {
                 let name = self.text_of(func);
                 let known = match name {
-                    "globals" | "locals" | "exec" | "eval" | "__import__" | "import_module" => {
-                        true
-                    }
+                    "globals" | "locals" | "exec" | "eval" | "__import__" | "import_module" => true,
                     "vars" => !resources::has_arguments(args),
                     _ => false,
                 };
@@ -1871,7 +1887,10 @@ impl<'a> Analyzer<'a> {
             let mode = resources::call_argument(args, 0, &["mode"], text);
             self.open_effects(path_receiver, mode, &callee, span);
         } else if receiver.is_some()
-            && matches!(last, "read_text" | "read_bytes" | "write_text" | "write_bytes")
+            && matches!(
+                last,
+                "read_text" | "read_bytes" | "write_text" | "write_bytes"
+            )
         {
             let path = path_receiver.unwrap_or(PathArg::Unknown);
             self.file_access(path, last.starts_with("write"), &callee, span);
@@ -1923,7 +1942,13 @@ impl<'a> Analyzer<'a> {
 
     /// `open(path, mode)`: read for `r`, write for `w`/`x`, both for `a`/`+` or a mode
     /// that is not a literal.
-    fn open_effects(&mut self, path: Option<PathArg>, mode: Option<Node>, callee: &str, span: Span) {
+    fn open_effects(
+        &mut self,
+        path: Option<PathArg>,
+        mode: Option<Node>,
+        callee: &str,
+        span: Span,
+    ) {
         let Some(path) = path else { return };
         let mode = match mode {
             None => Some("r".to_string()),
@@ -2770,6 +2795,430 @@ mod tests {
         let big = "x = [1, 2, 3]\ny = x[0] + f(x)\n".repeat(20_000);
         let f = analyze_cell(&big);
         assert_eq!(f.effects.len(), 20_000 * 6);
+    }
+
+    // ----- aliases, value hints, dynamic namespaces, files ---------------------------
+
+    #[test]
+    fn alias_follows_its_bind() {
+        assert_eq!(all_effects("b = a\n"), ["R a", "B b", "A b<-a"]);
+        assert_eq!(
+            all_effects("b = c = a\n"),
+            ["R a", "B b", "A b<-a", "B c", "A c<-a"]
+        );
+        assert_eq!(res("b = a.attr\n"), ["A b<-a"]);
+        assert_eq!(res("b = a[k]\n"), ["A b<-a"]);
+        assert_eq!(res("b = a.x[0].y\n"), ["A b<-a"]);
+        assert_eq!(res("b = [a, c]\n"), ["A b<-a,c"]);
+        assert_eq!(res("b = (a, c)\n"), ["A b<-a,c"]);
+        assert_eq!(res("b = a, c\n"), ["A b<-a,c"]);
+        assert_eq!(res("b = {a, c}\n"), ["A b<-a,c"]);
+        assert_eq!(res("b = {'k': a, 'x': c}\n"), ["A b<-a,c"]);
+        assert_eq!(
+            res("b = {'k': [a, (c, d)], 'x': {'y': e}}\n"),
+            ["A b<-a,c,d,e"]
+        );
+        assert_eq!(res("b = [a, a]\n"), ["A b<-a"]);
+        assert_eq!(res("b = [*a, c]\n"), ["A b<-a,c"]);
+        assert_eq!(res("b = a if cond else c\n"), ["A b<-a,c"]);
+        assert_eq!(res("b = a or c\n"), ["A b<-a,c"]);
+    }
+
+    #[test]
+    fn alias_of_unpacking() {
+        assert_eq!(
+            all_effects("b, c = a\n"),
+            ["R a", "B b", "A b<-a", "B c", "A c<-a"]
+        );
+        assert_eq!(res("b, c = a, d\n"), ["A b<-a", "A c<-d"]);
+        assert_eq!(
+            res("b, (c, e) = a, (d, f)\n"),
+            ["A b<-a", "A c<-d", "A e<-f"]
+        );
+        assert_eq!(res("b, *c = a, d, e\n"), ["A b<-a,d,e", "A c<-a,d,e"]);
+        assert_eq!(res("b, c = a, f(d)\n"), ["A b<-a"]);
+    }
+
+    #[test]
+    fn no_alias_for_new_values() {
+        for src in [
+            "b = f(a)\n",
+            "b = a.copy()\n",
+            "b = a + c\n",
+            "b = -a\n",
+            "b = 1\n",
+            "b = 'a'\n",
+            "b = [x for x in a]\n",
+            "b = [f(a), g(c)]\n",
+            "b = {k: a for k in c}\n",
+            "b = lambda: a\n",
+            "b = a < c\n",
+            "b = not a\n",
+            "x[0] = a\n",
+            "x.y = a\n",
+            "b += a\n",
+        ] {
+            assert!(
+                res(src).iter().all(|e| !e.starts_with("A ")),
+                "{src}: {:?}",
+                res(src)
+            );
+        }
+        assert_eq!(res("b = [f(a), c]\n"), ["A b<-c"]);
+    }
+
+    #[test]
+    fn alias_only_at_module_level() {
+        assert!(res("def f():\n    b = a\n    global g\n    g = a\n").is_empty());
+        assert!(call_res("def f():\n    global g\n    g = a\n").is_empty());
+        assert!(res("class C:\n    b = a\n").is_empty());
+        assert!(res("[b for b in a]\n").is_empty());
+        assert_eq!(res("if t:\n    b = a\n"), ["A b<-a"]);
+        let f = cell("if t:\n    b = a\n");
+        assert!(matches!(
+            &f.effects[2],
+            Effect::Bind {
+                conditional: true,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn alias_of_loop_targets() {
+        assert_eq!(
+            all_effects("for b in xs:\n    pass\n"),
+            ["R xs", "b b", "A b<-xs"]
+        );
+        assert_eq!(res("for b in [a, c]:\n    pass\n"), ["A b<-a,c"]);
+        assert_eq!(res("for b in a, c:\n    pass\n"), ["A b<-a,c"]);
+        assert_eq!(res("for b in self.items:\n    pass\n"), ["A b<-self"]);
+        assert_eq!(res("for i, b in enumerate(xs):\n    pass\n"), ["A b<-xs"]);
+        assert_eq!(
+            res("for i, b in enumerate(xs, start=1):\n    pass\n"),
+            ["A b<-xs"]
+        );
+        assert_eq!(
+            res("for a, b in zip(xs, ys):\n    pass\n"),
+            ["A a<-xs", "A b<-ys"]
+        );
+        assert_eq!(
+            res("for i, (a, b) in enumerate(zip(xs, ys)):\n    pass\n"),
+            ["A a<-xs", "A b<-ys"]
+        );
+        assert_eq!(
+            res("for k, v in d.items():\n    pass\n"),
+            ["A k<-d", "A v<-d"]
+        );
+        assert_eq!(res("for v in d.values():\n    pass\n"), ["A v<-d"]);
+        assert_eq!(
+            res("for a, b in pairs:\n    pass\n"),
+            ["A a<-pairs", "A b<-pairs"]
+        );
+        assert!(res("for i in range(n):\n    pass\n").is_empty());
+        assert!(res("for b in sorted(xs):\n    pass\n").is_empty());
+        assert!(res("def f():\n    for b in xs:\n        pass\n").is_empty());
+    }
+
+    #[test]
+    fn value_hints_of_open_files() {
+        assert_eq!(
+            all_effects("f = open('a.txt')\n"),
+            [
+                "R open",
+                "C open(_;)",
+                "FR a.txt",
+                "B f",
+                "V f: an open file (`open(...)`)"
+            ]
+        );
+        assert_eq!(
+            res("import gzip\nf = gzip.open(p, 'rt')\n"),
+            ["FUr gzip.open", "V f: an open file (`gzip.open(...)`)"]
+        );
+        assert_eq!(
+            res("f = io.open(p)\n"),
+            ["FUr io.open", "V f: an open file (`io.open(...)`)"]
+        );
+        assert_eq!(
+            res("t = tempfile.NamedTemporaryFile()\n"),
+            ["V t: an open file (`tempfile.NamedTemporaryFile()`)"]
+        );
+        assert_eq!(
+            res("t = TemporaryFile()\n"),
+            ["V t: an open file (`TemporaryFile()`)"]
+        );
+        assert_eq!(
+            res("with open('a.txt') as f:\n    pass\n"),
+            ["FR a.txt", "V f: an open file (`open(...)`)"]
+        );
+        assert_eq!(
+            res("with open('a') as f, open('b', 'w') as g:\n    pass\n"),
+            [
+                "FR a",
+                "V f: an open file (`open(...)`)",
+                "FW b",
+                "V g: an open file (`open(...)`)"
+            ]
+        );
+        assert_eq!(
+            res("f = Path('a').open()\n"),
+            ["FR a", "V f: an open file (`Path('a').open(...)`)"]
+        );
+        // Not the file: what is read from it.
+        assert_eq!(res("s = open('a').read()\n"), ["FR a"]);
+        assert!(res("def g():\n    f = open(p)\n").is_empty());
+    }
+
+    #[test]
+    fn value_hints_of_generators_and_lambdas() {
+        assert_eq!(
+            all_effects("g = (x for x in y)\n"),
+            ["R y", "B g", "V g: a generator"]
+        );
+        assert_eq!(res("f = lambda x: x\n"), ["V f: lambda"]);
+        assert_eq!(res("f = (lambda: 1)\n"), ["V f: lambda"]);
+        assert_eq!(
+            res("def gen():\n    yield 1\ng = gen()\n"),
+            ["V g: a generator (`gen()` yields)"]
+        );
+        assert_eq!(
+            res("def gen():\n    yield from range(3)\ng = gen()\n"),
+            ["V g: a generator (`gen()` yields)"]
+        );
+        // No yield of its own, only in a nested function; decorated (`@contextmanager`).
+        assert!(res("def f():\n    def g():\n        yield 1\n    return g\nx = f()\n").is_empty());
+        assert!(res("@contextmanager\ndef f():\n    yield 1\nx = f()\n").is_empty());
+        // A list comprehension, a call of an unknown function.
+        assert!(res("g = [x for x in y]\n").is_empty());
+        assert!(res("g = gen()\n").is_empty());
+        assert!(res("g = list(x for x in y)\n").is_empty());
+    }
+
+    #[test]
+    fn value_hints_of_unserializable_objects() {
+        let one = |src: &str| -> String {
+            let r = res(src);
+            assert_eq!(r.len(), 1, "{src}: {r:?}");
+            r[0].clone()
+        };
+        assert_eq!(
+            one("l = threading.Lock()\n"),
+            "V l: a lock (`threading.Lock()`)"
+        );
+        assert_eq!(one("l = RLock()\n"), "V l: a lock (`RLock()`)");
+        assert_eq!(
+            one("t = threading.Thread(target=f)\n"),
+            "V t: a thread (`threading.Thread(...)`)"
+        );
+        assert_eq!(
+            one("p = multiprocessing.Pool(4)\n"),
+            "V p: a process pool (`multiprocessing.Pool(...)`)"
+        );
+        assert_eq!(
+            one("from multiprocessing import Pool\np = Pool(4)\n"),
+            "V p: a process pool (`Pool(...)`)"
+        );
+        assert_eq!(
+            one("s = socket.socket()\n"),
+            "V s: a socket (`socket.socket()`)"
+        );
+        assert_eq!(
+            one("con = sqlite3.connect('db.sqlite')\n"),
+            "V con: a database connection (`sqlite3.connect(...)`)"
+        );
+        assert_eq!(
+            one("con = mysql.connector.connect(host=h)\n"),
+            "V con: a database connection (`mysql.connector.connect(...)`)"
+        );
+        assert_eq!(
+            one("e = create_engine(url)\n"),
+            "V e: a database engine (`create_engine(...)`)"
+        );
+        assert_eq!(
+            one("r = urllib.request.urlopen(u)\n"),
+            "V r: an open URL (`urllib.request.urlopen(...)`)"
+        );
+        assert_eq!(
+            one("with sqlite3.connect('x.db') as con:\n    pass\n"),
+            "V con: a database connection (`sqlite3.connect(...)`)"
+        );
+        // `with Lock() as l` binds what `acquire()` returned, not the lock.
+        assert!(res("with threading.Lock() as l:\n    pass\n").is_empty());
+        // Picklable, or not known to be unpicklable.
+        for src in [
+            "from catboost import Pool\np = Pool(X, y)\n",
+            "c = connect(url)\n",
+            "s = requests.Session()\n",
+            "it = iter(xs)\n",
+            "df = pd.DataFrame(x)\n",
+            "l = threading.Lock\n",
+        ] {
+            assert!(res(src).iter().all(|e| !e.starts_with("V ")), "{src}");
+        }
+    }
+
+    #[test]
+    fn dynamic_namespaces() {
+        assert_eq!(
+            all_effects("g = globals()\n"),
+            ["R globals", "C globals(;)", "DN globals", "B g"]
+        );
+        for call in [
+            "locals()",
+            "vars()",
+            "exec(code)",
+            "eval(s)",
+            "__import__(m)",
+        ] {
+            let name = call.split('(').next().unwrap_or("");
+            assert_eq!(res(&format!("{call}\n")), [format!("DN {name}")], "{call}");
+        }
+        assert_eq!(
+            res("m = importlib.import_module('x')\n"),
+            ["DN importlib.import_module"]
+        );
+        assert!(res("vars(obj)\n").is_empty());
+        assert!(res("evaluate(s)\n").is_empty());
+        assert!(res("model.eval()\n").is_empty());
+        // In a function: in its call effects, not the cell's.
+        let src = "def f(s):\n    return eval(s)\n";
+        assert!(res(src).is_empty());
+        assert_eq!(call_res(src), ["DN eval"]);
+        assert_eq!(
+            call_res("class C:\n    def m(self):\n        exec(c)\n"),
+            ["DN exec"]
+        );
+        // A local named like the builtin.
+        assert!(call_res("def f(eval):\n    return eval(1)\n").is_empty());
+    }
+
+    #[test]
+    fn open_modes() {
+        assert_eq!(res("open('a')\n"), ["FR a"]);
+        assert_eq!(res("open('a', 'r')\n"), ["FR a"]);
+        assert_eq!(res("open('a', 'rb')\n"), ["FR a"]);
+        assert_eq!(res("open('a', 'w')\n"), ["FW a"]);
+        assert_eq!(res("open('a', mode='wb')\n"), ["FW a"]);
+        assert_eq!(res("open('a', 'x')\n"), ["FW a"]);
+        assert_eq!(res("open('a', 'a')\n"), ["FR a", "FW a"]);
+        assert_eq!(res("open('a', 'r+')\n"), ["FR a", "FW a"]);
+        assert_eq!(res("open('a', m)\n"), ["FR a", "FW a"]);
+        assert_eq!(res("open(file='a', mode='w')\n"), ["FW a"]);
+        assert_eq!(res("open(p, 'w')\n"), ["FUw open"]);
+        assert_eq!(res("open(p)\n"), ["FUr open"]);
+        assert_eq!(res("open(p, 'a')\n"), ["FUr open", "FUw open"]);
+        assert_eq!(res("open(f'{d}/a.csv')\n"), ["FUr open"]);
+        assert_eq!(res("open(d + '/a.csv')\n"), ["FUr open"]);
+        assert_eq!(res("open(os.path.join(d, 'a'))\n"), ["FUr open"]);
+        assert_eq!(res("open(os.path.join('d', 'a'))\n"), ["FR d/a"]);
+        assert_eq!(res("open(Path('d') / 'a')\n"), ["FUr open"]);
+        assert_eq!(res("open(Path('d', 'a'))\n"), ["FR d/a"]);
+        assert_eq!(res("open('a\\\\b\\x41.txt')\n"), ["FR a\\bA.txt"]);
+        assert_eq!(res("open(r'a\\b')\n"), ["FR a\\b"]);
+        assert_eq!(res("gzip.open('a.gz', 'wt')\n"), ["FW a.gz"]);
+        assert_eq!(res("pickle.dump(m, open('m.pkl', 'wb'))\n"), ["FW m.pkl"]);
+        assert_eq!(res("json.dump(d, open('d.json', 'w'))\n"), ["FW d.json"]);
+        assert!(res("open(3)\n").is_empty());
+        assert!(res("f.open()\n").is_empty());
+        assert!(res("Image.open(p)\n").is_empty());
+    }
+
+    #[test]
+    fn pathlib_files() {
+        assert_eq!(res("Path('a.txt').write_text(s)\n"), ["FW a.txt"]);
+        assert_eq!(res("pathlib.Path('a.bin').write_bytes(b)\n"), ["FW a.bin"]);
+        assert_eq!(res("s = Path('a.txt').read_text()\n"), ["FR a.txt"]);
+        assert_eq!(res("Path('a').read_bytes()\n"), ["FR a"]);
+        assert_eq!(res("Path('a').open('w')\n"), ["FW a"]);
+        assert_eq!(res("p.write_text(s)\n"), ["FUw p.write_text"]);
+        assert_eq!(res("Path(d).read_text()\n"), ["FUr Path(d).read_text"]);
+    }
+
+    #[test]
+    fn pandas_numpy_and_friends() {
+        assert_eq!(res("df.to_csv('out.csv', index=False)\n"), ["FW out.csv"]);
+        assert_eq!(res("df.to_parquet(path='o.parquet')\n"), ["FW o.parquet"]);
+        assert_eq!(res("df.to_excel(excel_writer='o.xlsx')\n"), ["FW o.xlsx"]);
+        assert_eq!(res("df.to_json(path_or_buf='o.json')\n"), ["FW o.json"]);
+        assert_eq!(res("df.head().to_pickle('o.pkl')\n"), ["FW o.pkl"]);
+        assert_eq!(res("df.to_csv(out)\n"), ["FUw df.to_csv"]);
+        assert_eq!(res("df.to_csv(f'{d}/o.csv')\n"), ["FUw df.to_csv"]);
+        assert!(res("s = df.to_csv()\n").is_empty());
+        assert!(res("s = df.to_json(orient='records')\n").is_empty());
+        assert!(res("df.to_csv(None)\n").is_empty());
+        assert!(res("df.to_csv(sys.stdout)\n").is_empty());
+        assert!(res("df.to_csv(buf := io.StringIO())\n")
+            .iter()
+            .all(|e| e.starts_with("FU")));
+        assert!(res("df.to_sql('t', con)\n").is_empty());
+        assert_eq!(res("df = pd.read_csv('in.csv')\n"), ["FR in.csv"]);
+        assert_eq!(
+            res("pd.read_parquet(path='in.parquet')\n"),
+            ["FR in.parquet"]
+        );
+        assert_eq!(res("pd.read_excel(io='in.xlsx')\n"), ["FR in.xlsx"]);
+        assert_eq!(
+            res("pd.read_csv(filepath_or_buffer='in.csv')\n"),
+            ["FR in.csv"]
+        );
+        assert_eq!(res("pandas.read_table('t.tsv')\n"), ["FR t.tsv"]);
+        assert_eq!(res("pd.read_csv(path)\n"), ["FUr pd.read_csv"]);
+        assert!(res("pd.read_csv('https://x.org/a.csv')\n").is_empty());
+        assert!(res("df.to_parquet('s3://bucket/a.parquet')\n").is_empty());
+        assert!(res("pd.read_csv(io.StringIO(text))\n").is_empty());
+        assert!(res("read_csv('a.csv')\n").is_empty());
+        assert_eq!(res("np.save('a.npy', a)\n"), ["FW a.npy"]);
+        assert_eq!(res("np.savez('a.npz', a=a)\n"), ["FW a.npz"]);
+        assert_eq!(res("numpy.savetxt('a.txt', a)\n"), ["FW a.txt"]);
+        assert_eq!(res("a = np.load('a.npy')\n"), ["FR a.npy"]);
+        assert_eq!(res("np.loadtxt(fname='a.txt')\n"), ["FR a.txt"]);
+        assert_eq!(res("np.genfromtxt(p)\n"), ["FUr np.genfromtxt"]);
+        assert!(res("np.sum('a.npy')\n").is_empty());
+        assert_eq!(res("joblib.dump(model, 'm.joblib')\n"), ["FW m.joblib"]);
+        assert_eq!(res("m = joblib.load('m.joblib')\n"), ["FR m.joblib"]);
+        assert_eq!(res("joblib.dump(model, path)\n"), ["FUw joblib.dump"]);
+        assert_eq!(res("torch.save(model.state_dict(), 'm.pt')\n"), ["FW m.pt"]);
+        assert_eq!(res("plt.savefig('fig.png', dpi=100)\n"), ["FW fig.png"]);
+        assert_eq!(res("fig.savefig(fname='fig.svg')\n"), ["FW fig.svg"]);
+        assert_eq!(res("fig.savefig(out)\n"), ["FUw fig.savefig"]);
+        assert_eq!(res("shutil.copy('a', 'b')\n"), ["FR a", "FW b"]);
+        assert_eq!(
+            res("shutil.copyfile(src, 'b')\n"),
+            ["FUr shutil.copyfile", "FW b"]
+        );
+    }
+
+    #[test]
+    fn file_effects_in_functions_go_to_call_effects() {
+        let src = "def save(df):\n    df.to_csv('out.csv')\n    return pd.read_csv(p)\n";
+        assert!(res(src).is_empty());
+        assert_eq!(call_res(src), ["FW out.csv", "FUr pd.read_csv"]);
+        let src = "class C:\n    def load(self):\n        return np.load('a.npy')\n";
+        assert_eq!(call_res(src), ["FR a.npy"]);
+        // Comprehensions and class bodies run now.
+        assert_eq!(res("xs = [np.load(f) for f in fs]\n"), ["FUr np.load"]);
+        assert_eq!(res("class C:\n    data = open('a').read()\n"), ["FR a"]);
+    }
+
+    #[test]
+    fn writefile_cell_magic() {
+        let f = cell("%%writefile script.py\nprint(1)\n");
+        assert_eq!(fx(&f.effects), ["FW script.py"]);
+        match &f.effects[0] {
+            Effect::FileWrite { span, .. } => assert_eq!(span.line, 1),
+            e => panic!("{e:?}"),
+        }
+        assert_eq!(
+            fx(&cell("%%writefile -a 'my file.txt'\nx\n").effects),
+            ["FR my file.txt", "FW my file.txt"]
+        );
+        assert_eq!(
+            fx(&cell("%%writefile $name\nx\n").effects),
+            ["FUw %%writefile"]
+        );
+        assert!(cell("%%writefile\nx\n").effects.is_empty());
+        assert!(cell("%%bash\necho hi > a.txt\n").effects.is_empty());
     }
 
     /// Random cells from a tricky alphabet (magics, quotes, brackets, CRLF, non-ASCII)

@@ -19,9 +19,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{
-    CellMagic, Effect, Magic, MagicHandling, MagicKind, Problem, ProblemSeverity, Span,
-};
+use super::{CellMagic, Effect, Magic, MagicHandling, MagicKind, Problem, ProblemSeverity, Span};
 
 /// Maps byte offsets of a cell to 1-based line/column [`Span`]s.
 pub(super) struct LineIndex<'a> {

@@ -455,7 +455,10 @@ mod tests {
     #[test]
     fn string_literals() {
         assert_eq!(literal("'a.csv'\n").as_deref(), Some("a.csv"));
-        assert_eq!(literal("\"a\\tb\\\\c\\x41\\u00e9\"\n").as_deref(), Some("a\tb\\cAé"));
+        assert_eq!(
+            literal("\"a\\tb\\\\c\\x41\\u00e9\"\n").as_deref(),
+            Some("a\tb\\cAé")
+        );
         assert_eq!(literal("r'a\\b'\n").as_deref(), Some("a\\b"));
         assert_eq!(literal("b'data.bin'\n").as_deref(), Some("data.bin"));
         assert_eq!(literal("'''x.txt'''\n").as_deref(), Some("x.txt"));
@@ -469,8 +472,14 @@ mod tests {
     #[test]
     fn path_arguments() {
         assert_eq!(path("'out/a.csv'\n"), PathArg::Known("out/a.csv".into()));
-        assert_eq!(path("Path('out', 'a.csv')\n"), PathArg::Known("out/a.csv".into()));
-        assert_eq!(path("os.path.join('d', 'f')\n"), PathArg::Known("d/f".into()));
+        assert_eq!(
+            path("Path('out', 'a.csv')\n"),
+            PathArg::Known("out/a.csv".into())
+        );
+        assert_eq!(
+            path("os.path.join('d', 'f')\n"),
+            PathArg::Known("d/f".into())
+        );
         assert_eq!(path("os.path.join(d, 'f')\n"), PathArg::Unknown);
         assert_eq!(path("'s3://bucket/a.csv'\n"), PathArg::NotAFile);
         assert_eq!(path("None\n"), PathArg::NotAFile);
@@ -483,7 +492,10 @@ mod tests {
     #[test]
     fn unserializable_calls() {
         let u = |d: &str, a: bool, m: Option<&str>| unserializable_call(d, a, m).map(|x| x.0);
-        assert_eq!(u("open", true, None).as_deref(), Some("an open file (`open(...)`)"));
+        assert_eq!(
+            u("open", true, None).as_deref(),
+            Some("an open file (`open(...)`)")
+        );
         assert_eq!(
             u("threading.Lock", false, None).as_deref(),
             Some("a lock (`threading.Lock()`)")

@@ -19,6 +19,13 @@ class _NbkfAbsent:
     """A variable that was not bound at the end of the producing step (as in the notebook)."""
 
 
+def _nbkf_json(text):
+    """A list or dict pipeline parameter: it travels as JSON text."""
+    import json
+
+    return json.loads(text)
+
+
 def _nbkf_cell(index, cell_id, source, magic=None):
     return {"index": index, "id": cell_id, "source": source, "magic": magic}
 
@@ -297,6 +304,9 @@ def _nbkf_run_cell(cell, ns, record):
         return _nbkf_exec_python(cell["source"], filename, ns, record)
     name, args = magic
     body = cell["source"][1:] if cell["source"].startswith("\n") else cell["source"]
+    # IPython gives cell magics the body with a final newline.
+    if body and not body.endswith("\n"):
+        body += "\n"
     if name in ("time", "timeit", "prun", "python", "python3", "debug", "pypy"):
         return _nbkf_exec_python(cell["source"], filename, ns, record)
     if name == "capture":
@@ -351,8 +361,12 @@ class _NbkfCaptured:
     def __str__(self):
         return self.stdout
 
-    def __reduce__(self):
-        return (str, (self.stdout,))
+    def __call__(self):
+        self.show()
+
+
+# Pickled as `__main__._NbkfCaptured`: every step puts it in its `__main__`.
+_NbkfCaptured.__module__ = "__main__"
 
 
 def _nbkf_failure(step, exc):
@@ -610,6 +624,7 @@ def _nbkf_run_step(step, parameters, inputs, outputs, metrics, metrics_artifact,
     ns["get_ipython"] = lambda: shell
     ns["display"] = _nbkf_display
     ns["_NbkfSList"] = _NbkfSList
+    ns["_NbkfCaptured"] = _NbkfCaptured
     saved_main = _nbkf_sys.modules.get("__main__")
     _nbkf_sys.modules["__main__"] = module
     saved_streams = (_nbkf_sys.stdout, _nbkf_sys.stderr)

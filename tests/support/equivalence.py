@@ -79,6 +79,10 @@ def collect_artifacts(root):
     return found
 
 
+class Captured:
+    """What nbkf's `%%capture var` value unpickles to here: its stdout and stderr."""
+
+
 class MainUnpickler(pickle.Unpickler):
     """Finds classes the notebook defined (pickled as `__main__.X`) in the reference run."""
 
@@ -90,6 +94,9 @@ class MainUnpickler(pickle.Unpickler):
         if module == "__main__" and name == "_NbkfSList":
             # nbkf's stand-in for IPython's SList (`x = !cmd`); compared as a list.
             return list
+        if module == "__main__" and name == "_NbkfCaptured":
+            # nbkf's stand-in for IPython's CapturedIO (`%%capture var`).
+            return Captured
         return super().find_class(module, name)
 
 
@@ -217,6 +224,9 @@ def same(a, b):
             return bool(numpy.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
         except TypeError:
             return bool(numpy.array_equal(a, b))
+    if all(hasattr(v, "stdout") and hasattr(v, "stderr") for v in (a, b)):
+        # `%%capture var`: IPython's CapturedIO and nbkf's stand-in, by what they captured.
+        return a.stdout == b.stdout and a.stderr == b.stderr
     if isinstance(a, list) and isinstance(b, list):
         # IPython's SList and nbkf's stand-in for it are both lists of lines.
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
@@ -224,6 +234,13 @@ def same(a, b):
         return False
     if hasattr(a, "equals") and type(a).__module__.startswith("pandas"):
         return bool(a.equals(b))
+    import types
+
+    if isinstance(a, types.FunctionType):
+        # Lambdas and closures carried by value: the same code, defaults and captured values.
+        cells = lambda f: [c.cell_contents for c in (f.__closure__ or ())]
+        return (a.__code__.co_code == b.__code__.co_code and a.__code__.co_names == b.__code__.co_names
+                and same(list(a.__defaults__ or ()), list(b.__defaults__ or ())) and same(cells(a), cells(b)))
     if isinstance(a, float):
         return a == b or (math.isnan(a) and math.isnan(b))
     if isinstance(a, (list, tuple)):
