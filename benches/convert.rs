@@ -13,7 +13,9 @@ fn main() {
 }
 
 fn corpus(name: &str) -> PathBuf {
-    let shared = std::env::var_os("NBKF_SHARED").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let shared = std::env::var_os("NBKF_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
     shared.join("corpus").join(name)
 }
 
@@ -39,5 +41,10 @@ fn parse_notebook(bencher: divan::Bencher, name: &str) {
 #[divan::bench(args = [TITANIC])]
 fn plan_and_emit(bencher: divan::Bencher, name: &str) {
     let (notebook, _) = Notebook::from_path(&corpus(name)).unwrap();
-    bencher.bench(|| convert(notebook.clone(), Vec::new(), name, None, &ConvertOptions::default()).unwrap().yaml.map_or(0, |y| y.len()));
+    bencher.bench(|| {
+        convert(notebook.clone(), Vec::new(), name, None, &ConvertOptions::default())
+            .unwrap()
+            .yaml
+            .map_or(0, |y| y.len())
+    });
 }

@@ -14,7 +14,9 @@ fn main() {
 const STEPS: usize = 10;
 
 fn trivial_pipeline() -> String {
-    let mut cells = vec![serde_json::json!({"cell_type": "code", "metadata": {"tags": ["step:s0"]}, "source": "x = 0", "outputs": [], "execution_count": null})];
+    let mut cells = vec![
+        serde_json::json!({"cell_type": "code", "metadata": {"tags": ["step:s0"]}, "source": "x = 0", "outputs": [], "execution_count": null}),
+    ];
     for i in 1..STEPS {
         cells.push(serde_json::json!({"cell_type": "code", "metadata": {"tags": [format!("step:s{i}")]}, "source": "x = x + 1", "outputs": [], "execution_count": null}));
     }

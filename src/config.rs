@@ -66,14 +66,20 @@ const BOOKKEEPING_KEYS: &[&str] = &["experiment", "abs_working_dir", "notebook_p
 
 /// Resolves the pipeline settings. `default_name` is used when neither the flags nor the
 /// notebook name the pipeline (nbkf passes the notebook's file name).
-pub fn resolve(metadata: &Map<String, Value>, default_name: &str, overrides: &Overrides) -> (PipelineSettings, Vec<Diagnostic>) {
+pub fn resolve(
+    metadata: &Map<String, Value>,
+    default_name: &str,
+    overrides: &Overrides,
+) -> (PipelineSettings, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let empty = Map::new();
     let kf = match metadata.get("kubeflow_notebook") {
         Some(Value::Object(map)) => map,
         None | Some(Value::Null) => &empty,
         Some(other) => {
-            diags.push(meta_warning(format!("`kubeflow_notebook` metadata should be an object, found {other}; it is ignored")));
+            diags.push(meta_warning(format!(
+                "`kubeflow_notebook` metadata should be an object, found {other}; it is ignored"
+            )));
             &empty
         }
     };
@@ -82,7 +88,9 @@ pub fn resolve(metadata: &Map<String, Value>, default_name: &str, overrides: &Ov
             Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
             None | Some(Value::Null) | Some(Value::String(_)) => None,
             Some(other) => {
-                diags.push(meta_warning(format!("`kubeflow_notebook.{key}` should be a string, found {other}; it is ignored")));
+                diags.push(meta_warning(format!(
+                    "`kubeflow_notebook.{key}` should be a string, found {other}; it is ignored"
+                )));
                 None
             }
         }
@@ -102,13 +110,19 @@ pub fn resolve(metadata: &Map<String, Value>, default_name: &str, overrides: &Ov
         Some(n) if is_pipeline_name(&n) => n,
         Some(n) => {
             let fixed = pipeline_name_from(&n);
-            diags.push(meta_warning(format!("pipeline name `{n}` is not valid in KFP (lower-case letters, digits and `-`); using `{fixed}`")));
+            diags.push(meta_warning(format!(
+                "pipeline name `{n}` is not valid in KFP (lower-case letters, digits and `-`); using `{fixed}`"
+            )));
             fixed
         }
         None => pipeline_name_from(default_name),
     };
     let experiment = overrides.experiment.clone().or_else(|| text("experiment_name", &mut diags)).or_else(|| {
-        kf.get("experiment").and_then(|e| e.get("name")).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
+        kf.get("experiment")
+            .and_then(|e| e.get("name"))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
     });
     let description = overrides.description.clone().or_else(|| text("pipeline_description", &mut diags));
     let base_image = overrides
@@ -121,7 +135,9 @@ pub fn resolve(metadata: &Map<String, Value>, default_name: &str, overrides: &Ov
         None | Some(Value::Null) => true,
         Some(Value::Bool(b)) => *b,
         Some(other) => {
-            diags.push(meta_warning(format!("`kubeflow_notebook.enable_caching` should be true or false, found {other}; caching stays on")));
+            diags.push(meta_warning(format!(
+                "`kubeflow_notebook.enable_caching` should be true or false, found {other}; caching stays on"
+            )));
             true
         }
     };
@@ -136,7 +152,11 @@ pub fn resolve(metadata: &Map<String, Value>, default_name: &str, overrides: &Ov
                 };
                 match tags::parse_setting(tag) {
                     Ok(Some(setting)) => step_defaults.push((setting, tag.to_string())),
-                    Ok(None) => diags.push(meta_error(format!("`{tag}` in `steps_defaults` is not a step setting")).with_hint("use `limit:`, `annotation:`, `label:`, `secret:`, `image:`, `cache:` or `report:` tags")),
+                    Ok(None) => {
+                        diags.push(meta_error(format!("`{tag}` in `steps_defaults` is not a step setting")).with_hint(
+                            "use `limit:`, `annotation:`, `label:`, `secret:`, `image:`, `cache:` or `report:` tags",
+                        ))
+                    }
                     Err((message, hint)) => {
                         let mut d = meta_error(format!("in `steps_defaults`: {message}"));
                         if let Some(h) = hint {
@@ -153,10 +173,21 @@ pub fn resolve(metadata: &Map<String, Value>, default_name: &str, overrides: &Ov
     (PipelineSettings { name, description, experiment, base_image, enable_caching, step_defaults, volumes }, diags)
 }
 
-const KNOWN_KEYS: &[&str] = &["pipeline_name", "experiment_name", "pipeline_description", "base_image", "docker_image", "enable_caching", "steps_defaults", "volumes"];
+const KNOWN_KEYS: &[&str] = &[
+    "pipeline_name",
+    "experiment_name",
+    "pipeline_description",
+    "base_image",
+    "docker_image",
+    "enable_caching",
+    "steps_defaults",
+    "volumes",
+];
 
 fn is_set(v: &Value) -> bool {
-    !matches!(v, Value::Null | Value::Bool(false)) && v.as_str() != Some("") && v.as_array().is_none_or(|a| !a.is_empty())
+    !matches!(v, Value::Null | Value::Bool(false))
+        && v.as_str() != Some("")
+        && v.as_array().is_none_or(|a| !a.is_empty())
 }
 
 fn volumes(value: Option<&Value>, diags: &mut Vec<Diagnostic>) -> Vec<PvcMount> {
@@ -177,10 +208,13 @@ fn volumes(value: Option<&Value>, diags: &mut Vec<Diagnostic>) -> Vec<PvcMount> 
         match kind.as_str() {
             "pvc" if !name.is_empty() && mount.starts_with('/') => out.push(PvcMount { pvc: name, mount_path: mount }),
             "pvc" => diags.push(meta_error(format!("volume {} needs a `name` and an absolute `mount_point`", i + 1))),
-            other => diags.push(meta_warning(format!(
+            other => diags.push(
+                meta_warning(format!(
                 "volume {} (`{name}`) of type `{other}` is ignored: only existing PVCs (`type: pvc`) can be mounted",
                 i + 1
-            )).with_hint("create the PVC first and reference it with `type: pvc`")),
+            ))
+                .with_hint("create the PVC first and reference it with `type: pvc`"),
+            ),
         }
     }
     out
@@ -208,7 +242,11 @@ pub fn pipeline_name_from(text: &str) -> String {
     }
     out.truncate(128);
     let out = out.trim_matches('-').to_string();
-    if out.is_empty() { "pipeline".into() } else { out }
+    if out.is_empty() {
+        "pipeline".into()
+    } else {
+        out
+    }
 }
 
 fn meta_warning(message: String) -> Diagnostic {

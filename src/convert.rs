@@ -56,12 +56,21 @@ pub fn convert_file(path: &Path, options: &ConvertOptions) -> Result<Conversion,
 
 /// Converts a parsed notebook. `file` names it in messages and as the default pipeline
 /// name; `dir` (the notebook's folder) tells local modules from packages.
-pub fn convert(notebook: Notebook, mut diagnostics: Vec<Diagnostic>, file: &str, dir: Option<&Path>, options: &ConvertOptions) -> Result<Conversion, ConvertError> {
+pub fn convert(
+    notebook: Notebook,
+    mut diagnostics: Vec<Diagnostic>,
+    file: &str,
+    dir: Option<&Path>,
+    options: &ConvertOptions,
+) -> Result<Conversion, ConvertError> {
     let stem = file.strip_suffix(".ipynb").unwrap_or(file);
     let (settings, settings_diagnostics) = config::resolve(&notebook.metadata, stem, &options.overrides);
     diagnostics.extend(settings_diagnostics);
     let dir: Option<PathBuf> = dir.map(Path::to_path_buf);
-    let is_local = move |module: &str| dir.as_ref().is_some_and(|d| d.join(format!("{module}.py")).is_file() || d.join(module).join("__init__.py").is_file());
+    let is_local = move |module: &str| {
+        dir.as_ref()
+            .is_some_and(|d| d.join(format!("{module}.py")).is_file() || d.join(module).join("__init__.py").is_file())
+    };
     let mut plan = plan::build(&notebook, settings, file, &is_local);
     diagnostics.append(&mut plan.diagnostics);
     diagnostics::sort(&mut diagnostics);

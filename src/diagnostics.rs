@@ -92,8 +92,11 @@ impl Diagnostic {
 /// Sorts diagnostics by cell, then line, errors first on the same spot; removes duplicates.
 pub fn sort(diagnostics: &mut Vec<Diagnostic>) {
     diagnostics.sort_by(|a, b| {
-        (a.cell.unwrap_or(usize::MAX), a.span.map(|s| (s.line, s.column)), a.severity)
-            .cmp(&(b.cell.unwrap_or(usize::MAX), b.span.map(|s| (s.line, s.column)), b.severity))
+        (a.cell.unwrap_or(usize::MAX), a.span.map(|s| (s.line, s.column)), a.severity).cmp(&(
+            b.cell.unwrap_or(usize::MAX),
+            b.span.map(|s| (s.line, s.column)),
+            b.severity,
+        ))
     });
     diagnostics.dedup();
 }
@@ -122,7 +125,9 @@ pub fn render(diagnostics: &[Diagnostic], notebook: Option<&Notebook>, file: &st
         let report = match (d.span, cell) {
             (Some(span), Some(cell)) if span.end <= cell.source.len() && span.start <= span.end => {
                 let len = cell.source[span.start..span.end].lines().next().map_or(0, str::len).max(1);
-                let len = len.min(cell.source.len().saturating_sub(span.start)).max(usize::from(span.start < cell.source.len()));
+                let len = len
+                    .min(cell.source.len().saturating_sub(span.start))
+                    .max(usize::from(span.start < cell.source.len()));
                 diag = diag.with_label(LabeledSpan::at(span.start..span.start + len, "here"));
                 let name = format!("{file} [cell {}]", d.cell.unwrap_or(0) + 1);
                 Report::new(diag).with_source_code(NamedSource::new(name, cell.source.clone()))

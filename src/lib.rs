@@ -19,5 +19,5 @@ pub mod tags;
 
 mod convert;
 
-pub use convert::{convert, convert_file, ConvertOptions, Conversion, ConvertError, PreambleMode};
+pub use convert::{convert, convert_file, Conversion, ConvertError, ConvertOptions, PreambleMode};
 pub use diagnostics::{Diagnostic, Severity};

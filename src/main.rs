@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use nbkf::check::{self, CheckOptions};
 use nbkf::config::Overrides;
 use nbkf::run::{self, LocalPipeline, RunOptions, StepState, TerminalProgress};
-use nbkf::{diagnostics, ConvertOptions, Conversion, PreambleMode};
+use nbkf::{diagnostics, Conversion, ConvertOptions, PreambleMode};
 
 /// Turn Jupyter notebooks into Kubeflow Pipelines (KFP v2) that compute what the
 /// notebook computes.
@@ -186,7 +186,11 @@ fn load_target(path: &Path, color: bool, quiet: bool) -> Result<Target, ExitCode
         (std::fs::read_to_string(path).map_err(|e| io_error(&format!("cannot read {}: {e}", path.display())))?, None)
     };
     let pipeline = LocalPipeline::from_yaml(&yaml).map_err(|e| io_error(&format!("{}: {e}", path.display())))?;
-    let step_dir = if is_notebook { path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf() } else { PathBuf::from(".") };
+    let step_dir = if is_notebook {
+        path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf()
+    } else {
+        PathBuf::from(".")
+    };
     let step_dir = std::fs::canonicalize(&step_dir).unwrap_or(step_dir);
     Ok(Target { yaml, pipeline, conversion, step_dir })
 }
@@ -225,7 +229,8 @@ fn print_run(report: &run::RunReport, quiet: bool) {
         eprintln!("error: {}", step.failure.as_deref().unwrap_or("the step failed"));
         eprintln!("  (full log: {})", step.log.display());
     }
-    let not_started: Vec<&str> = report.steps.iter().filter(|s| s.state == StepState::NotStarted).map(|s| s.task.as_str()).collect();
+    let not_started: Vec<&str> =
+        report.steps.iter().filter(|s| s.state == StepState::NotStarted).map(|s| s.task.as_str()).collect();
     if !not_started.is_empty() {
         eprintln!("not started after the failure: {}", not_started.join(", "));
     }
@@ -253,13 +258,18 @@ fn run_command(args: RunArgs, color: bool) -> ExitCode {
         Ok(o) => o,
         Err(code) => return code,
     };
-    let progress = TerminalProgress::new(target.pipeline.tasks.len(), std::io::stderr().is_terminal(), args.local.quiet);
+    let progress =
+        TerminalProgress::new(target.pipeline.tasks.len(), std::io::stderr().is_terminal(), args.local.quiet);
     let report = run::run(&target.pipeline, &target.yaml, &options, &progress);
     progress.finish();
     match report {
         Ok(report) => {
             print_run(&report, args.local.quiet);
-            if report.succeeded() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            if report.succeeded() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
         }
         Err(e) => io_error(&e.to_string()),
     }
@@ -278,7 +288,8 @@ fn check_command(args: CheckArgs, color: bool) -> ExitCode {
         Err(code) => return code,
     };
     let Some(conversion) = &target.conversion else { return usage_error("`nbkf check` takes a notebook") };
-    let progress = TerminalProgress::new(target.pipeline.tasks.len(), std::io::stderr().is_terminal(), args.local.quiet);
+    let progress =
+        TerminalProgress::new(target.pipeline.tasks.len(), std::io::stderr().is_terminal(), args.local.quiet);
     let report = check::check(&conversion.notebook, &conversion.plan, &target.yaml, &options, &progress);
     progress.finish();
     match report {
@@ -288,7 +299,11 @@ fn check_command(args: CheckArgs, color: bool) -> ExitCode {
                 return ExitCode::from(1);
             }
             print!("{}", check::render(&report, &conversion.plan));
-            if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
         }
         Err(e) => io_error(&e.to_string()),
     }
@@ -304,7 +319,12 @@ fn convert(args: ConvertArgs, color: bool) -> ExitCode {
         }
     }
     let options = ConvertOptions {
-        overrides: Overrides { pipeline_name: args.pipeline_name, experiment: args.experiment, base_image: args.image, description: args.description },
+        overrides: Overrides {
+            pipeline_name: args.pipeline_name,
+            experiment: args.experiment,
+            base_image: args.image,
+            description: args.description,
+        },
         preamble: match args.packages {
             Packages::Pip => PreambleMode::Pip,
             Packages::Image => PreambleMode::Image,
@@ -326,7 +346,11 @@ fn convert(args: ConvertArgs, color: bool) -> ExitCode {
     };
     let output = match args.output {
         Some(p) => p,
-        None => args.notebook.parent().unwrap_or(Path::new(".")).join(format!("{}.pipeline.yaml", conversion.plan.settings.name)),
+        None => args
+            .notebook
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(format!("{}.pipeline.yaml", conversion.plan.settings.name)),
     };
     if output.as_os_str() == "-" {
         let mut stdout = std::io::stdout().lock();
@@ -338,7 +362,8 @@ fn convert(args: ConvertArgs, color: bool) -> ExitCode {
     }
     if !args.quiet {
         let steps = conversion.plan.steps.len();
-        let target = if output.as_os_str() == "-" { "standard output".to_string() } else { output.display().to_string() };
+        let target =
+            if output.as_os_str() == "-" { "standard output".to_string() } else { output.display().to_string() };
         eprintln!(
             "converted {file} into pipeline `{}`: {steps} step{}, {} parameter{}, {warnings} warning{} ({} ms) -> {target}",
             conversion.plan.settings.name,
@@ -363,7 +388,11 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
 }
 
 fn usage_error(message: &str) -> ExitCode {

@@ -73,7 +73,8 @@ const KEYWORDS: &[(&str, Role)] = &[
 ];
 
 /// Tag prefixes nbkf understands (the text before the first `:`).
-const PREFIXES: &[&str] = &["step", "block", "prev", "limit", "annotation", "label", "secret", "image", "cache", "report", "notebook"];
+const PREFIXES: &[&str] =
+    &["step", "block", "prev", "limit", "annotation", "label", "secret", "image", "cache", "report", "notebook"];
 
 /// Parses the tags of a code cell. Diagnostics name the cell and the tag.
 pub fn parse_cell_tags(cell: &Cell) -> (CellTags, Vec<Diagnostic>) {
@@ -82,7 +83,8 @@ pub fn parse_cell_tags(cell: &Cell) -> (CellTags, Vec<Diagnostic>) {
     let mut prev = Vec::new();
     let mut settings = Vec::new();
     for tag in &cell.tags {
-        let err = |code: &'static str, msg: String| Diagnostic::error(code, msg).in_cell(cell.index).with_tag(tag.clone());
+        let err =
+            |code: &'static str, msg: String| Diagnostic::error(code, msg).in_cell(cell.index).with_tag(tag.clone());
         if let Some((_, role)) = KEYWORDS.iter().find(|(k, _)| k == tag) {
             roles.push((role.clone(), tag));
             continue;
@@ -99,7 +101,10 @@ pub fn parse_cell_tags(cell: &Cell) -> (CellTags, Vec<Diagnostic>) {
                 }
                 match check_step_name(value) {
                     Ok(()) => roles.push((Role::Step(value.to_string()), tag)),
-                    Err(why) => diags.push(err("invalid-step-name", format!("invalid step name `{value}`: {why}")).with_hint(format!("try `{prefix}:{}`", suggest_step_name(value)))),
+                    Err(why) => diags.push(
+                        err("invalid-step-name", format!("invalid step name `{value}`: {why}"))
+                            .with_hint(format!("try `{prefix}:{}`", suggest_step_name(value))),
+                    ),
                 }
             }
             "prev" => match check_step_name(value) {
@@ -107,8 +112,12 @@ pub fn parse_cell_tags(cell: &Cell) -> (CellTags, Vec<Diagnostic>) {
                 Err(why) => diags.push(err("invalid-step-name", format!("invalid step name in `prev:`: {why}"))),
             },
             "notebook" => diags.push(
-                err("unsupported-tag", "`notebook:` cells (sub-pipelines from other notebooks) are recognised but not implemented yet".into())
-                    .with_hint("inline the other notebook's cells, or convert it as its own pipeline"),
+                err(
+                    "unsupported-tag",
+                    "`notebook:` cells (sub-pipelines from other notebooks) are recognised but not implemented yet"
+                        .into(),
+                )
+                .with_hint("inline the other notebook's cells, or convert it as its own pipeline"),
             ),
             _ => match parse_setting(tag) {
                 Ok(Some(setting)) => settings.push((setting, tag.clone())),
@@ -130,14 +139,21 @@ pub fn parse_cell_tags(cell: &Cell) -> (CellTags, Vec<Diagnostic>) {
         many => {
             if let Some((_, skip_tag)) = many.iter().find(|(r, _)| *r == Role::Skip) {
                 diags.push(
-                    Diagnostic::warning("conflicting-tags", "the cell is tagged `skip` and also with other roles; it is skipped")
-                        .in_cell(cell.index)
-                        .with_tag(skip_tag.to_string()),
+                    Diagnostic::warning(
+                        "conflicting-tags",
+                        "the cell is tagged `skip` and also with other roles; it is skipped",
+                    )
+                    .in_cell(cell.index)
+                    .with_tag(skip_tag.to_string()),
                 );
                 Role::Skip
             } else {
                 let names: Vec<String> = many.iter().map(|(_, t)| format!("`{t}`")).collect();
-                let code = if many.iter().all(|(r, _)| matches!(r, Role::Step(_))) { "multiple-steps" } else { "conflicting-tags" };
+                let code = if many.iter().all(|(r, _)| matches!(r, Role::Step(_))) {
+                    "multiple-steps"
+                } else {
+                    "conflicting-tags"
+                };
                 diags.push(
                     Diagnostic::error(code, format!("a cell can have one role, but this one has {}", names.join(", ")))
                         .in_cell(cell.index)
@@ -151,9 +167,15 @@ pub fn parse_cell_tags(cell: &Cell) -> (CellTags, Vec<Diagnostic>) {
         let ignored: Vec<&str> = prev.iter().map(|_| "prev:").chain(settings.iter().map(|(_, t)| t.as_str())).collect();
         if !ignored.is_empty() {
             diags.push(
-                Diagnostic::warning("ignored-tag", format!("step tags on a cell that is not part of a step have no effect: {}", cell_tag_list(cell, &role)))
-                    .in_cell(cell.index)
-                    .with_hint("move these tags to a step's cell"),
+                Diagnostic::warning(
+                    "ignored-tag",
+                    format!(
+                        "step tags on a cell that is not part of a step have no effect: {}",
+                        cell_tag_list(cell, &role)
+                    ),
+                )
+                .in_cell(cell.index)
+                .with_hint("move these tags to a step's cell"),
             );
         }
     }
@@ -170,7 +192,8 @@ fn cell_tag_list(cell: &Cell, role: &Role) -> String {
         Role::Skip => "skip",
         _ => "",
     };
-    let others: Vec<String> = cell.tags.iter().filter(|t| t.starts_with("prev:") || t.contains(':')).map(|t| format!("`{t}`")).collect();
+    let others: Vec<String> =
+        cell.tags.iter().filter(|t| t.starts_with("prev:") || t.contains(':')).map(|t| format!("`{t}`")).collect();
     format!("{} on a `{role_tag}` cell", others.join(", "))
 }
 
@@ -181,12 +204,19 @@ pub fn parse_setting(tag: &str) -> Result<Option<StepSetting>, (String, Option<S
     let Some((prefix, rest)) = tag.split_once(':') else { return Ok(None) };
     let setting = match prefix {
         "limit" => {
-            let (resource, quantity) = rest.split_once(':').ok_or_else(|| (format!("`{tag}` needs a resource and a value"), Some("write `limit:cpu:2`, `limit:memory:4Gi` or `limit:nvidia.com/gpu:1`".to_string())))?;
+            let (resource, quantity) = rest.split_once(':').ok_or_else(|| {
+                (
+                    format!("`{tag}` needs a resource and a value"),
+                    Some("write `limit:cpu:2`, `limit:memory:4Gi` or `limit:nvidia.com/gpu:1`".to_string()),
+                )
+            })?;
             check_resource(resource, quantity)?;
             StepSetting::Limit { resource: resource.to_string(), quantity: quantity.to_string() }
         }
         "annotation" | "label" => {
-            let (key, value) = rest.split_once(':').ok_or_else(|| (format!("`{tag}` needs a key and a value"), Some(format!("write `{prefix}:<key>:<value>`"))))?;
+            let (key, value) = rest.split_once(':').ok_or_else(|| {
+                (format!("`{tag}` needs a key and a value"), Some(format!("write `{prefix}:<key>:<value>`")))
+            })?;
             check_qualified_name(key).map_err(|why| (format!("invalid {prefix} key `{key}`: {why}"), None))?;
             if prefix == "label" {
                 check_label_value(value).map_err(|why| (format!("invalid label value `{value}`: {why}"), Some("Kubernetes label values are at most 63 characters of letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit; use an `annotation:` for free text".to_string())))?;
@@ -198,20 +228,29 @@ pub fn parse_setting(tag: &str) -> Result<Option<StepSetting>, (String, Option<S
         "secret" => {
             let parts: Vec<&str> = rest.splitn(3, ':').collect();
             let [secret, key, env] = parts.as_slice() else {
-                return Err((format!("`{tag}` needs a secret name, a key and an environment variable"), Some("write `secret:<secret-name>:<key>:<ENV_VAR>`".to_string())));
+                return Err((
+                    format!("`{tag}` needs a secret name, a key and an environment variable"),
+                    Some("write `secret:<secret-name>:<key>:<ENV_VAR>`".to_string()),
+                ));
             };
             check_dns_subdomain(secret).map_err(|why| (format!("invalid secret name `{secret}`: {why}"), None))?;
             if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)) {
                 return Err((format!("invalid secret key `{key}`: use letters, digits, `-`, `_` and `.`"), None));
             }
             if !is_env_name(env) {
-                return Err((format!("invalid environment variable name `{env}`"), Some("use letters, digits and `_`, not starting with a digit".to_string())));
+                return Err((
+                    format!("invalid environment variable name `{env}`"),
+                    Some("use letters, digits and `_`, not starting with a digit".to_string()),
+                ));
             }
             StepSetting::Secret { secret: secret.to_string(), key: key.to_string(), env: env.to_string() }
         }
         "image" => {
             if rest.is_empty() || rest.chars().any(char::is_whitespace) {
-                return Err((format!("invalid image reference `{rest}`"), Some("write `image:<registry>/<name>:<tag>`, e.g. `image:python:3.11`".to_string())));
+                return Err((
+                    format!("invalid image reference `{rest}`"),
+                    Some("write `image:<registry>/<name>:<tag>`, e.g. `image:python:3.11`".to_string()),
+                ));
             }
             StepSetting::Image(rest.to_string())
         }
@@ -219,9 +258,18 @@ pub fn parse_setting(tag: &str) -> Result<Option<StepSetting>, (String, Option<S
             let on = match rest {
                 "enabled" => true,
                 "disabled" => false,
-                _ => return Err((format!("`{tag}`: the value must be `enabled` or `disabled`"), Some(format!("write `{prefix}:enabled` or `{prefix}:disabled`")))),
+                _ => {
+                    return Err((
+                        format!("`{tag}`: the value must be `enabled` or `disabled`"),
+                        Some(format!("write `{prefix}:enabled` or `{prefix}:disabled`")),
+                    ))
+                }
             };
-            if prefix == "cache" { StepSetting::Cache(on) } else { StepSetting::Report(on) }
+            if prefix == "cache" {
+                StepSetting::Cache(on)
+            } else {
+                StepSetting::Report(on)
+            }
         }
         _ => return Ok(None),
     };
@@ -233,7 +281,8 @@ pub fn parse_setting(tag: &str) -> Result<Option<StepSetting>, (String, Option<S
 fn unknown_tag(cell: &Cell, tag: &str) -> Option<Diagnostic> {
     let head = tag.split(':').next().unwrap_or(tag);
     // `setp:train` can only mean a prefix tag; `improts` only a keyword.
-    let candidates: Vec<&str> = if tag.contains(':') { PREFIXES.to_vec() } else { KEYWORDS.iter().map(|(k, _)| *k).collect() };
+    let candidates: Vec<&str> =
+        if tag.contains(':') { PREFIXES.to_vec() } else { KEYWORDS.iter().map(|(k, _)| *k).collect() };
     let best = candidates
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(&head.to_lowercase(), c), c))
@@ -276,9 +325,14 @@ pub fn check_step_name(name: &str) -> Result<(), String> {
 }
 
 fn suggest_step_name(name: &str) -> String {
-    let s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let s: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
     let s = s.trim_matches('_').to_string();
-    if s.is_empty() { "step".into() } else { s }
+    if s.is_empty() {
+        "step".into()
+    } else {
+        s
+    }
 }
 
 fn check_resource(resource: &str, quantity: &str) -> Result<(), (String, Option<String>)> {
@@ -292,12 +346,19 @@ fn check_resource(resource: &str, quantity: &str) -> Result<(), (String, Option<
     if gpu_like {
         check_qualified_name(resource).map_err(|why| (format!("invalid resource name `{resource}`: {why}"), None))?;
         if quantity.parse::<u32>().map_or(true, |n| n == 0) {
-            return Err((format!("`{resource}` needs a whole number of devices, not `{quantity}`"), Some(format!("write `limit:{resource}:1`"))));
+            return Err((
+                format!("`{resource}` needs a whole number of devices, not `{quantity}`"),
+                Some(format!("write `limit:{resource}:1`")),
+            ));
         }
     } else if !is_quantity(quantity) {
         return Err((
             format!("`{quantity}` is not a Kubernetes quantity"),
-            Some(if resource == "cpu" { "write e.g. `limit:cpu:2` or `limit:cpu:500m`".into() } else { "write e.g. `limit:memory:4Gi` or `limit:memory:512Mi`".into() }),
+            Some(if resource == "cpu" {
+                "write e.g. `limit:cpu:2` or `limit:cpu:500m`".into()
+            } else {
+                "write e.g. `limit:memory:4Gi` or `limit:memory:512Mi`".into()
+            }),
         ));
     }
     Ok(())
@@ -330,7 +391,8 @@ fn check_qualified_name(key: &str) -> Result<(), String> {
         return Err("the name must be 1 to 63 characters".into());
     }
     let ok_inner = name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    let ok_ends = name.starts_with(|c: char| c.is_ascii_alphanumeric()) && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    let ok_ends =
+        name.starts_with(|c: char| c.is_ascii_alphanumeric()) && name.ends_with(|c: char| c.is_ascii_alphanumeric());
     if !(ok_inner && ok_ends) {
         return Err("use letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit".into());
     }
@@ -357,11 +419,17 @@ fn check_dns_subdomain(s: &str) -> Result<(), String> {
                 && !part.starts_with('-')
                 && !part.ends_with('-')
         });
-    if ok { Ok(()) } else { Err("must be a DNS subdomain: lower-case letters, digits, `-` and `.`".into()) }
+    if ok {
+        Ok(())
+    } else {
+        Err("must be a DNS subdomain: lower-case letters, digits, `-` and `.`".into())
+    }
 }
 
 fn is_env_name(s: &str) -> bool {
-    !s.is_empty() && !s.starts_with(|c: char| c.is_ascii_digit()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    !s.is_empty()
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]

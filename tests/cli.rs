@@ -105,12 +105,14 @@ fn flags_win_over_notebook_metadata() {
     let dir = tempfile::tempdir().unwrap();
     let nb = write(dir.path(), "m.ipynb", &[(&[], "x = 1")]);
     let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&nb).unwrap()).unwrap();
-    json["metadata"]["kubeflow_notebook"] = serde_json::json!({"pipeline_name": "from-meta", "base_image": "meta/image:1"});
+    json["metadata"]["kubeflow_notebook"] =
+        serde_json::json!({"pipeline_name": "from-meta", "base_image": "meta/image:1"});
     std::fs::write(&nb, json.to_string()).unwrap();
     let out = run(nbkf().arg("convert").arg(&nb).args(["-o", "-"]), true);
     let yaml = String::from_utf8_lossy(&out.stdout);
     assert!(yaml.contains("name: from-meta") && yaml.contains("image: meta/image:1"), "{yaml}");
-    let out = run(nbkf().arg("convert").arg(&nb).args(["-o", "-", "--image", "cli/image:2", "--packages", "image"]), true);
+    let out =
+        run(nbkf().arg("convert").arg(&nb).args(["-o", "-", "--image", "cli/image:2", "--packages", "image"]), true);
     let yaml = String::from_utf8_lossy(&out.stdout);
     assert!(yaml.contains("image: cli/image:2"), "{yaml}");
     assert!(!yaml.contains("pip install"), "--packages image must drop the pip preamble");

@@ -38,7 +38,10 @@ fn every_corpus_notebook_converts_or_is_refused_with_located_diagnostics() {
         let conversion = convert_file(&path, &ConvertOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let errors: Vec<_> = conversion.diagnostics.iter().filter(|d| d.is_error()).collect();
         for d in &conversion.diagnostics {
-            assert!(d.cell.is_some() || d.code == "notebook-metadata" || d.code == "local-module", "{name}: diagnostic without a cell: {d:?}");
+            assert!(
+                d.cell.is_some() || d.code == "notebook-metadata" || d.code == "local-module",
+                "{name}: diagnostic without a cell: {d:?}"
+            );
         }
         if REFUSED.contains(&name.as_str()) {
             assert!(!errors.is_empty(), "{name} should be refused");
@@ -58,7 +61,8 @@ fn every_corpus_notebook_converts_or_is_refused_with_located_diagnostics() {
 #[test]
 fn kales_older_examples_all_convert() {
     // Kale 2.3.0 refuses all 11 of these for their legacy metadata keys or `block:` tags.
-    let kale: Vec<PathBuf> = corpus().into_iter().filter(|p| p.to_string_lossy().contains("kubeflow-kale__kale")).collect();
+    let kale: Vec<PathBuf> =
+        corpus().into_iter().filter(|p| p.to_string_lossy().contains("kubeflow-kale__kale")).collect();
     assert_eq!(kale.len(), 11);
     for path in kale {
         let conversion = convert_file(&path, &ConvertOptions::default()).unwrap();
@@ -72,7 +76,10 @@ fn kales_older_examples_all_convert() {
 #[test]
 fn candies_sharing_computes_what_the_notebook_computes() {
     let dir = tempfile::tempdir().unwrap();
-    let nb = common::seeded_copy(&common::shared().join("corpus/kubeflow-kale__kale__examples__base__candies_sharing.ipynb"), dir.path());
+    let nb = common::seeded_copy(
+        &common::shared().join("corpus/kubeflow-kale__kale__examples__base__candies_sharing.ipynb"),
+        dir.path(),
+    );
     let yaml = common::convert(&nb, dir.path(), &[]);
     common::validate_ir(std::slice::from_ref(&yaml));
     let report = common::equivalence(&nb, &yaml, &[]);

@@ -185,7 +185,14 @@ fn magic_lines() {
 fn class_instances() {
     let c = convert("class_instances");
     // `use` never names `Point`, but its input `p` is a Point: the class goes with it.
-    let use_source = c.docs[0]["deploymentSpec"]["executors"]["exec-use"]["container"]["command"].as_array().unwrap().last().unwrap().as_str().unwrap().to_string();
+    let use_source = c.docs[0]["deploymentSpec"]["executors"]["exec-use"]["container"]["command"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(use_source.contains("class Point:"), "the class definition must be copied into `use`");
     let r = c.equivalent(4, &[]);
     has_variables(&r, &["define:p", "use:p", "use:n", "subclass:q"]);
@@ -269,7 +276,11 @@ fn platform_settings() {
     assert_eq!(tasks["aggregate"]["cachingOptions"], serde_json::json!({}), "cache:disabled");
     assert_eq!(tasks["prepare"]["cachingOptions"]["enableCache"], true);
     let outputs = |comp: &str| spec["components"][comp]["outputDefinitions"]["artifacts"].clone();
-    assert!(outputs("comp-aggregate").get("report").is_none(), "report:disabled: {:#}", spec["components"]["comp-aggregate"]);
+    assert!(
+        outputs("comp-aggregate").get("report").is_none(),
+        "report:disabled: {:#}",
+        spec["components"]["comp-aggregate"]
+    );
     assert!(outputs("comp-prepare").get("report").is_some());
 
     let r = c.equivalent(1, &[]);
@@ -301,14 +312,18 @@ fn definitions_with_dependencies() {
 fn files_between_steps() {
     let c = convert("files_between_steps");
     let r = c.equivalent(5, &[]);
-    has_variables(&r, &["write:@file:clean.csv", "write:@file:notes.txt", "write:@file:weights.npy", "script:@file:helper.py"]);
+    has_variables(
+        &r,
+        &["write:@file:clean.csv", "write:@file:notes.txt", "write:@file:weights.npy", "script:@file:helper.py"],
+    );
     assert_eq!(c.deps("read"), ["script", "write"]);
 }
 
 #[test]
 fn cell_magics() {
     let c = convert("cell_magics");
-    let setup = c.docs[0]["deploymentSpec"]["executors"]["exec-setup"]["container"]["command"][2].as_str().unwrap().to_string();
+    let setup =
+        c.docs[0]["deploymentSpec"]["executors"]["exec-setup"]["container"]["command"][2].as_str().unwrap().to_string();
     assert!(setup.contains("'numpy'"), "`%pip install numpy` must add numpy to the step's packages:\n{setup}");
     let r = c.equivalent(3, &[]);
     // "captured text" (13) + 7 + len("hello")

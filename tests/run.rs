@@ -38,7 +38,14 @@ fn copy_into(notebook: &Path, dir: &Path) -> PathBuf {
 /// `nbkf <sub> <target> --workdir <dir>/work --python <venv>` run in `dir`.
 fn nbkf_in(dir: &Path, sub: &str, target: &Path) -> Command {
     let mut cmd = nbkf();
-    cmd.current_dir(dir).arg(sub).arg(target).arg("--workdir").arg(workdir(dir)).arg("--python").arg(python()).arg("--color=never");
+    cmd.current_dir(dir)
+        .arg(sub)
+        .arg(target)
+        .arg("--workdir")
+        .arg(workdir(dir))
+        .arg("--python")
+        .arg(python())
+        .arg("--color=never");
     cmd
 }
 
@@ -49,13 +56,21 @@ fn workdir(dir: &Path) -> PathBuf {
 /// Runs and returns (exit code, stdout, stderr).
 fn outcome(cmd: &mut Command) -> (i32, String, String) {
     let out: Output = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// The ids of the runs kept in `workdir`.
 fn run_ids(workdir: &Path) -> BTreeSet<String> {
     match std::fs::read_dir(workdir.join("runs")) {
-        Ok(entries) => entries.map(|e| e.unwrap()).filter(|e| e.path().join("run.json").exists()).map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
+        Ok(entries) => entries
+            .map(|e| e.unwrap())
+            .filter(|e| e.path().join("run.json").exists())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
         Err(_) => BTreeSet::new(),
     }
 }
@@ -65,7 +80,8 @@ fn new_run(workdir: &Path, before: &BTreeSet<String>) -> Value {
     let new: Vec<String> = run_ids(workdir).difference(before).cloned().collect();
     assert_eq!(new.len(), 1, "expected one new run in {}, found {new:?}", workdir.display());
     let path = workdir.join("runs").join(&new[0]).join("run.json");
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(json["run_id"], new[0].as_str(), "{json:#}");
     json
 }
@@ -76,7 +92,12 @@ fn only_run(workdir: &Path) -> Value {
 }
 
 fn step<'a>(report: &'a Value, task: &str) -> &'a Value {
-    report["steps"].as_array().unwrap().iter().find(|s| s["task"] == task).unwrap_or_else(|| panic!("no step `{task}` in {report:#}"))
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["task"] == task)
+        .unwrap_or_else(|| panic!("no step `{task}` in {report:#}"))
 }
 
 fn state<'a>(report: &'a Value, task: &str) -> &'a str {
@@ -84,7 +105,12 @@ fn state<'a>(report: &'a Value, task: &str) -> &'a str {
 }
 
 fn states(report: &Value) -> Vec<(String, String)> {
-    report["steps"].as_array().unwrap().iter().map(|s| (s["task"].as_str().unwrap().to_string(), s["state"].as_str().unwrap().to_string())).collect()
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["task"].as_str().unwrap().to_string(), s["state"].as_str().unwrap().to_string()))
+        .collect()
 }
 
 /// The `[started_at, ended_at]` the runner recorded for a step.
@@ -140,7 +166,11 @@ fn run_and_check_pass_on_every_fixture() {
         let report = only_run(&workdir(dir.path()));
         let steps = states(&report);
         assert!(!steps.is_empty(), "{name}: no steps in {report:#}");
-        assert!(steps.iter().all(|(_, s)| s == "succeeded"), "{name}: {steps:?}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            steps.iter().all(|(_, s)| s == "succeeded"),
+            "{name}: {steps:?}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
 
         let out = run(&mut nbkf_in(dir.path(), "check", &nb), true);
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -150,12 +180,16 @@ fn run_and_check_pass_on_every_fixture() {
 
 /// The corpus notebooks whose `run_status` in `MANIFEST.tsv` is `ok`.
 fn runnable_corpus() -> Vec<String> {
-    let manifest = std::fs::read_to_string(shared().join("corpus/MANIFEST.tsv")).expect("../shared/corpus/MANIFEST.tsv");
+    let manifest =
+        std::fs::read_to_string(shared().join("corpus/MANIFEST.tsv")).expect("../shared/corpus/MANIFEST.tsv");
     let mut rows = manifest.lines();
     let header: Vec<&str> = rows.next().unwrap().split('\t').collect();
     let file = header.iter().position(|h| *h == "file").expect("a `file` column");
     let status = header.iter().position(|h| *h == "run_status").expect("a `run_status` column");
-    rows.map(|r| r.split('\t').collect::<Vec<_>>()).filter(|r| r.get(status) == Some(&"ok")).map(|r| r[file].to_string()).collect()
+    rows.map(|r| r.split('\t').collect::<Vec<_>>())
+        .filter(|r| r.get(status) == Some(&"ok"))
+        .map(|r| r[file].to_string())
+        .collect()
 }
 
 /// `line` with the value of its `Time:` field (`HH:MM:SS`) blanked out.
@@ -171,7 +205,10 @@ fn without_time(line: &str) -> Option<String> {
 fn check_passes_on_runnable_corpus_notebooks() {
     let notebooks = runnable_corpus();
     assert_eq!(notebooks.len(), 8, "{notebooks:#?}");
-    let timed = ["statsmodels__statsmodels__examples__notebooks__ols.ipynb", "statsmodels__statsmodels__examples__notebooks__glm.ipynb"];
+    let timed = [
+        "statsmodels__statsmodels__examples__notebooks__ols.ipynb",
+        "statsmodels__statsmodels__examples__notebooks__glm.ipynb",
+    ];
     for name in &notebooks {
         let dir = tempdir();
         let nb = copy_into(&shared().join("corpus").join(name), dir.path());
@@ -186,7 +223,10 @@ fn check_passes_on_runnable_corpus_notebooks() {
             assert_eq!(code == 0, diffs.is_empty(), "{name}:\n{stdout}");
             assert!(!stdout.lines().any(|l| l.starts_with("? ")), "{name}: something not comparable\n{stdout}");
             for d in &diffs {
-                assert!(d.contains("Time:"), "{name}: a difference other than the time:\n{d}\n--- full report\n{stdout}");
+                assert!(
+                    d.contains("Time:"),
+                    "{name}: a difference other than the time:\n{d}\n--- full report\n{stdout}"
+                );
                 let side = |label: &str| d.lines().find_map(|l| l.trim_start().strip_prefix(label)).map(str::to_string);
                 let (p, n) = (side("pipeline: ").expect(d), side("notebook: ").expect(d));
                 assert_eq!(without_time(&p), without_time(&n), "{name}: the lines differ beyond `Time:`:\n{d}");
@@ -222,7 +262,8 @@ fn check_reports_a_value_the_plan_cannot_carry() {
     assert!(!named.is_empty(), "neither `a` nor `n` is reported:\n{stdout}");
     for d in named {
         // Both sides shown: `a` is [1] in the pipeline, [1, 2] in the notebook (or n 1 vs 2).
-        let side = |label: &str| d.lines().find_map(|l| l.trim_start().strip_prefix(label)).map(str::trim).map(str::to_string);
+        let side =
+            |label: &str| d.lines().find_map(|l| l.trim_start().strip_prefix(label)).map(str::trim).map(str::to_string);
         let (p, n) = (side("pipeline:").expect(d), side("notebook:").expect(d));
         assert!(
             (p.contains("[1]") && n.contains("[1, 2]")) || (p.starts_with('1') && n.starts_with('2')),
@@ -350,16 +391,26 @@ fn cache_reuses_unchanged_steps() {
 #[test]
 fn runs_without_the_kfp_package() {
     let dir = tempdir();
-    let probe = Command::new("python3").current_dir(dir.path()).args(["-c", "import kfp"]).output().expect("python3 on PATH");
+    let probe =
+        Command::new("python3").current_dir(dir.path()).args(["-c", "import kfp"]).output().expect("python3 on PATH");
     assert!(!probe.status.success(), "the system python3 has `kfp`; this test needs one without it");
     assert!(String::from_utf8_lossy(&probe.stderr).contains("kfp"), "{}", String::from_utf8_lossy(&probe.stderr));
 
     let nb = copy_into(&test_notebook("stdlib_only"), dir.path());
     let mut cmd = nbkf();
-    cmd.current_dir(dir.path()).arg("run").arg(&nb).arg("--workdir").arg(workdir(dir.path())).args(["--python", "python3"]);
+    cmd.current_dir(dir.path())
+        .arg("run")
+        .arg(&nb)
+        .arg("--workdir")
+        .arg(workdir(dir.path()))
+        .args(["--python", "python3"]);
     run(&mut cmd, true);
     let report = only_run(&workdir(dir.path()));
-    assert_eq!(states(&report), vec![("produce".to_string(), "succeeded".to_string()), ("consume".to_string(), "succeeded".to_string())], "{report:#}");
+    assert_eq!(
+        states(&report),
+        vec![("produce".to_string(), "succeeded".to_string()), ("consume".to_string(), "succeeded".to_string())],
+        "{report:#}"
+    );
     let log = std::fs::read_to_string(step(&report, "consume")["log"].as_str().unwrap()).unwrap();
     assert!(log.lines().any(|l| l.trim() == "3"), "the consuming step did not print the passed value's length:\n{log}");
 }

@@ -80,8 +80,23 @@ snapshot_tests!(
 #[test]
 fn every_fixture_is_snapshotted() {
     let listed = [
-        "steps_and_continuation", "skip_cells", "prev_ordering", "parameters", "metrics", "mutated_list",
-        "function_reads_global", "magic_lines", "class_instances", "mutation_forms", "definitions_with_dependencies", "files_between_steps", "cell_magics", "legacy_block", "untagged", "random_state", "platform_settings",
+        "steps_and_continuation",
+        "skip_cells",
+        "prev_ordering",
+        "parameters",
+        "metrics",
+        "mutated_list",
+        "function_reads_global",
+        "magic_lines",
+        "class_instances",
+        "mutation_forms",
+        "definitions_with_dependencies",
+        "files_between_steps",
+        "cell_magics",
+        "legacy_block",
+        "untagged",
+        "random_state",
+        "platform_settings",
     ];
     let mut found: Vec<String> = std::fs::read_dir(common::repo().join("fixtures"))
         .unwrap()

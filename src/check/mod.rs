@@ -88,9 +88,18 @@ struct ReferenceResult {
 }
 
 /// Runs the pipeline and the notebook and compares them.
-pub fn check(notebook: &Notebook, plan: &Plan, yaml: &str, options: &CheckOptions, observer: &dyn Observer) -> Result<CheckReport, RunError> {
+pub fn check(
+    notebook: &Notebook,
+    plan: &Plan,
+    yaml: &str,
+    options: &CheckOptions,
+    observer: &dyn Observer,
+) -> Result<CheckReport, RunError> {
     let pipeline = LocalPipeline::from_yaml(yaml)?;
-    let cells_dir = tempfile::Builder::new().prefix(".check-cells-").tempdir_in(create(&options.run.runs_dir)?).map_err(|e| RunError::Io { context: "cannot create a temporary directory".into(), source: e })?;
+    let cells_dir = tempfile::Builder::new()
+        .prefix(".check-cells-")
+        .tempdir_in(create(&options.run.runs_dir)?)
+        .map_err(|e| RunError::Io { context: "cannot create a temporary directory".into(), source: e })?;
     let mut run_options = options.run.clone();
     run_options.cache = false;
     run_options.env.push(("NBKF_CELL_OUTPUT_DIR".into(), cells_dir.path().to_string_lossy().into_owned()));
@@ -101,15 +110,23 @@ pub fn check(notebook: &Notebook, plan: &Plan, yaml: &str, options: &CheckOption
     let cells_kept = report.run_dir.join("cells");
     let _ = std::fs::rename(cells_dir.path(), &cells_kept);
     if !report.succeeded() {
-        return Ok(CheckReport { run: report, notebook_failure: None, values: Vec::new(), metrics: Vec::new(), outputs: Vec::new() });
+        return Ok(CheckReport {
+            run: report,
+            notebook_failure: None,
+            values: Vec::new(),
+            metrics: Vec::new(),
+            outputs: Vec::new(),
+        });
     }
 
     let manifest = manifest(notebook, plan, &pipeline, &report, &cells_kept, options);
     let dir = report.run_dir.join("reference");
-    std::fs::create_dir_all(&dir).map_err(|e| RunError::Io { context: format!("cannot create {}", dir.display()), source: e })?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| RunError::Io { context: format!("cannot create {}", dir.display()), source: e })?;
     let write = |name: &str, text: String| -> Result<PathBuf, RunError> {
         let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|e| RunError::Io { context: format!("cannot write {}", path.display()), source: e })?;
+        std::fs::write(&path, text)
+            .map_err(|e| RunError::Io { context: format!("cannot write {}", path.display()), source: e })?;
         Ok(path)
     };
     let manifest_path = write("manifest.json", serde_json::to_string_pretty(&manifest).unwrap_or_default())?;
@@ -123,8 +140,10 @@ pub fn check(notebook: &Notebook, plan: &Plan, yaml: &str, options: &CheckOption
     );
     let program_path = write("reference.py", program)?;
     let work_dir = if options.run.isolated { dir.join("work") } else { options.run.step_dir.clone() };
-    std::fs::create_dir_all(&work_dir).map_err(|e| RunError::Io { context: format!("cannot create {}", work_dir.display()), source: e })?;
-    let log = std::fs::File::create(dir.join("log.txt")).map_err(|e| RunError::Io { context: "cannot write the reference log".into(), source: e })?;
+    std::fs::create_dir_all(&work_dir)
+        .map_err(|e| RunError::Io { context: format!("cannot create {}", work_dir.display()), source: e })?;
+    let log = std::fs::File::create(dir.join("log.txt"))
+        .map_err(|e| RunError::Io { context: "cannot write the reference log".into(), source: e })?;
     let status = Command::new(&options.run.python)
         .arg(&program_path)
         .current_dir(&work_dir)
@@ -136,22 +155,43 @@ pub fn check(notebook: &Notebook, plan: &Plan, yaml: &str, options: &CheckOption
     let result: ReferenceResult = std::fs::read_to_string(dir.join("result.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
-        .ok_or_else(|| RunError::Pipeline(format!("the reference run of the notebook did not finish ({status}); see {}", dir.join("log.txt").display())))?;
-    Ok(CheckReport { run: report, notebook_failure: result.failure, values: result.values, metrics: result.metrics, outputs: result.outputs })
+        .ok_or_else(|| {
+            RunError::Pipeline(format!(
+                "the reference run of the notebook did not finish ({status}); see {}",
+                dir.join("log.txt").display()
+            ))
+        })?;
+    Ok(CheckReport {
+        run: report,
+        notebook_failure: result.failure,
+        values: result.values,
+        metrics: result.metrics,
+        outputs: result.outputs,
+    })
 }
 
 fn create(dir: &Path) -> Result<&Path, RunError> {
-    std::fs::create_dir_all(dir).map_err(|e| RunError::Io { context: format!("cannot create {}", dir.display()), source: e })?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| RunError::Io { context: format!("cannot create {}", dir.display()), source: e })?;
     Ok(dir)
 }
 
 /// What the reference run needs: the cells to run, the values and outputs to compare.
-fn manifest(notebook: &Notebook, plan: &Plan, pipeline: &LocalPipeline, report: &RunReport, cells_dir: &Path, options: &CheckOptions) -> Value {
+fn manifest(
+    notebook: &Notebook,
+    plan: &Plan,
+    pipeline: &LocalPipeline,
+    report: &RunReport,
+    cells_dir: &Path,
+    options: &CheckOptions,
+) -> Value {
     let mut cells = Vec::new();
     for cell in notebook.code_cells() {
         let (program, magic) = match plan.cells.get(cell.index).and_then(Option::as_ref) {
             Some(code) => (code.program.clone(), code.cell_magic.as_ref().map(|m| json!([m.name, m.args]))),
-            None if plan.parameter_cells.contains(&cell.index) || plan.metrics_cells.contains(&cell.index) => (cell.source.clone(), None),
+            None if plan.parameter_cells.contains(&cell.index) || plan.metrics_cells.contains(&cell.index) => {
+                (cell.source.clone(), None)
+            }
             None => continue,
         };
         cells.push(json!({"index": cell.index, "id": cell.id, "source": program, "magic": magic}));
@@ -159,7 +199,9 @@ fn manifest(notebook: &Notebook, plan: &Plan, pipeline: &LocalPipeline, report: 
     let mut values = Vec::new();
     let mut metrics = Vec::new();
     for task in &pipeline.tasks {
-        let Ok(text) = std::fs::read_to_string(report.run_dir.join(&task.name).join("executor_output.json")) else { continue };
+        let Ok(text) = std::fs::read_to_string(report.run_dir.join(&task.name).join("executor_output.json")) else {
+            continue;
+        };
         let Ok(output) = serde_json::from_str::<Value>(&text) else { continue };
         let step = plan.steps.iter().find(|s| s.task == task.name);
         for entry in output["artifacts"].as_object().into_iter().flat_map(|m| m.values()) {
@@ -171,7 +213,9 @@ fn manifest(notebook: &Notebook, plan: &Plan, pipeline: &LocalPipeline, report: 
                 // consumer's first cell must be the same (a change the plan could not see,
                 // such as one made through an alias, shows up here).
                 if let Some(producer) = step {
-                    for consumer in plan.steps.iter().filter(|s| s.inputs.iter().any(|i| i.variable == variable && plan.steps[i.producer].task == producer.task)) {
+                    for consumer in plan.steps.iter().filter(|s| {
+                        s.inputs.iter().any(|i| i.variable == variable && plan.steps[i.producer].task == producer.task)
+                    }) {
                         if let Some(first) = consumer.cells.first() {
                             values.push(json!({"task": consumer.task, "variable": variable, "cell": first, "before": true, "path": art["uri"], "serializer": meta["nbkf_serializer"]}));
                         }
@@ -212,22 +256,38 @@ pub fn render(report: &CheckReport, plan: &Plan) -> String {
     let count = |list: &[Comparison]| list.iter().filter(|c| c.status != "not_comparable").count();
     let (v, m, o) = (count(&report.values), count(&report.metrics), count(&report.outputs));
     if let Some(failure) = &report.notebook_failure {
-        let _ = writeln!(out, "the notebook itself fails when run top to bottom, so there is nothing to compare:\n{failure}");
+        let _ = writeln!(
+            out,
+            "the notebook itself fails when run top to bottom, so there is nothing to compare:\n{failure}"
+        );
         return out;
     }
     let differences: Vec<&Comparison> = report.comparisons().filter(|c| c.status == "differs").collect();
     let unknown: Vec<&Comparison> = report.comparisons().filter(|c| c.status == "not_comparable").collect();
     for d in &differences {
         let what = match (&d.variable, &d.key) {
-            (Some(var), None) if d.before => format!("variable `{var}` as step `{}` loads it (the notebook's value before {})", d.task, cell(d.cell)),
-            (Some(var), None) => format!("variable `{var}` passed on by step `{}` (its value after {})", d.task, cell(d.cell)),
+            (Some(var), None) if d.before => {
+                format!("variable `{var}` as step `{}` loads it (the notebook's value before {})", d.task, cell(d.cell))
+            }
+            (Some(var), None) => {
+                format!("variable `{var}` passed on by step `{}` (its value after {})", d.task, cell(d.cell))
+            }
             (Some(var), Some(key)) => format!("metric `{key}` (`{var}`) of step `{}`", d.task),
             _ => format!("the output of {} (step `{}`)", cell(d.cell), d.task),
         };
-        let _ = writeln!(out, "✗ {what} differs:\n    pipeline: {}\n    notebook: {}", d.pipeline.as_deref().unwrap_or("?"), d.notebook.as_deref().unwrap_or("?"));
+        let _ = writeln!(
+            out,
+            "✗ {what} differs:\n    pipeline: {}\n    notebook: {}",
+            d.pipeline.as_deref().unwrap_or("?"),
+            d.notebook.as_deref().unwrap_or("?")
+        );
     }
     for u in &unknown {
-        let what = u.variable.as_ref().map(|v| format!("variable `{v}` (step `{}`)", u.task)).unwrap_or_else(|| format!("the output of {} (step `{}`)", cell(u.cell), u.task));
+        let what = u
+            .variable
+            .as_ref()
+            .map(|v| format!("variable `{v}` (step `{}`)", u.task))
+            .unwrap_or_else(|| format!("the output of {} (step `{}`)", cell(u.cell), u.task));
         let _ = writeln!(out, "? {what} could not be compared: {}", u.reason.as_deref().unwrap_or("unknown reason"));
     }
     let random = differences.iter().any(|d| d.variable.as_deref().is_some_and(|v| v.starts_with('@')));

@@ -68,7 +68,8 @@ fn environment() -> &'static Environment<'static> {
 /// `_nbkf_cell(index, id, source[, magic])`: a cell as the runtime takes it.
 fn cell_literal(cell: &CellCode) -> String {
     let id = cell.id.as_deref().map_or("None".to_string(), py);
-    let magic = cell.cell_magic.as_ref().map(|m| format!(", magic=({}, {})", py(&m.name), py(&m.args))).unwrap_or_default();
+    let magic =
+        cell.cell_magic.as_ref().map(|m| format!(", magic=({}, {})", py(&m.name), py(&m.args))).unwrap_or_default();
     format!("_nbkf_cell({}, {id}, {}{magic})", cell.index, py(&cell.program))
 }
 
@@ -81,8 +82,10 @@ pub fn render(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> String {
     let cell = |i: &usize| plan.cells.get(*i).and_then(Option::as_ref).map(cell_literal);
     let prelude: Vec<String> = plan.prelude.iter().filter_map(cell).collect();
     let cells: Vec<String> = step.cells.iter().filter_map(cell).collect();
-    let definitions: Vec<String> = step.definitions.iter().filter(|d| !d.after_inputs).map(|d| injected_literal(d.cell, &d.source)).collect();
-    let late_definitions: Vec<String> = step.definitions.iter().filter(|d| d.after_inputs).map(|d| injected_literal(d.cell, &d.source)).collect();
+    let definitions: Vec<String> =
+        step.definitions.iter().filter(|d| !d.after_inputs).map(|d| injected_literal(d.cell, &d.source)).collect();
+    let late_definitions: Vec<String> =
+        step.definitions.iter().filter(|d| d.after_inputs).map(|d| injected_literal(d.cell, &d.source)).collect();
 
     let mut signature = Vec::new();
     let mut parameters = Vec::new();

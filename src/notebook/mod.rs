@@ -58,7 +58,8 @@ impl Notebook {
     /// Reads and parses a notebook file. Problems that do not prevent reading (a tag that
     /// is not a string, ...) are returned as diagnostics.
     pub fn from_path(path: &Path) -> Result<(Notebook, Vec<Diagnostic>), NotebookError> {
-        let bytes = std::fs::read(path).map_err(|source| NotebookError::Io { path: path.display().to_string(), source })?;
+        let bytes =
+            std::fs::read(path).map_err(|source| NotebookError::Io { path: path.display().to_string(), source })?;
         Self::from_slice(&bytes, &path.display().to_string())
     }
 
@@ -73,7 +74,8 @@ impl Notebook {
             column: e.column(),
         })?;
         let unsupported = |message: String| NotebookError::Unsupported { path: name.to_string(), message };
-        let nbformat = raw.nbformat.ok_or_else(|| unsupported("no `nbformat` field: this is not a Jupyter notebook".into()))?;
+        let nbformat =
+            raw.nbformat.ok_or_else(|| unsupported("no `nbformat` field: this is not a Jupyter notebook".into()))?;
         if nbformat != 4 || raw.worksheets.is_some() {
             return Err(unsupported(format!(
                 "nbformat {nbformat} is not supported; nbkf reads nbformat 4 (Jupyter 4.0 and later). \
@@ -116,9 +118,9 @@ fn check_language(metadata: &Map<String, Value>) -> Result<(), String> {
         .or_else(|| metadata.get("language_info").and_then(|l| l.get("name")))
         .and_then(Value::as_str);
     match language {
-        Some(lang) if !lang.eq_ignore_ascii_case("python") && !lang.eq_ignore_ascii_case("python3") => Err(format!(
-            "the notebook's kernel language is `{lang}`; nbkf converts Python notebooks only"
-        )),
+        Some(lang) if !lang.eq_ignore_ascii_case("python") && !lang.eq_ignore_ascii_case("python3") => {
+            Err(format!("the notebook's kernel language is `{lang}`; nbkf converts Python notebooks only"))
+        }
         _ => Ok(()),
     }
 }
@@ -149,7 +151,8 @@ fn cell_from_raw(index: usize, raw: schema::RawCell, diagnostics: &mut Vec<Diagn
             }
         }
         Some(other) => diagnostics.push(
-            Diagnostic::error("invalid-tag", format!("`metadata.tags` must be a list of strings; found {other}")).in_cell(index),
+            Diagnostic::error("invalid-tag", format!("`metadata.tags` must be a list of strings; found {other}"))
+                .in_cell(index),
         ),
     }
     let id = match raw.id {

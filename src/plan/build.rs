@@ -2,8 +2,8 @@
 //! binding of every module-level name, and route each read to the step that last bound
 //! or mutated the name before it.
 
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::rc::Rc;
 
 use petgraph::graph::DiGraph;
@@ -21,7 +21,12 @@ use crate::tags::{self, Role, StepSetting};
 
 /// Builds the plan of a notebook. `is_local_module` tells whether an imported top-level
 /// module is a file next to the notebook (not a PyPI package).
-pub fn build(notebook: &Notebook, settings: PipelineSettings, notebook_file: &str, is_local_module: &dyn Fn(&str) -> bool) -> Plan {
+pub fn build(
+    notebook: &Notebook,
+    settings: PipelineSettings,
+    notebook_file: &str,
+    is_local_module: &dyn Fn(&str) -> bool,
+) -> Plan {
     let mut diags = Vec::new();
     let layout = assign_cells(notebook, &mut diags);
 
@@ -68,7 +73,8 @@ pub fn build(notebook: &Notebook, settings: PipelineSettings, notebook_file: &st
         match layout.unit_of[cell.index] {
             Some(Slot::Params) => {
                 for p in parameters.iter().filter(|p| p.cell == cell.index) {
-                    walk.bindings.insert(p.name.clone(), Binding { unit: Unit::Params, cell: cell.index, kind: Kind::Param });
+                    walk.bindings
+                        .insert(p.name.clone(), Binding { unit: Unit::Params, cell: cell.index, kind: Kind::Param });
                 }
             }
             Some(Slot::Metrics) => {
@@ -131,20 +137,35 @@ pub fn build(notebook: &Notebook, settings: PipelineSettings, notebook_file: &st
             packages.extend(producer.packages.iter().cloned());
         }
         let mut definitions: Vec<InjectedCode> = acc.definitions.values().cloned().collect();
-        definitions.sort_by_key(|d| (d.after_inputs, acc.definition_order.get(&(d.cell, d.name.clone())).copied().unwrap_or_default()));
+        definitions.sort_by_key(|d| {
+            (d.after_inputs, acc.definition_order.get(&(d.cell, d.name.clone())).copied().unwrap_or_default())
+        });
         steps.push(StepPlan {
             name: tagged.name.clone(),
             task: tagged.task.clone(),
             function: tagged.function.clone(),
             cells: tagged.cells.clone(),
-            parameters: acc.params.iter().chain(&walk.prelude_params).cloned().collect::<BTreeSet<_>>().into_iter().collect(),
+            parameters: acc
+                .params
+                .iter()
+                .chain(&walk.prelude_params)
+                .cloned()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
             definitions,
-            inputs: acc.inputs.iter().map(|(v, r)| VariableInput { variable: v.clone(), producer: position[&r.producer] }).collect(),
+            inputs: acc
+                .inputs
+                .iter()
+                .map(|(v, r)| VariableInput { variable: v.clone(), producer: position[&r.producer] })
+                .collect(),
             outputs: acc.outputs.iter().cloned().collect(),
             output_cells: acc
                 .outputs
                 .iter()
-                .filter_map(|v| walk.writes.get(&(Unit::Step(old), v.clone())).and_then(|w| w.last()).map(|c| (v.clone(), *c)))
+                .filter_map(|v| {
+                    walk.writes.get(&(Unit::Step(old), v.clone())).and_then(|w| w.last()).map(|c| (v.clone(), *c))
+                })
                 .collect(),
             metrics: acc.metrics.clone(),
             after: after.into_iter().collect(),
@@ -157,15 +178,32 @@ pub fn build(notebook: &Notebook, settings: PipelineSettings, notebook_file: &st
         .cells
         .iter()
         .map(|c| {
-            facts[c.index].as_ref().map(|f| CellCode { index: c.index, id: c.id.clone(), program: f.program.clone(), cell_magic: f.cell_magic.clone() })
+            facts[c.index].as_ref().map(|f| CellCode {
+                index: c.index,
+                id: c.id.clone(),
+                program: f.program.clone(),
+                cell_magic: f.cell_magic.clone(),
+            })
         })
         .collect();
     diags.extend(layout.diags.iter().cloned());
     diagnostics::sort(&mut diags);
-    let cells_in = |slot: Slot| layout.unit_of.iter().enumerate().filter(|(_, s)| **s == Some(slot)).map(|(i, _)| i).collect::<Vec<_>>();
+    let cells_in = |slot: Slot| {
+        layout.unit_of.iter().enumerate().filter(|(_, s)| **s == Some(slot)).map(|(i, _)| i).collect::<Vec<_>>()
+    };
     let parameter_cells = cells_in(Slot::Params);
     let metrics_cells = cells_in(Slot::Metrics);
-    Plan { settings, notebook_file: notebook_file.to_string(), parameters, cells, prelude, parameter_cells, metrics_cells, steps, diagnostics: diags }
+    Plan {
+        settings,
+        notebook_file: notebook_file.to_string(),
+        parameters,
+        cells,
+        prelude,
+        parameter_cells,
+        metrics_cells,
+        steps,
+        diagnostics: diags,
+    }
 }
 
 fn push_problems(diags: &mut Vec<Diagnostic>, cell: usize, problems: Vec<python::Problem>) {
@@ -262,13 +300,25 @@ fn assign_cells(notebook: &Notebook, diags: &mut Vec<Diagnostic>) -> Layout {
             Role::Step(name) => {
                 let task = names::dns_label(name);
                 let index = *by_task.entry(task.clone()).or_insert_with(|| {
-                    steps.push(TaggedStep { name: name.clone(), task: task.clone(), function: String::new(), cells: Vec::new(), prev: Vec::new() });
+                    steps.push(TaggedStep {
+                        name: name.clone(),
+                        task: task.clone(),
+                        function: String::new(),
+                        cells: Vec::new(),
+                        prev: Vec::new(),
+                    });
                     steps.len() - 1
                 });
                 if steps[index].name != *name {
                     diags.push(
-                        Diagnostic::warning("step-name", format!("`{name}` and `{}` name the same step `{task}`; the cells are joined", steps[index].name))
-                            .in_cell(cell.index),
+                        Diagnostic::warning(
+                            "step-name",
+                            format!(
+                                "`{name}` and `{}` name the same step `{task}`; the cells are joined",
+                                steps[index].name
+                            ),
+                        )
+                        .in_cell(cell.index),
                     );
                 }
                 Some(Slot::Step(index))
@@ -302,14 +352,27 @@ fn assign_cells(notebook: &Notebook, diags: &mut Vec<Diagnostic>) -> Layout {
 
     if !leading.is_empty() {
         if steps.is_empty() {
-            steps.push(TaggedStep { name: "main".into(), task: "main".into(), function: String::new(), cells: Vec::new(), prev: Vec::new() });
+            steps.push(TaggedStep {
+                name: "main".into(),
+                task: "main".into(),
+                function: String::new(),
+                cells: Vec::new(),
+                prev: Vec::new(),
+            });
         } else {
             let first = &steps[0];
-            let where_ = if leading.len() == 1 { format!("cell {}", leading[0] + 1) } else { format!("cells {}-{}", leading[0] + 1, leading[leading.len() - 1] + 1) };
+            let where_ = if leading.len() == 1 {
+                format!("cell {}", leading[0] + 1)
+            } else {
+                format!("cells {}-{}", leading[0] + 1, leading[leading.len() - 1] + 1)
+            };
             layout_diags.push(
-                Diagnostic::warning("leading-cells", format!("{where_} come before the first step tag; they run at the start of step `{}`", first.name))
-                    .in_cell(leading[0])
-                    .with_hint("tag them with a `step:` of their own to make them a separate step"),
+                Diagnostic::warning(
+                    "leading-cells",
+                    format!("{where_} come before the first step tag; they run at the start of step `{}`", first.name),
+                )
+                .in_cell(leading[0])
+                .with_hint("tag them with a `step:` of their own to make them a separate step"),
             );
         }
         let first = &mut steps[0];
@@ -340,16 +403,29 @@ fn assign_cells(notebook: &Notebook, diags: &mut Vec<Diagnostic>) -> Layout {
         let starts_before = |t: usize| steps[t].cells.first().is_some_and(|first| *first < cell);
         match target {
             Some(t) if t != step && starts_before(t) => steps[step].prev.push(PrevTag { resolved: Some(t) }),
-            Some(t) if t == step => layout_diags.push(Diagnostic::error("invalid-prev", format!("step `{name}` cannot run after itself")).in_cell(cell).with_tag(format!("prev:{name}"))),
-            Some(_) => layout_diags.push(
-                Diagnostic::error("invalid-prev", format!("step `{name}` starts later in the notebook; `prev:` must name an earlier step"))
+            Some(t) if t == step => layout_diags.push(
+                Diagnostic::error("invalid-prev", format!("step `{name}` cannot run after itself"))
                     .in_cell(cell)
                     .with_tag(format!("prev:{name}")),
             ),
+            Some(_) => layout_diags.push(
+                Diagnostic::error(
+                    "invalid-prev",
+                    format!("step `{name}` starts later in the notebook; `prev:` must name an earlier step"),
+                )
+                .in_cell(cell)
+                .with_tag(format!("prev:{name}")),
+            ),
             None => {
                 let known: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
-                let mut d = Diagnostic::error("invalid-prev", format!("there is no step `{name}`")).in_cell(cell).with_tag(format!("prev:{name}"));
-                if let Some(best) = known.iter().min_by_key(|k| strsim::levenshtein(k, &name)).filter(|k| strsim::levenshtein(k, &name) <= 3) {
+                let mut d = Diagnostic::error("invalid-prev", format!("there is no step `{name}`"))
+                    .in_cell(cell)
+                    .with_tag(format!("prev:{name}"));
+                if let Some(best) = known
+                    .iter()
+                    .min_by_key(|k| strsim::levenshtein(k, &name))
+                    .filter(|k| strsim::levenshtein(k, &name) <= 3)
+                {
                     d = d.with_hint(format!("did you mean `prev:{best}`?"));
                 }
                 layout_diags.push(d);
@@ -359,8 +435,18 @@ fn assign_cells(notebook: &Notebook, diags: &mut Vec<Diagnostic>) -> Layout {
     Layout { unit_of, prelude, steps, diags: layout_diags }
 }
 
-fn step_settings(settings: &PipelineSettings, notebook: &Notebook, cells: &[usize], diags: &mut Vec<Diagnostic>) -> StepSettings {
-    let mut out = StepSettings { image: settings.base_image.clone(), cache: settings.enable_caching, report: true, ..Default::default() };
+fn step_settings(
+    settings: &PipelineSettings,
+    notebook: &Notebook,
+    cells: &[usize],
+    diags: &mut Vec<Diagnostic>,
+) -> StepSettings {
+    let mut out = StepSettings {
+        image: settings.base_image.clone(),
+        cache: settings.enable_caching,
+        report: true,
+        ..Default::default()
+    };
     let mut apply = |setting: &StepSetting, cell: Option<usize>, tag: &str, diags: &mut Vec<Diagnostic>| match setting {
         StepSetting::Limit { resource, quantity } => match resource.as_str() {
             "cpu" => out.cpu_limit = Some(quantity.clone()),
@@ -369,7 +455,11 @@ fn step_settings(settings: &PipelineSettings, notebook: &Notebook, cells: &[usiz
                 let count: u32 = quantity.parse().unwrap_or(1);
                 if let Some((existing, _)) = &out.accelerator {
                     if existing != other && cell.is_some() {
-                        let mut d = Diagnostic::error("invalid-tag", format!("a step can use one kind of accelerator; it already has `{existing}`")).with_tag(tag);
+                        let mut d = Diagnostic::error(
+                            "invalid-tag",
+                            format!("a step can use one kind of accelerator; it already has `{existing}`"),
+                        )
+                        .with_tag(tag);
                         if let Some(c) = cell {
                             d = d.in_cell(c);
                         }
@@ -549,7 +639,11 @@ impl<'a> Walk<'a> {
 
     fn cell(&mut self, unit: Unit, cell: usize, facts: &CellFacts) {
         self.cell_reads.clear();
-        self.cell_binds = facts.effects.iter().filter_map(|e| if let Effect::Bind { name, .. } = e { Some(name.clone()) } else { None }).collect();
+        self.cell_binds = facts
+            .effects
+            .iter()
+            .filter_map(|e| if let Effect::Bind { name, .. } = e { Some(name.clone()) } else { None })
+            .collect();
         let mut expanding = Vec::new();
         for effect in &facts.effects {
             self.effect(unit, cell, effect, None, facts, &mut expanding);
@@ -558,7 +652,15 @@ impl<'a> Walk<'a> {
 
     /// Applies one effect. `call_site` is set while expanding a function body's call-time
     /// effects at the place the function is used.
-    fn effect(&mut self, unit: Unit, cell: usize, effect: &Effect, call_site: Option<Span>, facts: &CellFacts, expanding: &mut Vec<(usize, String)>) {
+    fn effect(
+        &mut self,
+        unit: Unit,
+        cell: usize,
+        effect: &Effect,
+        call_site: Option<Span>,
+        facts: &CellFacts,
+        expanding: &mut Vec<(usize, String)>,
+    ) {
         let here = |span: Span| call_site.unwrap_or(span);
         match effect {
             Effect::Read { name, span, soft } => {
@@ -596,9 +698,11 @@ impl<'a> Walk<'a> {
                 }
                 let kind = match kind {
                     BindKind::Value => Kind::Value,
-                    BindKind::Import { module, attribute, statement } => {
-                        Kind::Import { module: module.clone(), attribute: attribute.clone(), statement: statement.clone() }
-                    }
+                    BindKind::Import { module, attribute, statement } => Kind::Import {
+                        module: module.clone(),
+                        attribute: attribute.clone(),
+                        statement: statement.clone(),
+                    },
                     BindKind::Definition(i) => match facts.definitions.get(*i) {
                         Some(d) if call_site.is_none() => {
                             let def_time = self
@@ -644,14 +748,18 @@ impl<'a> Walk<'a> {
                             self.random(unit, cell, &full, function, here(*span));
                         }
                     }
-                    Kind::Value | Kind::Param if !is_read_only_method(path, *inplace) => self.mutate(unit, cell, receiver, &b),
+                    Kind::Value | Kind::Param if !is_read_only_method(path, *inplace) => {
+                        self.mutate(unit, cell, receiver, &b)
+                    }
                     _ => {}
                 }
             }
             Effect::Call { callee, args, kwargs, span } => {
                 let Some(b) = self.bindings.get(callee).cloned() else { return };
                 match &b.kind {
-                    Kind::Import { module, attribute: Some(function), .. } => self.random(unit, cell, module, function, here(*span)),
+                    Kind::Import { module, attribute: Some(function), .. } => {
+                        self.random(unit, cell, module, function, here(*span))
+                    }
                     Kind::Definition(def) => {
                         let mut mutated = Vec::new();
                         for (position, param) in &def.mutated_params {
@@ -663,7 +771,14 @@ impl<'a> Walk<'a> {
                             }
                         }
                         for name in mutated {
-                            self.effect(unit, cell, &Effect::Mutate { name, span: *span }, call_site.or(Some(*span)), facts, expanding);
+                            self.effect(
+                                unit,
+                                cell,
+                                &Effect::Mutate { name, span: *span },
+                                call_site.or(Some(*span)),
+                                facts,
+                                expanding,
+                            );
                         }
                     }
                     _ => {}
@@ -677,8 +792,17 @@ impl<'a> Walk<'a> {
             Effect::Alias { name, of, span } if call_site.is_none() => {
                 let Some(own) = self.bindings.get(name).map(|b| b.cell) else { return };
                 for target in of.iter().filter(|t| *t != name) {
-                    if let Some(tb) = self.bindings.get(target).filter(|b| matches!(b.kind, Kind::Value | Kind::Param)) {
-                        self.aliases.push(AliasLink { a: name.clone(), a_cell: own, b: target.clone(), b_cell: tb.cell, unit, cell, span: *span });
+                    if let Some(tb) = self.bindings.get(target).filter(|b| matches!(b.kind, Kind::Value | Kind::Param))
+                    {
+                        self.aliases.push(AliasLink {
+                            a: name.clone(),
+                            a_cell: own,
+                            b: target.clone(),
+                            b_cell: tb.cell,
+                            unit,
+                            cell,
+                            span: *span,
+                        });
                     }
                 }
             }
@@ -696,7 +820,9 @@ impl<'a> Walk<'a> {
                 self.read(unit, cell, &var, here(*span), true);
                 self.unknown_file_read(unit, cell, here(*span), &format!("`{path}`"));
             }
-            Effect::FileUnknown { call, write: true, span } => self.unknown_writes.push((unit, cell, here(*span), call.clone())),
+            Effect::FileUnknown { call, write: true, span } => {
+                self.unknown_writes.push((unit, cell, here(*span), call.clone()))
+            }
             Effect::FileUnknown { call, write: false, span } => {
                 let span = here(*span);
                 // A file written at a known path by another step may be the one read here.
@@ -716,7 +842,15 @@ impl<'a> Walk<'a> {
     }
 
     /// Runs a function's call-time effects where it is used.
-    fn expand(&mut self, unit: Unit, cell: usize, def: &Rc<DefinitionInfo>, site: Span, facts: &CellFacts, expanding: &mut Vec<(usize, String)>) {
+    fn expand(
+        &mut self,
+        unit: Unit,
+        cell: usize,
+        def: &Rc<DefinitionInfo>,
+        site: Span,
+        facts: &CellFacts,
+        expanding: &mut Vec<(usize, String)>,
+    ) {
         let key = (def.cell, def.name.clone());
         if expanding.contains(&key) || expanding.len() >= MAX_EXPANSION_DEPTH {
             return;
@@ -745,7 +879,10 @@ impl<'a> Walk<'a> {
             return;
         }
         // Everything that shares the object changes too: follow the live alias links.
-        let live = |w: &Self, l: &AliasLink| w.bindings.get(&l.a).map(|b| b.cell) == Some(l.a_cell) && w.bindings.get(&l.b).map(|b| b.cell) == Some(l.b_cell);
+        let live = |w: &Self, l: &AliasLink| {
+            w.bindings.get(&l.a).map(|b| b.cell) == Some(l.a_cell)
+                && w.bindings.get(&l.b).map(|b| b.cell) == Some(l.b_cell)
+        };
         let mut reached: Vec<String> = vec![name.to_string()];
         let mut links_used: Vec<usize> = Vec::new();
         let mut i = 0;
@@ -755,7 +892,13 @@ impl<'a> Walk<'a> {
                 if links_used.contains(&k) || !live(self, l) {
                     continue;
                 }
-                let other = if l.a == current { &l.b } else if l.b == current { &l.a } else { continue };
+                let other = if l.a == current {
+                    &l.b
+                } else if l.b == current {
+                    &l.a
+                } else {
+                    continue;
+                };
                 links_used.push(k);
                 if !reached.contains(other) {
                     reached.push(other.clone());
@@ -774,7 +917,12 @@ impl<'a> Walk<'a> {
                     }
                 }
             } else if let Unit::Step(s) = unit {
-                let (through, other) = if reached.iter().position(|r| *r == l.a) < reached.iter().position(|r| *r == l.b) { (&l.a, &l.b) } else { (&l.b, &l.a) };
+                let (through, other) =
+                    if reached.iter().position(|r| *r == l.a) < reached.iter().position(|r| *r == l.b) {
+                        (&l.a, &l.b)
+                    } else {
+                        (&l.b, &l.a)
+                    };
                 if self.warned.insert(("aliased-mutation", format!("{}:{}:{}", cell, l.a, l.b))) {
                     self.diags.push(
                         Diagnostic::warning("aliased-mutation", format!(
@@ -819,7 +967,11 @@ impl<'a> Walk<'a> {
 
     fn check_shadowing(&mut self, cell: usize, name: &str, span: Span) {
         const HARMLESS: &[&str] = &["display", "get_ipython", "In", "Out", "exit", "quit", "_"];
-        if is_builtin(name) && !name.starts_with("__") && !HARMLESS.contains(&name) && self.warned.insert(("shadowed-builtin", name.to_string())) {
+        if is_builtin(name)
+            && !name.starts_with("__")
+            && !HARMLESS.contains(&name)
+            && self.warned.insert(("shadowed-builtin", name.to_string()))
+        {
             self.diags.push(
                 Diagnostic::warning("shadowed-builtin", format!("`{name}` shadows Python's builtin `{name}`: every later use of `{name}` gets this value, in every step"))
                     .in_cell(cell)
@@ -880,8 +1032,14 @@ impl<'a> Walk<'a> {
                     }
                     return None;
                 }
-                if !soft && !self.cell_binds.contains(name) && self.reported_undefined.insert((cell, name.to_string())) {
-                    let mut d = Diagnostic::error("undefined-name", format!("`{name}` is used but never defined before this cell")).in_cell(cell).at(span);
+                if !soft && !self.cell_binds.contains(name) && self.reported_undefined.insert((cell, name.to_string()))
+                {
+                    let mut d = Diagnostic::error(
+                        "undefined-name",
+                        format!("`{name}` is used but never defined before this cell"),
+                    )
+                    .in_cell(cell)
+                    .at(span);
                     d = d.with_hint(self.undefined_hint(name));
                     self.diags.push(d);
                 }
@@ -891,9 +1049,17 @@ impl<'a> Walk<'a> {
     }
 
     fn undefined_hint(&self, name: &str) -> String {
-        let close = self.bindings.keys().filter(|k| !k.starts_with('@')).map(|k| (strsim::levenshtein(k, name), k)).filter(|(d, _)| *d <= 2).min();
+        let close = self
+            .bindings
+            .keys()
+            .filter(|k| !k.starts_with('@'))
+            .map(|k| (strsim::levenshtein(k, name), k))
+            .filter(|(d, _)| *d <= 2)
+            .min();
         match close {
-            Some((_, k)) => format!("did you mean `{k}`? Otherwise define `{name}` in an earlier cell or make it a pipeline parameter"),
+            Some((_, k)) => format!(
+                "did you mean `{k}`? Otherwise define `{name}` in an earlier cell or make it a pipeline parameter"
+            ),
             None => format!("define `{name}` in an earlier cell (not tagged `skip`), or make it a pipeline parameter"),
         }
     }
@@ -906,10 +1072,13 @@ impl<'a> Walk<'a> {
         if let Kind::Deleted = b.kind {
             if !soft && self.reported_undefined.insert((cell, name.to_string())) {
                 self.diags.push(
-                    Diagnostic::error("deleted-name", format!("`{name}` is used here but was deleted (`del {name}`) in cell {}", b.cell + 1))
-                        .in_cell(cell)
-                        .at(span)
-                        .with_hint(format!("define `{name}` again before using it, or remove the `del`")),
+                    Diagnostic::error(
+                        "deleted-name",
+                        format!("`{name}` is used here but was deleted (`del {name}`) in cell {}", b.cell + 1),
+                    )
+                    .in_cell(cell)
+                    .at(span)
+                    .with_hint(format!("define `{name}` again before using it, or remove the `del`")),
                 );
             }
             return;
@@ -939,7 +1108,14 @@ impl<'a> Walk<'a> {
             (Unit::Step(q), Unit::Step(p)) => match &b.kind {
                 Kind::Value | Kind::Param => {
                     self.check_route(name, p, q, cell, span);
-                    let route = Route { variable: name.to_string(), producer: p, consumer: q, binding_cell: b.cell, reader_cell: cell, span };
+                    let route = Route {
+                        variable: name.to_string(),
+                        producer: p,
+                        consumer: q,
+                        binding_cell: b.cell,
+                        reader_cell: cell,
+                        span,
+                    };
                     self.routes.push(route.clone());
                     self.steps[p].outputs.insert(name.to_string());
                     let first = !self.steps[q].inputs.contains_key(name);
@@ -957,7 +1133,8 @@ impl<'a> Walk<'a> {
                     let mut after_inputs = false;
                     for (n, db) in &def.def_time {
                         self.use_binding(unit, cell, n, db, span, true, depth + 1);
-                        after_inputs |= matches!((db.unit, &db.kind), (Unit::Step(p2), Kind::Value | Kind::Param) if p2 != q);
+                        after_inputs |=
+                            matches!((db.unit, &db.kind), (Unit::Step(p2), Kind::Value | Kind::Param) if p2 != q);
                     }
                     self.inject(q, name, &def.source, def.cell, def.start, after_inputs);
                 }
@@ -971,9 +1148,10 @@ impl<'a> Walk<'a> {
     fn check_route(&mut self, name: &str, p: usize, q: usize, cell: usize, span: Span) {
         let (producer, consumer) = (self.layout.steps[p].name.clone(), self.layout.steps[q].name.clone());
         match self.hints.get(name).cloned() {
-            Some((ValueHint::Unserializable { what }, hcell, hspan)) => {
-                if self.warned.insert(("unserializable", format!("{name}:{q}"))) {
-                    self.diags.push(
+            Some((ValueHint::Unserializable { what }, hcell, hspan))
+                if self.warned.insert(("unserializable", format!("{name}:{q}"))) =>
+            {
+                self.diags.push(
                         Diagnostic::error("unserializable", format!(
                             "step `{consumer}` reads `{name}`, which holds {what} (cell {}, line {}, step `{producer}`): such a value cannot leave its process",
                             hcell + 1,
@@ -983,8 +1161,8 @@ impl<'a> Walk<'a> {
                         .at(span)
                         .with_hint(format!("create `{name}` again in step `{consumer}`, or put the cells that use it in one step")),
                     );
-                }
             }
+            Some((ValueHint::Unserializable { .. }, _, _)) => {}
             Some((ValueHint::Lambda, _, _)) => {
                 // Pickle cannot carry a lambda; cloudpickle can (the step runtime uses it).
                 self.steps[p].extra_packages.insert("cloudpickle".into());
@@ -1015,7 +1193,9 @@ impl<'a> Walk<'a> {
         let classes: Vec<(String, Binding)> = self
             .bindings
             .iter()
-            .filter(|(_, b)| matches!((&b.kind, b.unit), (Kind::Definition(d), Unit::Step(p)) if d.is_class && p != step))
+            .filter(
+                |(_, b)| matches!((&b.kind, b.unit), (Kind::Definition(d), Unit::Step(p)) if d.is_class && p != step),
+            )
             .map(|(n, b)| (n.clone(), b.clone()))
             .collect();
         for (name, binding) in classes {
@@ -1027,7 +1207,12 @@ impl<'a> Walk<'a> {
         let acc = &mut self.steps[step];
         let key = (cell, name.to_string());
         acc.definition_order.entry(key.clone()).or_insert((cell, start));
-        let entry = acc.definitions.entry(key).or_insert_with(|| InjectedCode { name: name.to_string(), source: source.to_string(), cell, after_inputs });
+        let entry = acc.definitions.entry(key).or_insert_with(|| InjectedCode {
+            name: name.to_string(),
+            source: source.to_string(),
+            cell,
+            after_inputs,
+        });
         entry.after_inputs |= after_inputs;
     }
 
@@ -1036,7 +1221,14 @@ impl<'a> Walk<'a> {
         match self.bindings.get(name).cloned() {
             Some(Binding { unit: Unit::Step(p), cell: bcell, kind: Kind::Value | Kind::Param }) => {
                 self.steps[p].metrics.push((key, name.to_string()));
-                self.routes.push(Route { variable: name.to_string(), producer: p, consumer: usize::MAX, binding_cell: bcell, reader_cell: cell, span });
+                self.routes.push(Route {
+                    variable: name.to_string(),
+                    producer: p,
+                    consumer: usize::MAX,
+                    binding_cell: bcell,
+                    reader_cell: cell,
+                    span,
+                });
             }
             Some(Binding { unit: unit @ (Unit::Params | Unit::Prelude), kind: Kind::Value | Kind::Param, .. }) => {
                 // Every step has this value: the last step that reads it logs it (as Kale
@@ -1049,15 +1241,25 @@ impl<'a> Walk<'a> {
                         }
                         self.steps[step].metrics.push((key, name.to_string()));
                     }
-                    None => self.diags.push(Diagnostic::error("invalid-metric", format!("metric `{name}` needs a step to log it, and the pipeline has none")).in_cell(cell).at(span)),
+                    None => self.diags.push(
+                        Diagnostic::error(
+                            "invalid-metric",
+                            format!("metric `{name}` needs a step to log it, and the pipeline has none"),
+                        )
+                        .in_cell(cell)
+                        .at(span),
+                    ),
                 }
             }
             Some(Binding { kind: Kind::Deleted, .. }) | None => {
                 self.diags.push(
-                    Diagnostic::error("undefined-name", format!("metric `{name}` is not defined by any step before this cell"))
-                        .in_cell(cell)
-                        .at(span)
-                        .with_hint(self.undefined_hint(name)),
+                    Diagnostic::error(
+                        "undefined-name",
+                        format!("metric `{name}` is not defined by any step before this cell"),
+                    )
+                    .in_cell(cell)
+                    .at(span)
+                    .with_hint(self.undefined_hint(name)),
                 );
             }
             Some(_) => {
@@ -1179,7 +1381,8 @@ fn order_steps(layout: &Layout, walk: &Walk, diags: &mut Vec<Diagnostic>) -> Vec
     for (_, b) in &edges {
         indegree[*b] += 1;
     }
-    let mut ready: BinaryHeap<Reverse<(usize, usize)>> = (0..n).filter(|s| indegree[*s] == 0).map(|s| Reverse((first_cell(s), s))).collect();
+    let mut ready: BinaryHeap<Reverse<(usize, usize)>> =
+        (0..n).filter(|s| indegree[*s] == 0).map(|s| Reverse((first_cell(s), s))).collect();
     let mut order = Vec::with_capacity(n);
     while let Some(Reverse((_, s))) = ready.pop() {
         order.push(s);

@@ -193,6 +193,8 @@ impl Plan {
     /// YAML document).
     pub fn uses_platform_features(&self) -> bool {
         !self.settings.volumes.is_empty()
-            || self.steps.iter().any(|s| !s.settings.labels.is_empty() || !s.settings.annotations.is_empty() || !s.settings.secrets.is_empty())
+            || self.steps.iter().any(|s| {
+                !s.settings.labels.is_empty() || !s.settings.annotations.is_empty() || !s.settings.secrets.is_empty()
+            })
     }
 }

@@ -19,11 +19,7 @@ use tree_sitter::{Node, Parser};
 
 use super::magics::{self, LineIndex, Preprocessed};
 use super::resources::{self, PathArg};
-use super::{
-    BindKind, CellFacts, Definition, DefinitionKind, Effect, Problem, ProblemSeverity, Span,
-    ValueHint,
-};
-
+use super::{BindKind, CellFacts, Definition, DefinitionKind, Effect, Problem, ProblemSeverity, Span, ValueHint};
 
 /// numpy/pandas methods whose result shares data with the object they are called on.
 const VIEW_METHODS: &[&str] = &["reshape", "view", "ravel", "transpose", "swapaxes", "squeeze", "T", "as_strided"];
@@ -60,23 +56,12 @@ pub fn analyze_cell(source: &str) -> CellFacts {
     };
     let index = LineIndex::new(source);
     let mut parser = Parser::new();
-    if parser
-        .set_language(&tree_sitter_python::LANGUAGE.into())
-        .is_err()
-    {
-        facts.problems.push(problem(
-            index.span(0, 0),
-            "the Python grammar could not be loaded",
-            None,
-        ));
+    if parser.set_language(&tree_sitter_python::LANGUAGE.into()).is_err() {
+        facts.problems.push(problem(index.span(0, 0), "the Python grammar could not be loaded", None));
         return facts;
     }
     let Some(tree) = parser.parse(&pre.masked, None) else {
-        facts.problems.push(problem(
-            index.span(0, 0),
-            "the cell could not be parsed",
-            None,
-        ));
+        facts.problems.push(problem(index.span(0, 0), "the cell could not be parsed", None));
         return facts;
     };
     let root = tree.root_node();
@@ -131,12 +116,7 @@ pub fn analyze_cell(source: &str) -> CellFacts {
 }
 
 fn problem(span: Span, message: &str, hint: Option<&str>) -> Problem {
-    Problem {
-        severity: ProblemSeverity::Error,
-        span,
-        message: message.to_string(),
-        hint: hint.map(str::to_string),
-    }
+    Problem { severity: ProblemSeverity::Error, span, message: message.to_string(), hint: hint.map(str::to_string) }
 }
 
 /// Reports syntax errors: automagic lines (`pip install x`) with a specific hint, and
@@ -166,16 +146,11 @@ fn syntax_problems(root: Node, pre: &Preprocessed, index: &LineIndex, problems: 
             problems.push(problem(
                 index.span(start, start + text.len()),
                 &format!("`{text}` is IPython automagic syntax, not Python"),
-                Some(&format!(
-                    "write `%{text}` (IPython automagic is not supported)"
-                )),
+                Some(&format!("write `%{text}` (IPython automagic is not supported)")),
             ));
         }
     }
-    if let Some(e) = errors
-        .iter()
-        .find(|e| !covered.contains(&e.start_position().row))
-    {
+    if let Some(e) = errors.iter().find(|e| !covered.contains(&e.start_position().row)) {
         problems.push(problem(
             index.span(e.start_byte(), e.end_byte()),
             "invalid Python syntax",
@@ -210,13 +185,7 @@ struct Scope {
 
 impl Scope {
     fn new(kind: ScopeKind) -> Self {
-        Scope {
-            kind,
-            locals: HashSet::new(),
-            globals: HashSet::new(),
-            params: Vec::new(),
-            mutated: Vec::new(),
-        }
+        Scope { kind, locals: HashSet::new(), globals: HashSet::new(), params: Vec::new(), mutated: Vec::new() }
     }
 }
 
@@ -328,9 +297,7 @@ impl<'a> Analyzer<'a> {
 
     /// Code here runs later (function or lambda body), not when the cell runs.
     fn deferred(&self) -> bool {
-        self.scopes
-            .iter()
-            .any(|s| matches!(s.kind, ScopeKind::Function | ScopeKind::Lambda))
+        self.scopes.iter().any(|s| matches!(s.kind, ScopeKind::Function | ScopeKind::Lambda))
     }
 
     /// Enters a nesting level; false (and the walk stops) beyond [`MAX_DEPTH`].
@@ -380,11 +347,7 @@ impl<'a> Analyzer<'a> {
     fn read_name(&mut self, name: &str, span: Span, force_soft: bool) {
         if let Resolved::Module = self.resolve(name) {
             let soft = force_soft || self.soft_guard > 0 || self.deferred();
-            self.emit(Effect::Read {
-                name: name.to_string(),
-                span,
-                soft,
-            });
+            self.emit(Effect::Read { name: name.to_string(), span, soft });
         }
     }
 
@@ -397,10 +360,7 @@ impl<'a> Analyzer<'a> {
     fn mutate(&mut self, n: Node) {
         let name = self.text_of(n);
         match self.resolve(name) {
-            Resolved::Module => self.emit(Effect::Mutate {
-                name: name.to_string(),
-                span: self.span(n),
-            }),
+            Resolved::Module => self.emit(Effect::Mutate { name: name.to_string(), span: self.span(n) }),
             Resolved::Local(i) => self.note_param_mutation(i, name),
         }
     }
@@ -417,35 +377,18 @@ impl<'a> Analyzer<'a> {
     }
 
     /// Binds `name` in scope `i` of the stack.
-    fn bind_in(
-        &mut self,
-        i: usize,
-        name: &str,
-        span: Span,
-        kind: BindKind,
-        extra_conditional: bool,
-    ) {
+    fn bind_in(&mut self, i: usize, name: &str, span: Span, kind: BindKind, extra_conditional: bool) {
         match self.scopes[i].kind {
             ScopeKind::Module => {
                 let conditional = self.conditional > 0 || extra_conditional;
-                self.emit(Effect::Bind {
-                    name: name.to_string(),
-                    span,
-                    kind,
-                    conditional,
-                });
+                self.emit(Effect::Bind { name: name.to_string(), span, kind, conditional });
             }
             ScopeKind::Class => {
                 self.scopes[i].locals.insert(name.to_string());
             }
             ScopeKind::Function | ScopeKind::Lambda => {
                 if self.scopes[i].globals.contains(name) {
-                    self.emit(Effect::Bind {
-                        name: name.to_string(),
-                        span,
-                        kind,
-                        conditional: true,
-                    });
+                    self.emit(Effect::Bind { name: name.to_string(), span, kind, conditional: true });
                 }
             }
             ScopeKind::Comprehension | ScopeKind::Type => {}
@@ -459,18 +402,12 @@ impl<'a> Analyzer<'a> {
     fn delete(&mut self, name: &str, span: Span) {
         let i = self.scopes.len() - 1;
         match self.scopes[i].kind {
-            ScopeKind::Module => self.emit(Effect::Delete {
-                name: name.to_string(),
-                span,
-            }),
+            ScopeKind::Module => self.emit(Effect::Delete { name: name.to_string(), span }),
             ScopeKind::Class => {
                 self.scopes[i].locals.remove(name);
             }
             ScopeKind::Function | ScopeKind::Lambda if self.scopes[i].globals.contains(name) => {
-                self.emit(Effect::Delete {
-                    name: name.to_string(),
-                    span,
-                })
+                self.emit(Effect::Delete { name: name.to_string(), span })
             }
             _ => {}
         }
@@ -518,8 +455,7 @@ impl<'a> Analyzer<'a> {
                 self.visit_field(n, "right");
                 self.conditional += 1;
                 if let Some(t) = n.child_by_field_name("left") {
-                    if let (true, Some(right)) = (self.at_module(), n.child_by_field_name("right"))
-                    {
+                    if let (true, Some(right)) = (self.at_module(), n.child_by_field_name("right")) {
                         let source = self.iteration_source(right);
                         self.plan_target(t, &source);
                     }
@@ -563,11 +499,7 @@ impl<'a> Analyzer<'a> {
             }
             "import_statement" => self.visit_import(n),
             "import_from_statement" => self.visit_import_from(n),
-            "future_import_statement"
-            | "global_statement"
-            | "nonlocal_statement"
-            | "comment"
-            | "ERROR" => {}
+            "future_import_statement" | "global_statement" | "nonlocal_statement" | "comment" | "ERROR" => {}
             "delete_statement" => {
                 for c in named_children(n) {
                     self.delete_target(c);
@@ -581,11 +513,7 @@ impl<'a> Analyzer<'a> {
                 }
             }
             "print_statement" | "exec_statement" => {
-                let what = if n.kind() == "print_statement" {
-                    "print"
-                } else {
-                    "exec"
-                };
+                let what = if n.kind() == "print_statement" { "print" } else { "exec" };
                 self.problems.push(problem(
                     self.span(n),
                     &format!("Python 2 syntax: `{what}` statement"),
@@ -627,9 +555,7 @@ impl<'a> Analyzer<'a> {
         self.conditional += 1;
         self.visit_field_block(n, "consequence");
         let mut cursor = n.walk();
-        let alts: Vec<Node> = n
-            .children_by_field_name("alternative", &mut cursor)
-            .collect();
+        let alts: Vec<Node> = n.children_by_field_name("alternative", &mut cursor).collect();
         for alt in alts {
             if alt.kind() == "elif_clause" {
                 self.visit_field(alt, "condition");
@@ -642,9 +568,7 @@ impl<'a> Analyzer<'a> {
     }
 
     fn visit_try(&mut self, n: Node) {
-        let guard = named_children(n)
-            .into_iter()
-            .any(|c| c.kind() == "except_clause" && self.catches_name_error(c));
+        let guard = named_children(n).into_iter().any(|c| c.kind() == "except_clause" && self.catches_name_error(c));
         self.conditional += 1;
         if guard {
             self.soft_guard += 1;
@@ -673,16 +597,10 @@ impl<'a> Analyzer<'a> {
         let Some(value) = clause.child_by_field_name("value") else {
             return true;
         };
-        let caught = if value.kind() == "as_pattern" {
-            value.named_child(0).unwrap_or(value)
-        } else {
-            value
-        };
+        let caught = if value.kind() == "as_pattern" { value.named_child(0).unwrap_or(value) } else { value };
         let mut stack = vec![caught];
         while let Some(x) = stack.pop() {
-            if x.kind() == "identifier"
-                && matches!(self.text_of(x), "NameError" | "Exception" | "BaseException")
-            {
+            if x.kind() == "identifier" && matches!(self.text_of(x), "NameError" | "Exception" | "BaseException") {
                 return true;
             }
             stack.extend(named_children(x));
@@ -737,8 +655,7 @@ impl<'a> Analyzer<'a> {
                         let id = pattern_identifiers(t);
                         if let (true, Some(e), [id]) = (self.at_module(), expr, id.as_slice()) {
                             if let Some(h) = self.value_hint(e, true) {
-                                self.bind_extras.entry(id.start_byte()).or_default().value =
-                                    Some((h, self.span(e)));
+                                self.bind_extras.entry(id.start_byte()).or_default().value = Some((h, self.span(e)));
                             }
                         }
                         self.bind_target(t);
@@ -899,35 +816,22 @@ impl<'a> Analyzer<'a> {
         let names: Vec<Node> = n.children_by_field_name("name", &mut cursor).collect();
         for name in names {
             let (dotted, alias) = match name.kind() {
-                "aliased_import" => (
-                    name.child_by_field_name("name"),
-                    name.child_by_field_name("alias"),
-                ),
+                "aliased_import" => (name.child_by_field_name("name"), name.child_by_field_name("alias")),
                 _ => (Some(name), None),
             };
             let Some(dotted) = dotted else { continue };
             let module = squash(self.text_of(dotted));
             self.note_import(&module);
             let (bound, bound_span, statement) = match alias {
-                Some(a) => (
-                    self.text_of(a).to_string(),
-                    self.span(a),
-                    format!("import {module} as {}", self.text_of(a)),
-                ),
+                Some(a) => {
+                    (self.text_of(a).to_string(), self.span(a), format!("import {module} as {}", self.text_of(a)))
+                }
                 None => {
                     let first = module.split('.').next().unwrap_or("").to_string();
                     (first, self.span(dotted), format!("import {module}"))
                 }
             };
-            self.bind(
-                &bound,
-                bound_span,
-                BindKind::Import {
-                    module,
-                    attribute: None,
-                    statement,
-                },
-            );
+            self.bind(&bound, bound_span, BindKind::Import { module, attribute: None, statement });
         }
     }
 
@@ -937,15 +841,9 @@ impl<'a> Analyzer<'a> {
         };
         let module = squash(self.text_of(module_node));
         self.note_import(&module);
-        if named_children(n)
-            .iter()
-            .any(|c| c.kind() == "wildcard_import")
-        {
+        if named_children(n).iter().any(|c| c.kind() == "wildcard_import") {
             if self.scopes.len() == 1 {
-                self.emit(Effect::StarImport {
-                    module,
-                    span: self.span(n),
-                });
+                self.emit(Effect::StarImport { module, span: self.span(n) });
             }
             return;
         }
@@ -953,41 +851,21 @@ impl<'a> Analyzer<'a> {
         let names: Vec<Node> = n.children_by_field_name("name", &mut cursor).collect();
         for name in names {
             let (attr, alias) = match name.kind() {
-                "aliased_import" => (
-                    name.child_by_field_name("name"),
-                    name.child_by_field_name("alias"),
-                ),
+                "aliased_import" => (name.child_by_field_name("name"), name.child_by_field_name("alias")),
                 _ => (Some(name), None),
             };
             let Some(attr) = attr else { continue };
             let attribute = squash(self.text_of(attr));
             let bound_name = alias.map_or(attribute.as_str(), |a| self.text_of(a));
-            self.from_imports
-                .insert(bound_name.to_string(), module.clone());
+            self.from_imports.insert(bound_name.to_string(), module.clone());
             let (bound, span, statement) = match alias {
                 Some(a) => {
                     let b = self.text_of(a).to_string();
-                    (
-                        b.clone(),
-                        self.span(a),
-                        format!("from {module} import {attribute} as {b}"),
-                    )
+                    (b.clone(), self.span(a), format!("from {module} import {attribute} as {b}"))
                 }
-                None => (
-                    attribute.clone(),
-                    self.span(attr),
-                    format!("from {module} import {attribute}"),
-                ),
+                None => (attribute.clone(), self.span(attr), format!("from {module} import {attribute}")),
             };
-            self.bind(
-                &bound,
-                span,
-                BindKind::Import {
-                    module: module.clone(),
-                    attribute: Some(attribute),
-                    statement,
-                },
-            );
+            self.bind(&bound, span, BindKind::Import { module: module.clone(), attribute: Some(attribute), statement });
         }
     }
 
@@ -1031,8 +909,7 @@ impl<'a> Analyzer<'a> {
             "dotted_name" => {
                 let ids = named_children(p);
                 let parent_kind = p.parent().map(|x| x.kind()).unwrap_or("");
-                if ids.len() == 1 && parent_kind != "class_pattern" && parent_kind != "dict_pattern"
-                {
+                if ids.len() == 1 && parent_kind != "class_pattern" && parent_kind != "dict_pattern" {
                     let name = self.text_of(ids[0]);
                     if name != "_" {
                         self.bind(name, self.span(ids[0]), BindKind::Value);
@@ -1090,14 +967,8 @@ impl<'a> Analyzer<'a> {
     /// Starts a top-level [`Definition`] for statement `stmt` (decorators included).
     fn start_definition(&mut self, name: &str, kind: DefinitionKind, stmt: Node) -> usize {
         let span = self.span(stmt);
-        let source = definition_source(
-            self.src,
-            &self.pre.program,
-            self.index,
-            stmt.start_byte(),
-            stmt.end_byte(),
-            span,
-        );
+        let source =
+            definition_source(self.src, &self.pre.program, self.index, stmt.start_byte(), stmt.end_byte(), span);
         self.definitions.push(Definition {
             name: name.to_string(),
             kind,
@@ -1132,16 +1003,8 @@ impl<'a> Analyzer<'a> {
         let top_level = self.at_module();
         // Methods of a top-level class: `__init__` gives the class's mutated params.
         let is_init_of_top_class = name == "__init__"
-            && self
-                .scopes
-                .last()
-                .is_some_and(|s| s.kind == ScopeKind::Class)
-            && self
-                .scopes
-                .iter()
-                .filter(|s| s.kind != ScopeKind::Type)
-                .count()
-                == 2;
+            && self.scopes.last().is_some_and(|s| s.kind == ScopeKind::Class)
+            && self.scopes.iter().filter(|s| s.kind != ScopeKind::Type).count() == 2;
         let typed = self.push_type_params(n);
 
         // Definition time: defaults (read now), annotations (soft: may be lazy or
@@ -1174,12 +1037,7 @@ impl<'a> Analyzer<'a> {
             scope.locals.insert(p.clone());
         }
         scope.params = param_names;
-        let saved = (
-            self.sink,
-            self.current_def,
-            self.conditional,
-            self.soft_guard,
-        );
+        let saved = (self.sink, self.current_def, self.conditional, self.soft_guard);
         if let Some(i) = index {
             self.current_def = Some(i);
         }
@@ -1191,12 +1049,7 @@ impl<'a> Analyzer<'a> {
         self.scopes.push(scope);
         self.visit_field_block(n, "body");
         let scope = self.scopes.pop();
-        (
-            self.sink,
-            self.current_def,
-            self.conditional,
-            self.soft_guard,
-        ) = saved;
+        (self.sink, self.current_def, self.conditional, self.soft_guard) = saved;
         if typed {
             self.scopes.pop();
         }
@@ -1206,11 +1059,8 @@ impl<'a> Analyzer<'a> {
             self.definitions[i].mutated_params = mutated;
         } else if is_init_of_top_class {
             if let Some(d) = self.current_def {
-                self.definitions[d].mutated_params = mutated
-                    .into_iter()
-                    .filter(|(p, _)| *p > 0)
-                    .map(|(p, s)| (p - 1, s))
-                    .collect();
+                self.definitions[d].mutated_params =
+                    mutated.into_iter().filter(|(p, _)| *p > 0).map(|(p, s)| (p - 1, s)).collect();
             }
         }
         let kind = index.map_or(BindKind::Value, BindKind::Definition);
@@ -1223,19 +1073,13 @@ impl<'a> Analyzer<'a> {
         for p in named_children(params) {
             let (name, ty, default) = match p.kind() {
                 "identifier" => (Some(p), None, None),
-                "typed_parameter" => (
-                    p.named_child(0).and_then(first_identifier_or_self),
-                    p.child_by_field_name("type"),
-                    None,
-                ),
-                "default_parameter" | "typed_default_parameter" => (
-                    p.child_by_field_name("name"),
-                    p.child_by_field_name("type"),
-                    p.child_by_field_name("value"),
-                ),
-                "list_splat_pattern" | "dictionary_splat_pattern" => {
-                    (first_identifier(p), None, None)
+                "typed_parameter" => {
+                    (p.named_child(0).and_then(first_identifier_or_self), p.child_by_field_name("type"), None)
                 }
+                "default_parameter" | "typed_default_parameter" => {
+                    (p.child_by_field_name("name"), p.child_by_field_name("type"), p.child_by_field_name("value"))
+                }
+                "list_splat_pattern" | "dictionary_splat_pattern" => (first_identifier(p), None, None),
                 "tuple_pattern" => {
                     for id in pattern_identifiers(p) {
                         names.push(self.text_of(id).to_string());
@@ -1296,27 +1140,16 @@ impl<'a> Analyzer<'a> {
             "attribute" => self.visit_field(n, "object"),
             "call" => self.visit_call(n),
             "lambda" => self.visit_lambda(n),
-            "list_comprehension"
-            | "set_comprehension"
-            | "generator_expression"
-            | "dictionary_comprehension" => self.visit_comprehension(n),
+            "list_comprehension" | "set_comprehension" | "generator_expression" | "dictionary_comprehension" => {
+                self.visit_comprehension(n)
+            }
             "named_expression" => {
                 self.visit_field(n, "value");
                 if let Some(name) = n.child_by_field_name("name") {
                     // PEP 572: binds in the nearest enclosing non-comprehension scope.
-                    let i = self
-                        .scopes
-                        .iter()
-                        .rposition(|s| s.kind != ScopeKind::Comprehension)
-                        .unwrap_or(0);
+                    let i = self.scopes.iter().rposition(|s| s.kind != ScopeKind::Comprehension).unwrap_or(0);
                     let in_comprehension = i + 1 < self.scopes.len();
-                    self.bind_in(
-                        i,
-                        self.text_of(name),
-                        self.span(name),
-                        BindKind::Value,
-                        in_comprehension,
-                    );
+                    self.bind_in(i, self.text_of(name), self.span(name), BindKind::Value, in_comprehension);
                 }
             }
             "keyword_argument" => self.visit_field(n, "value"),
@@ -1378,10 +1211,7 @@ impl<'a> Analyzer<'a> {
         for a in named_children(args) {
             match a.kind() {
                 "keyword_argument" => {
-                    let key = a
-                        .child_by_field_name("name")
-                        .map(|k| self.text_of(k).to_string())
-                        .unwrap_or_default();
+                    let key = a.child_by_field_name("name").map(|k| self.text_of(k).to_string()).unwrap_or_default();
                     let value = a.child_by_field_name("value");
                     if key == "inplace" && value.is_some_and(|v| v.kind() == "true") {
                         inplace = true;
@@ -1411,10 +1241,7 @@ impl<'a> Analyzer<'a> {
         let args = n.child_by_field_name("arguments");
         let span = self.span(n);
         let first_arg = args.filter(|a| a.kind() == "argument_list").and_then(|a| {
-            named_children(a)
-                .into_iter()
-                .find(|c| c.kind() != "comment")
-                .filter(|c| c.kind() == "identifier")
+            named_children(a).into_iter().find(|c| c.kind() != "comment").filter(|c| c.kind() == "identifier")
         });
         match func.kind() {
             "identifier" => {
@@ -1424,14 +1251,8 @@ impl<'a> Analyzer<'a> {
                 }
                 let callee = self.text_of(func);
                 if let Resolved::Module = self.resolve(callee) {
-                    let (positional, keywords, _) =
-                        args.map(|a| self.argument_names(a)).unwrap_or_default();
-                    self.emit(Effect::Call {
-                        callee: callee.to_string(),
-                        span,
-                        args: positional,
-                        kwargs: keywords,
-                    });
+                    let (positional, keywords, _) = args.map(|a| self.argument_names(a)).unwrap_or_default();
+                    self.emit(Effect::Call { callee: callee.to_string(), span, args: positional, kwargs: keywords });
                 }
                 if INPLACE_FUNCTIONS.contains(&callee) {
                     if let Some(a) = first_arg {
@@ -1446,8 +1267,7 @@ impl<'a> Analyzer<'a> {
                         if let Some(a) = args {
                             self.visit_arguments(a);
                         }
-                        let (_, _, inplace) =
-                            args.map(|a| self.argument_names(a)).unwrap_or_default();
+                        let (_, _, inplace) = args.map(|a| self.argument_names(a)).unwrap_or_default();
                         let receiver = self.text_of(root);
                         match self.resolve(receiver) {
                             Resolved::Module => self.emit(Effect::MethodCall {
@@ -1502,10 +1322,8 @@ impl<'a> Analyzer<'a> {
     }
 
     fn visit_comprehension(&mut self, n: Node) {
-        let clauses: Vec<Node> = named_children(n)
-            .into_iter()
-            .filter(|c| matches!(c.kind(), "for_in_clause" | "if_clause"))
-            .collect();
+        let clauses: Vec<Node> =
+            named_children(n).into_iter().filter(|c| matches!(c.kind(), "for_in_clause" | "if_clause")).collect();
         // The first iterable is evaluated in the enclosing scope.
         let mut first_iter_done = false;
         if let Some(first) = clauses.first().filter(|c| c.kind() == "for_in_clause") {
@@ -1531,8 +1349,7 @@ impl<'a> Analyzer<'a> {
             if c.kind() == "for_in_clause" {
                 if i > 0 || !first_iter_done {
                     let mut cursor = c.walk();
-                    let rights: Vec<Node> =
-                        c.children_by_field_name("right", &mut cursor).collect();
+                    let rights: Vec<Node> = c.children_by_field_name("right", &mut cursor).collect();
                     for r in rights {
                         self.visit_expr(r);
                     }
@@ -1562,11 +1379,7 @@ impl<'a> Analyzer<'a> {
         };
         let name = self.text_of(t).to_string();
         if !extra.of.is_empty() {
-            self.emit(Effect::Alias {
-                name: name.clone(),
-                of: extra.of,
-                span: self.span(t),
-            });
+            self.emit(Effect::Alias { name: name.clone(), of: extra.of, span: self.span(t) });
         }
         if let Some((hint, span)) = extra.value {
             self.emit(Effect::Value { name, span, hint });
@@ -1591,15 +1404,9 @@ impl<'a> Analyzer<'a> {
                     self.plan_target(c, &flat);
                 }
             }
-            "pattern_list" | "tuple_pattern" | "list_pattern" | "tuple" | "list"
-            | "expression_list" => {
-                let elements: Vec<Node> = named_children(t)
-                    .into_iter()
-                    .filter(|c| c.kind() != "comment")
-                    .collect();
-                let splat = elements
-                    .iter()
-                    .any(|e| matches!(e.kind(), "list_splat_pattern" | "list_splat"));
+            "pattern_list" | "tuple_pattern" | "list_pattern" | "tuple" | "list" | "expression_list" => {
+                let elements: Vec<Node> = named_children(t).into_iter().filter(|c| c.kind() != "comment").collect();
+                let splat = elements.iter().any(|e| matches!(e.kind(), "list_splat_pattern" | "list_splat"));
                 match source {
                     AliasSource::Elements(es) if es.len() == elements.len() && !splat => {
                         for (e, s) in elements.iter().zip(es) {
@@ -1634,7 +1441,11 @@ impl<'a> Analyzer<'a> {
             // Methods that return a view sharing the object's data (numpy, pandas):
             // `g2 = g.reshape(4, 6)`; `g2[1, 2] = 9` changes `g` too.
             "call" => match n.child_by_field_name("function") {
-                Some(f) if f.kind() == "attribute" && f.child_by_field_name("attribute").is_some_and(|a| VIEW_METHODS.contains(&self.text_of(a))) => {
+                Some(f)
+                    if f.kind() == "attribute"
+                        && f.child_by_field_name("attribute")
+                            .is_some_and(|a| VIEW_METHODS.contains(&self.text_of(a))) =>
+                {
                     match f.child_by_field_name("object") {
                         Some(o) => AliasSource::Names(self.alias_source(o).names()),
                         None => none(),
@@ -1651,22 +1462,15 @@ impl<'a> Analyzer<'a> {
                 None => none(),
             },
             "parenthesized_expression" => {
-                let inner: Vec<Node> = named_children(n)
-                    .into_iter()
-                    .filter(|c| c.kind() != "comment")
-                    .collect();
+                let inner: Vec<Node> = named_children(n).into_iter().filter(|c| c.kind() != "comment").collect();
                 match inner.as_slice() {
                     [one] => self.alias_source(*one),
                     _ => none(),
                 }
             }
             "tuple" | "list" | "expression_list" => {
-                let items: Vec<Node> = named_children(n)
-                    .into_iter()
-                    .filter(|c| c.kind() != "comment")
-                    .collect();
-                let sources: Vec<AliasSource> =
-                    items.iter().map(|i| self.alias_source(*i)).collect();
+                let items: Vec<Node> = named_children(n).into_iter().filter(|c| c.kind() != "comment").collect();
+                let sources: Vec<AliasSource> = items.iter().map(|i| self.alias_source(*i)).collect();
                 if items.iter().any(|i| i.kind() == "list_splat") {
                     AliasSource::Names(AliasSource::Elements(sources).names())
                 } else {
@@ -1724,12 +1528,7 @@ impl<'a> Analyzer<'a> {
             .map(|a| {
                 named_children(a)
                     .into_iter()
-                    .filter(|c| {
-                        !matches!(
-                            c.kind(),
-                            "comment" | "keyword_argument" | "list_splat" | "dictionary_splat"
-                        )
-                    })
+                    .filter(|c| !matches!(c.kind(), "comment" | "keyword_argument" | "list_splat" | "dictionary_splat"))
                     .collect()
             })
             .unwrap_or_default();
@@ -1739,30 +1538,18 @@ impl<'a> Analyzer<'a> {
                     Some(x) => AliasSource::Elements(vec![none(), self.iteration_source(*x)]),
                     None => none(),
                 },
-                "zip" => AliasSource::Elements(
-                    positional
-                        .iter()
-                        .map(|x| self.iteration_source(*x))
-                        .collect(),
-                ),
+                "zip" => AliasSource::Elements(positional.iter().map(|x| self.iteration_source(*x)).collect()),
                 _ => none(),
             },
             Some(("attribute", f)) => {
-                let method = f
-                    .child_by_field_name("attribute")
-                    .map_or("", |a| self.text_of(a));
+                let method = f.child_by_field_name("attribute").map_or("", |a| self.text_of(a));
                 let object = f.child_by_field_name("object");
                 match (method, object) {
                     ("items", Some(o)) => {
                         let names = self.alias_source(o).names();
-                        AliasSource::Elements(vec![
-                            AliasSource::Names(names.clone()),
-                            AliasSource::Names(names),
-                        ])
+                        AliasSource::Elements(vec![AliasSource::Names(names.clone()), AliasSource::Names(names)])
                     }
-                    ("values" | "keys", Some(o)) => {
-                        AliasSource::Names(self.alias_source(o).names())
-                    }
+                    ("values" | "keys", Some(o)) => AliasSource::Names(self.alias_source(o).names()),
                     _ => none(),
                 }
             }
@@ -1781,42 +1568,29 @@ impl<'a> Analyzer<'a> {
         }
         match n.kind() {
             "lambda" if !in_with => Some(ValueHint::Lambda),
-            "generator_expression" if !in_with => Some(ValueHint::Unserializable {
-                what: "a generator".into(),
-            }),
+            "generator_expression" if !in_with => Some(ValueHint::Unserializable { what: "a generator".into() }),
             "call" => {
                 let func = n.child_by_field_name("function")?;
                 let args = n.child_by_field_name("arguments");
                 if func.kind() == "attribute"
-                    && func
-                        .child_by_field_name("attribute")
-                        .is_some_and(|a| self.text_of(a) == "open")
+                    && func.child_by_field_name("attribute").is_some_and(|a| self.text_of(a) == "open")
                     && func
                         .child_by_field_name("object")
                         .and_then(|o| resources::path_constructor(o, self.text))
                         .is_some()
                 {
                     return Some(ValueHint::Unserializable {
-                        what: format!(
-                            "an open file (`{}(...)`)",
-                            resources::callee_text(func, self.text)
-                        ),
+                        what: format!("an open file (`{}(...)`)", resources::callee_text(func, self.text)),
                     });
                 }
                 let dotted = resources::dotted_name(func, self.text)?;
                 if func.kind() == "identifier" && self.generator_defs.contains(&dotted) {
-                    return (!in_with).then(|| ValueHint::Unserializable {
-                        what: format!("a generator (`{dotted}()` yields)"),
-                    });
+                    return (!in_with)
+                        .then(|| ValueHint::Unserializable { what: format!("a generator (`{dotted}()` yields)") });
                 }
-                let imported = (func.kind() == "identifier")
-                    .then(|| self.from_imports.get(&dotted).map(String::as_str))
-                    .flatten();
-                let (what, lock) = resources::unserializable_call(
-                    &dotted,
-                    resources::has_arguments(args),
-                    imported,
-                )?;
+                let imported =
+                    (func.kind() == "identifier").then(|| self.from_imports.get(&dotted).map(String::as_str)).flatten();
+                let (what, lock) = resources::unserializable_call(&dotted, resources::has_arguments(args), imported)?;
                 (!(in_with && lock)).then_some(ValueHint::Unserializable { what })
             }
             _ => None,
@@ -1836,10 +1610,7 @@ impl<'a> Analyzer<'a> {
                 };
                 known && matches!(self.resolve(name), Resolved::Module)
             }
-            "attribute" => {
-                resources::dotted_name(func, self.text).as_deref()
-                    == Some("importlib.import_module")
-            }
+            "attribute" => resources::dotted_name(func, self.text).as_deref() == Some("importlib.import_module"),
             _ => false,
         };
         if dynamic {
@@ -1866,17 +1637,12 @@ impl<'a> Analyzer<'a> {
         };
         let last = match receiver {
             None => self.text_of(func),
-            Some(_) => func
-                .child_by_field_name("attribute")
-                .map_or("", |a| self.text_of(a)),
+            Some(_) => func.child_by_field_name("attribute").map_or("", |a| self.text_of(a)),
         };
-        let prefix = dotted
-            .as_deref()
-            .map_or("", |d| resources::split_callee(d).0);
+        let prefix = dotted.as_deref().map_or("", |d| resources::split_callee(d).0);
         let path_receiver = receiver.and_then(|r| resources::path_constructor(r, text));
         let arg = |position: usize, keywords: &[&str]| {
-            resources::call_argument(args, position, keywords, text)
-                .map(|a| resources::path_argument(a, text))
+            resources::call_argument(args, position, keywords, text).map(|a| resources::path_argument(a, text))
         };
 
         if dotted.as_deref().is_some_and(resources::is_open_callee) {
@@ -1886,12 +1652,7 @@ impl<'a> Analyzer<'a> {
         } else if last == "open" && path_receiver.is_some() {
             let mode = resources::call_argument(args, 0, &["mode"], text);
             self.open_effects(path_receiver, mode, &callee, span);
-        } else if receiver.is_some()
-            && matches!(
-                last,
-                "read_text" | "read_bytes" | "write_text" | "write_bytes"
-            )
-        {
+        } else if receiver.is_some() && matches!(last, "read_text" | "read_bytes" | "write_text" | "write_bytes") {
             let path = path_receiver.unwrap_or(PathArg::Unknown);
             self.file_access(path, last.starts_with("write"), &callee, span);
         } else if receiver.is_some() && resources::WRITERS.contains(&last) {
@@ -1942,13 +1703,7 @@ impl<'a> Analyzer<'a> {
 
     /// `open(path, mode)`: read for `r`, write for `w`/`x`, both for `a`/`+` or a mode
     /// that is not a literal.
-    fn open_effects(
-        &mut self,
-        path: Option<PathArg>,
-        mode: Option<Node>,
-        callee: &str,
-        span: Span,
-    ) {
+    fn open_effects(&mut self, path: Option<PathArg>, mode: Option<Node>, callee: &str, span: Span) {
         let Some(path) = path else { return };
         let mode = match mode {
             None => Some("r".to_string()),
@@ -1972,11 +1727,7 @@ impl<'a> Analyzer<'a> {
         let e = match path {
             PathArg::Known(path) if write => Effect::FileWrite { path, span },
             PathArg::Known(path) => Effect::FileRead { path, span },
-            PathArg::Unknown => Effect::FileUnknown {
-                call: callee.to_string(),
-                write,
-                span,
-            },
+            PathArg::Unknown => Effect::FileUnknown { call: callee.to_string(), write, span },
             PathArg::NotAFile => return,
         };
         self.emit(e);
@@ -1989,9 +1740,7 @@ impl<'a> Analyzer<'a> {
 fn plain_identifier(t: Node) -> Option<Node> {
     match t.kind() {
         "identifier" => Some(t),
-        "parenthesized_expression" if t.named_child_count() == 1 => {
-            t.named_child(0).and_then(plain_identifier)
-        }
+        "parenthesized_expression" if t.named_child_count() == 1 => t.named_child(0).and_then(plain_identifier),
         _ => None,
     }
 }
@@ -2018,17 +1767,15 @@ fn first_identifier(n: Node) -> Option<Node> {
     if n.kind() == "identifier" {
         return Some(n);
     }
-    named_children(n)
-        .into_iter()
-        .find_map(first_identifier_shallow)
+    named_children(n).into_iter().find_map(first_identifier_shallow)
 }
 
 fn first_identifier_shallow(n: Node) -> Option<Node> {
     match n.kind() {
         "identifier" => Some(n),
-        "type" | "generic_type" | "as_pattern_target" => named_children(n)
-            .into_iter()
-            .find(|c| c.kind() == "identifier"),
+        "type" | "generic_type" | "as_pattern_target" => {
+            named_children(n).into_iter().find(|c| c.kind() == "identifier")
+        }
         _ => None,
     }
 }
@@ -2097,9 +1844,7 @@ fn attribute_path(n: Node, text: &str) -> Vec<String> {
 
 /// Removes whitespace from a dotted name (`a . b` → `a.b`).
 fn squash(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace() && *c != '\\')
-        .collect()
+    s.chars().filter(|c| !c.is_whitespace() && *c != '\\').collect()
 }
 
 /// Names local to a function or lambda body, and its `global` names: everything the
@@ -2133,11 +1878,7 @@ fn collect_locals(body: Node, text: &str) -> (HashSet<String>, HashSet<String>) 
                 continue;
             }
             "assignment" | "augmented_assignment" | "for_statement" | "named_expression" => {
-                let target = n.child_by_field_name(if n.kind() == "named_expression" {
-                    "name"
-                } else {
-                    "left"
-                });
+                let target = n.child_by_field_name(if n.kind() == "named_expression" { "name" } else { "left" });
                 if let Some(t) = target {
                     for id in pattern_identifiers(t) {
                         locals.insert(name(id));
@@ -2155,10 +1896,7 @@ fn collect_locals(body: Node, text: &str) -> (HashSet<String>, HashSet<String>) 
                         locals.insert(name(id));
                     }
                 }
-                if let Some(last) = named_children(n)
-                    .last()
-                    .filter(|c| c.kind() == "identifier")
-                {
+                if let Some(last) = named_children(n).last().filter(|c| c.kind() == "identifier") {
                     locals.insert(name(*last));
                 }
             }
@@ -2174,13 +1912,9 @@ fn collect_locals(body: Node, text: &str) -> (HashSet<String>, HashSet<String>) 
                 for nm in n.children_by_field_name("name", &mut cursor) {
                     let bound = match nm.kind() {
                         "aliased_import" => nm.child_by_field_name("alias").map(name),
-                        _ if n.kind() == "import_statement" => Some(
-                            squash(&name(nm))
-                                .split('.')
-                                .next()
-                                .unwrap_or("")
-                                .to_string(),
-                        ),
+                        _ if n.kind() == "import_statement" => {
+                            Some(squash(&name(nm)).split('.').next().unwrap_or("").to_string())
+                        }
                         _ => Some(squash(&name(nm))),
                     };
                     if let Some(b) = bound {
@@ -2225,14 +1959,7 @@ fn collect_locals(body: Node, text: &str) -> (HashSet<String>, HashSet<String>) 
 
 /// The source of a definition: its lines taken from the *program* (same lines as the
 /// cell, IPython syntax translated), dedented to the statement's column.
-fn definition_source(
-    src: &str,
-    program: &str,
-    index: &LineIndex,
-    start: usize,
-    end: usize,
-    span: Span,
-) -> String {
+fn definition_source(src: &str, program: &str, index: &LineIndex, start: usize, end: usize, span: Span) -> String {
     let end_line = index.span(end, end).line;
     let prog_lines: Vec<&str> = program.split_inclusive('\n').collect();
     let first = span.line - 1;
@@ -2244,18 +1971,10 @@ fn definition_source(
     let mut out = String::new();
     for (i, line) in lines.iter().enumerate() {
         if i == 0 {
-            out.push_str(
-                line.char_indices()
-                    .nth(indent)
-                    .map_or("", |(b, _)| &line[b..]),
-            );
+            out.push_str(line.char_indices().nth(indent).map_or("", |(b, _)| &line[b..]));
         } else {
             // Strip up to `indent` leading whitespace characters.
-            let ws = line
-                .chars()
-                .take(indent)
-                .take_while(|c| *c == ' ' || *c == '\t')
-                .count();
+            let ws = line.chars().take(indent).take_while(|c| *c == ' ' || *c == '\t').count();
             out.push_str(&line[ws..]);
         }
     }
@@ -2276,37 +1995,16 @@ mod tests {
                 Effect::Read { name, soft, .. } => {
                     format!("{} {name}", if *soft { "r" } else { "R" })
                 }
-                Effect::Bind {
-                    name, conditional, ..
-                } => format!("{} {name}", if *conditional { "b" } else { "B" }),
+                Effect::Bind { name, conditional, .. } => format!("{} {name}", if *conditional { "b" } else { "B" }),
                 Effect::Mutate { name, .. } => format!("M {name}"),
                 Effect::Delete { name, .. } => format!("D {name}"),
-                Effect::MethodCall {
-                    receiver,
-                    path,
-                    inplace,
-                    ..
-                } => {
-                    format!(
-                        "MC{} {receiver}.{}",
-                        if *inplace { "!" } else { "" },
-                        path.join(".")
-                    )
+                Effect::MethodCall { receiver, path, inplace, .. } => {
+                    format!("MC{} {receiver}.{}", if *inplace { "!" } else { "" }, path.join("."))
                 }
-                Effect::Call {
-                    callee,
-                    args,
-                    kwargs,
-                    ..
-                } => {
-                    let a: Vec<String> = args
-                        .iter()
-                        .map(|x| x.clone().unwrap_or("_".into()))
-                        .collect();
-                    let k: Vec<String> = kwargs
-                        .iter()
-                        .map(|(k, v)| format!("{k}={}", v.clone().unwrap_or("_".into())))
-                        .collect();
+                Effect::Call { callee, args, kwargs, .. } => {
+                    let a: Vec<String> = args.iter().map(|x| x.clone().unwrap_or("_".into())).collect();
+                    let k: Vec<String> =
+                        kwargs.iter().map(|(k, v)| format!("{k}={}", v.clone().unwrap_or("_".into()))).collect();
                     format!("C {callee}({};{})", a.join(","), k.join(","))
                 }
                 Effect::StarImport { module, .. } => format!("* {module}"),
@@ -2347,31 +2045,15 @@ mod tests {
 
     fn effects(src: &str) -> Vec<String> {
         let f = cell(src);
-        assert!(
-            f.problems
-                .iter()
-                .all(|p| p.severity != ProblemSeverity::Error),
-            "{:?}",
-            f.problems
-        );
-        let scope: Vec<Effect> = f
-            .effects
-            .into_iter()
-            .filter(|e| !is_resource_effect(e))
-            .collect();
+        assert!(f.problems.iter().all(|p| p.severity != ProblemSeverity::Error), "{:?}", f.problems);
+        let scope: Vec<Effect> = f.effects.into_iter().filter(|e| !is_resource_effect(e)).collect();
         fx(&scope)
     }
 
     /// All effects, scope and resource ones.
     fn all_effects(src: &str) -> Vec<String> {
         let f = cell(src);
-        assert!(
-            f.problems
-                .iter()
-                .all(|p| p.severity != ProblemSeverity::Error),
-            "{:?}",
-            f.problems
-        );
+        assert!(f.problems.iter().all(|p| p.severity != ProblemSeverity::Error), "{:?}", f.problems);
         fx(&f.effects)
     }
 
@@ -2385,12 +2067,8 @@ mod tests {
     /// Only the resource effects in the call effects of the cell's first definition.
     fn call_res(src: &str) -> Vec<String> {
         let f = cell(src);
-        let kept: Vec<Effect> = f.definitions[0]
-            .call_effects
-            .iter()
-            .filter(|e| is_resource_effect(e))
-            .cloned()
-            .collect();
+        let kept: Vec<Effect> =
+            f.definitions[0].call_effects.iter().filter(|e| is_resource_effect(e)).cloned().collect();
         fx(&kept)
     }
 
@@ -2399,10 +2077,7 @@ mod tests {
         assert_eq!(effects("x = f(y)\n"), ["R f", "R y", "C f(y;)", "B x"]);
         assert_eq!(effects("a = b = c\n"), ["R c", "B a", "B b"]);
         assert_eq!(effects("x += v\n"), ["R x", "R v", "B x"]);
-        assert_eq!(
-            effects("x: T = v\ny: int\n"),
-            ["R T", "R v", "B x", "R int"]
-        );
+        assert_eq!(effects("x: T = v\ny: int\n"), ["R T", "R v", "B x", "R int"]);
         assert_eq!(effects("a, (b, *c) = t\n"), ["R t", "B a", "B b", "B c"]);
     }
 
@@ -2412,47 +2087,20 @@ mod tests {
         assert_eq!(effects("x[k] = v\n"), ["R v", "R x", "R k", "M x"]);
         assert_eq!(effects("x.a = v\n"), ["R v", "R x", "M x"]);
         assert_eq!(effects("x.a[k] = v\n"), ["R v", "R x", "R k", "M x"]);
-        assert_eq!(
-            effects("del x[k]\ndel y.a\ndel z\n"),
-            ["R x", "R k", "M x", "R y", "M y", "D z"]
-        );
+        assert_eq!(effects("del x[k]\ndel y.a\ndel z\n"), ["R x", "R k", "M x", "R y", "M y", "D z"]);
         assert_eq!(effects("x[0] += 1\n"), ["R x", "M x"]);
-        assert_eq!(
-            effects("df.drop(columns=c, inplace=True)\n"),
-            ["R df", "R c", "MC! df.drop"]
-        );
-        assert_eq!(
-            effects("np.random.seed(0)\n"),
-            ["R np", "MC np.random.seed"]
-        );
-        assert_eq!(
-            effects("random.shuffle(x)\n"),
-            ["R random", "R x", "MC random.shuffle", "M x"]
-        );
-        assert_eq!(
-            effects("heapq.heappush(h, 1)\n"),
-            ["R heapq", "R h", "MC heapq.heappush", "M h"]
-        );
-        assert_eq!(
-            effects("v = next(it)\n"),
-            ["R next", "R it", "C next(it;)", "M it", "B v"]
-        );
-        assert_eq!(
-            effects("f(a, 1, k=c, j=2)\n"),
-            ["R f", "R a", "R c", "C f(a,_;k=c,j=_)"]
-        );
+        assert_eq!(effects("df.drop(columns=c, inplace=True)\n"), ["R df", "R c", "MC! df.drop"]);
+        assert_eq!(effects("np.random.seed(0)\n"), ["R np", "MC np.random.seed"]);
+        assert_eq!(effects("random.shuffle(x)\n"), ["R random", "R x", "MC random.shuffle", "M x"]);
+        assert_eq!(effects("heapq.heappush(h, 1)\n"), ["R heapq", "R h", "MC heapq.heappush", "M h"]);
+        assert_eq!(effects("v = next(it)\n"), ["R next", "R it", "C next(it;)", "M it", "B v"]);
+        assert_eq!(effects("f(a, 1, k=c, j=2)\n"), ["R f", "R a", "R c", "C f(a,_;k=c,j=_)"]);
     }
 
     #[test]
     fn control_flow_is_conditional() {
-        assert_eq!(
-            effects("for i in xs:\n    y = i\n"),
-            ["R xs", "b i", "R i", "b y"]
-        );
-        assert_eq!(
-            effects("if c:\n    a = 1\nelse:\n    b = 2\n"),
-            ["R c", "b a", "b b"]
-        );
+        assert_eq!(effects("for i in xs:\n    y = i\n"), ["R xs", "b i", "R i", "b y"]);
+        assert_eq!(effects("if c:\n    a = 1\nelse:\n    b = 2\n"), ["R c", "b a", "b b"]);
         assert_eq!(
             effects("with open(p) as fh:\n    d = fh\n"),
             ["R open", "R p", "C open(p;)", "B fh", "R fh", "B d"]
@@ -2464,97 +2112,47 @@ mod tests {
     fn except_as_is_deleted() {
         assert_eq!(
             effects("try:\n    a = f()\nexcept ValueError as e:\n    m = e\n"),
-            [
-                "R f",
-                "C f(;)",
-                "b a",
-                "R ValueError",
-                "b e",
-                "R e",
-                "b m",
-                "D e"
-            ]
+            ["R f", "C f(;)", "b a", "R ValueError", "b e", "R e", "b m", "D e"]
         );
     }
 
     #[test]
     fn name_error_guard_makes_reads_soft() {
-        assert_eq!(
-            effects("try:\n    x\nexcept NameError:\n    x = 1\n"),
-            ["r x", "R NameError", "b x"]
-        );
+        assert_eq!(effects("try:\n    x\nexcept NameError:\n    x = 1\n"), ["r x", "R NameError", "b x"]);
         assert_eq!(effects("try:\n    x\nexcept:\n    pass\n"), ["r x"]);
-        assert_eq!(
-            effects("try:\n    x\nexcept KeyError:\n    pass\n"),
-            ["R x", "R KeyError"]
-        );
+        assert_eq!(effects("try:\n    x\nexcept KeyError:\n    pass\n"), ["R x", "R KeyError"]);
     }
 
     #[test]
     fn comprehensions_and_walrus() {
-        assert_eq!(
-            effects("ys = [y * k for y in xs if y]\n"),
-            ["R xs", "R k", "B ys"]
-        );
-        assert_eq!(
-            effects("ys = [(last := y) for y in xs]\n"),
-            ["R xs", "b last", "B ys"]
-        );
-        assert_eq!(
-            effects("d = {k: v for k, v in items.items()}\n"),
-            ["R items", "MC items.items", "B d"]
-        );
-        assert_eq!(
-            effects("if (n := len(a)) > 1:\n    pass\n"),
-            ["R len", "R a", "C len(a;)", "B n"]
-        );
-        assert_eq!(
-            effects("s = sum(x for x in xs)\n"),
-            ["R sum", "R xs", "C sum(_;)", "B s"]
-        );
+        assert_eq!(effects("ys = [y * k for y in xs if y]\n"), ["R xs", "R k", "B ys"]);
+        assert_eq!(effects("ys = [(last := y) for y in xs]\n"), ["R xs", "b last", "B ys"]);
+        assert_eq!(effects("d = {k: v for k, v in items.items()}\n"), ["R items", "MC items.items", "B d"]);
+        assert_eq!(effects("if (n := len(a)) > 1:\n    pass\n"), ["R len", "R a", "C len(a;)", "B n"]);
+        assert_eq!(effects("s = sum(x for x in xs)\n"), ["R sum", "R xs", "C sum(_;)", "B s"]);
     }
 
     #[test]
     fn lambdas_read_softly() {
-        assert_eq!(
-            effects("f = lambda a, b=d: a + g(b) + c\n"),
-            ["R d", "r g", "C g(b;)", "r c", "B f"]
-        );
+        assert_eq!(effects("f = lambda a, b=d: a + g(b) + c\n"), ["R d", "r g", "C g(b;)", "r c", "B f"]);
     }
 
     #[test]
     fn imports() {
         let f = cell("import a.b.c\nimport a.b as ab\nfrom m import x as y, z\nfrom . import loc\nfrom n import *\nfrom __future__ import annotations\n");
-        assert_eq!(
-            fx(&f.effects),
-            ["B a", "B ab", "B y", "B z", "B loc", "* n"]
-        );
+        assert_eq!(fx(&f.effects), ["B a", "B ab", "B y", "B z", "B loc", "* n"]);
         let kinds: Vec<&BindKind> = f
             .effects
             .iter()
-            .filter_map(|e| {
-                if let Effect::Bind { kind, .. } = e {
-                    Some(kind)
-                } else {
-                    None
-                }
-            })
+            .filter_map(|e| if let Effect::Bind { kind, .. } = e { Some(kind) } else { None })
             .collect();
         assert_eq!(
             kinds[0],
-            &BindKind::Import {
-                module: "a.b.c".into(),
-                attribute: None,
-                statement: "import a.b.c".into()
-            }
+            &BindKind::Import { module: "a.b.c".into(), attribute: None, statement: "import a.b.c".into() }
         );
         assert_eq!(
             kinds[1],
-            &BindKind::Import {
-                module: "a.b".into(),
-                attribute: None,
-                statement: "import a.b as ab".into()
-            }
+            &BindKind::Import { module: "a.b".into(), attribute: None, statement: "import a.b as ab".into() }
         );
         assert_eq!(
             kinds[2],
@@ -2585,32 +2183,13 @@ mod tests {
     #[test]
     fn functions_defer_their_reads() {
         let f = cell("@deco(a)\ndef f(p, q=dflt, *args, k: T = 1, **kw):\n    loc = p + g\n    h(loc)\n    return [loc for _ in q]\nf(x)\n");
-        assert_eq!(
-            fx(&f.effects),
-            [
-                "R deco",
-                "R a",
-                "C deco(a;)",
-                "R dflt",
-                "r T",
-                "B f",
-                "R f",
-                "R x",
-                "C f(x;)"
-            ]
-        );
+        assert_eq!(fx(&f.effects), ["R deco", "R a", "C deco(a;)", "R dflt", "r T", "B f", "R f", "R x", "C f(x;)"]);
         let d = &f.definitions[0];
         assert_eq!(d.name, "f");
         assert_eq!(fx(&d.call_effects), ["r g", "r h", "C h(loc;)"]);
         assert!(d.source.starts_with("@deco(a)\ndef f("));
         assert!(d.source.ends_with("return [loc for _ in q]"));
-        assert!(matches!(
-            f.effects[5],
-            Effect::Bind {
-                kind: BindKind::Definition(0),
-                ..
-            }
-        ));
+        assert!(matches!(f.effects[5], Effect::Bind { kind: BindKind::Definition(0), .. }));
     }
 
     #[test]
@@ -2618,15 +2197,7 @@ mod tests {
         let f = cell("def inc():\n    global counter, gone\n    counter += 1\n    del gone\n    cache[1] = 2\n    log.append(1)\n");
         assert_eq!(
             fx(&f.definitions[0].call_effects),
-            [
-                "r counter",
-                "b counter",
-                "D gone",
-                "r cache",
-                "M cache",
-                "r log",
-                "MC log.append"
-            ]
+            ["r counter", "b counter", "D gone", "r cache", "M cache", "r log", "MC log.append"]
         );
         assert!(f.effects.len() == 1);
     }
@@ -2640,15 +2211,12 @@ mod tests {
 
     #[test]
     fn mutated_params() {
-        let f = cell("def f(a, b, c, d, e):\n    a.append(1)\n    b[0] = 1\n    c.x += 1\n    random.shuffle(d)\n    e = 3\n");
+        let f = cell(
+            "def f(a, b, c, d, e):\n    a.append(1)\n    b[0] = 1\n    c.x += 1\n    random.shuffle(d)\n    e = 3\n",
+        );
         assert_eq!(
             f.definitions[0].mutated_params,
-            [
-                (0, "a".to_string()),
-                (1, "b".into()),
-                (2, "c".into()),
-                (3, "d".into())
-            ]
+            [(0, "a".to_string()), (1, "b".into()), (2, "c".into()), (3, "d".into())]
         );
     }
 
@@ -2666,44 +2234,24 @@ mod tests {
 
     #[test]
     fn fstrings() {
-        assert_eq!(
-            effects("s = f\"{a!r:{w}} {b.c} {d['k']}\"\n"),
-            ["R a", "R w", "R b", "R d", "B s"]
-        );
+        assert_eq!(effects("s = f\"{a!r:{w}} {b.c} {d['k']}\"\n"), ["R a", "R w", "R b", "R d", "B s"]);
     }
 
     #[test]
     fn match_statement() {
         let e = effects("match p:\n    case Point(x=0, y=yy) | [a, *rest] as whole:\n        pass\n    case Color.RED:\n        pass\n    case _:\n        pass\n");
-        assert_eq!(
-            e,
-            ["R p", "R Point", "b yy", "b a", "b rest", "b whole", "R Color"]
-        );
+        assert_eq!(e, ["R p", "R Point", "b yy", "b a", "b rest", "b whole", "R Color"]);
     }
 
     #[test]
     fn type_alias_and_type_params() {
-        assert_eq!(
-            effects("type Vec[T] = list[T]\ndef f[T](x: T) -> T:\n    return x\n"),
-            ["B Vec", "B f"]
-        );
+        assert_eq!(effects("type Vec[T] = list[T]\ndef f[T](x: T) -> T:\n    return x\n"), ["B Vec", "B f"]);
     }
 
     #[test]
     fn magics_in_analysis() {
         let f = cell("%matplotlib inline\nfiles = !ls {d}/*.csv\n!echo $n\n%time y = f(files)\n");
-        assert_eq!(
-            fx(&f.effects),
-            [
-                "r d",
-                "B files",
-                "r n",
-                "R f",
-                "R files",
-                "C f(files;)",
-                "B y"
-            ]
-        );
+        assert_eq!(fx(&f.effects), ["r d", "B files", "r n", "R f", "R files", "C f(files;)", "B y"]);
         assert!(f.problems.is_empty(), "{:?}", f.problems);
         assert_eq!(f.magics.len(), 4);
     }
@@ -2723,33 +2271,21 @@ mod tests {
     #[test]
     fn definition_source_uses_translated_program() {
         let f = cell("if True:\n    def f():\n        !ls\n");
-        assert_eq!(
-            f.definitions[0].source,
-            "def f():\n    _nbkf_ipython.system('ls', globals(), locals())"
-        );
+        assert_eq!(f.definitions[0].source, "def f():\n    _nbkf_ipython.system('ls', globals(), locals())");
     }
 
     #[test]
     fn python2_and_syntax_errors() {
         let f = cell("print \"hi\"\n");
-        assert!(
-            f.problems
-                .iter()
-                .any(|p| p.message.starts_with("Python 2 syntax")),
-            "{:?}",
-            f.problems
-        );
+        assert!(f.problems.iter().any(|p| p.message.starts_with("Python 2 syntax")), "{:?}", f.problems);
         let f = cell("x = (1,\ny = 2 +\n");
-        let p = f
-            .problems
-            .iter()
-            .find(|p| p.message == "invalid Python syntax")
-            .expect("syntax error");
+        let p = f.problems.iter().find(|p| p.message == "invalid Python syntax").expect("syntax error");
         assert!(p.span.line >= 1);
         let f = cell("pip install pandas\n");
         assert!(
-            f.problems.iter().any(|p| p.hint.as_deref()
-                == Some("write `%pip install pandas` (IPython automagic is not supported)")),
+            f.problems
+                .iter()
+                .any(|p| p.hint.as_deref() == Some("write `%pip install pandas` (IPython automagic is not supported)")),
             "{:?}",
             f.problems
         );
@@ -2758,9 +2294,7 @@ mod tests {
     #[test]
     fn spans_are_one_based_in_chars() {
         let f = cell("é = 1\nz = é\n");
-        let Effect::Read { span, .. } = &f.effects[1] else {
-            panic!("{:?}", f.effects)
-        };
+        let Effect::Read { span, .. } = &f.effects[1] else { panic!("{:?}", f.effects) };
         assert_eq!((span.line, span.column), (2, 5));
     }
 
@@ -2786,11 +2320,8 @@ mod tests {
         let deep = format!("x = {}1{}\n", "(".repeat(5000), ")".repeat(5000));
         let f = analyze_cell(&deep);
         assert!(!f.problems.is_empty());
-        let deep_blocks: String = (0..300)
-            .map(|i| format!("{}if a:\n", " ".repeat(i)))
-            .collect::<String>()
-            + &" ".repeat(300)
-            + "pass\n";
+        let deep_blocks: String =
+            (0..300).map(|i| format!("{}if a:\n", " ".repeat(i))).collect::<String>() + &" ".repeat(300) + "pass\n";
         let _ = analyze_cell(&deep_blocks);
         let big = "x = [1, 2, 3]\ny = x[0] + f(x)\n".repeat(20_000);
         let f = analyze_cell(&big);
@@ -2802,10 +2333,7 @@ mod tests {
     #[test]
     fn alias_follows_its_bind() {
         assert_eq!(all_effects("b = a\n"), ["R a", "B b", "A b<-a"]);
-        assert_eq!(
-            all_effects("b = c = a\n"),
-            ["R a", "B b", "A b<-a", "B c", "A c<-a"]
-        );
+        assert_eq!(all_effects("b = c = a\n"), ["R a", "B b", "A b<-a", "B c", "A c<-a"]);
         assert_eq!(res("b = a.attr\n"), ["A b<-a"]);
         assert_eq!(res("b = a[k]\n"), ["A b<-a"]);
         assert_eq!(res("b = a.x[0].y\n"), ["A b<-a"]);
@@ -2814,10 +2342,7 @@ mod tests {
         assert_eq!(res("b = a, c\n"), ["A b<-a,c"]);
         assert_eq!(res("b = {a, c}\n"), ["A b<-a,c"]);
         assert_eq!(res("b = {'k': a, 'x': c}\n"), ["A b<-a,c"]);
-        assert_eq!(
-            res("b = {'k': [a, (c, d)], 'x': {'y': e}}\n"),
-            ["A b<-a,c,d,e"]
-        );
+        assert_eq!(res("b = {'k': [a, (c, d)], 'x': {'y': e}}\n"), ["A b<-a,c,d,e"]);
         assert_eq!(res("b = [a, a]\n"), ["A b<-a"]);
         assert_eq!(res("b = [*a, c]\n"), ["A b<-a,c"]);
         assert_eq!(res("b = a if cond else c\n"), ["A b<-a,c"]);
@@ -2826,15 +2351,9 @@ mod tests {
 
     #[test]
     fn alias_of_unpacking() {
-        assert_eq!(
-            all_effects("b, c = a\n"),
-            ["R a", "B b", "A b<-a", "B c", "A c<-a"]
-        );
+        assert_eq!(all_effects("b, c = a\n"), ["R a", "B b", "A b<-a", "B c", "A c<-a"]);
         assert_eq!(res("b, c = a, d\n"), ["A b<-a", "A c<-d"]);
-        assert_eq!(
-            res("b, (c, e) = a, (d, f)\n"),
-            ["A b<-a", "A c<-d", "A e<-f"]
-        );
+        assert_eq!(res("b, (c, e) = a, (d, f)\n"), ["A b<-a", "A c<-d", "A e<-f"]);
         assert_eq!(res("b, *c = a, d, e\n"), ["A b<-a,d,e", "A c<-a,d,e"]);
         assert_eq!(res("b, c = a, f(d)\n"), ["A b<-a"]);
     }
@@ -2858,11 +2377,7 @@ mod tests {
             "x.y = a\n",
             "b += a\n",
         ] {
-            assert!(
-                res(src).iter().all(|e| !e.starts_with("A ")),
-                "{src}: {:?}",
-                res(src)
-            );
+            assert!(res(src).iter().all(|e| !e.starts_with("A ")), "{src}: {:?}", res(src));
         }
         assert_eq!(res("b = [f(a), c]\n"), ["A b<-c"]);
     }
@@ -2875,46 +2390,22 @@ mod tests {
         assert!(res("[b for b in a]\n").is_empty());
         assert_eq!(res("if t:\n    b = a\n"), ["A b<-a"]);
         let f = cell("if t:\n    b = a\n");
-        assert!(matches!(
-            &f.effects[2],
-            Effect::Bind {
-                conditional: true,
-                ..
-            }
-        ));
+        assert!(matches!(&f.effects[2], Effect::Bind { conditional: true, .. }));
     }
 
     #[test]
     fn alias_of_loop_targets() {
-        assert_eq!(
-            all_effects("for b in xs:\n    pass\n"),
-            ["R xs", "b b", "A b<-xs"]
-        );
+        assert_eq!(all_effects("for b in xs:\n    pass\n"), ["R xs", "b b", "A b<-xs"]);
         assert_eq!(res("for b in [a, c]:\n    pass\n"), ["A b<-a,c"]);
         assert_eq!(res("for b in a, c:\n    pass\n"), ["A b<-a,c"]);
         assert_eq!(res("for b in self.items:\n    pass\n"), ["A b<-self"]);
         assert_eq!(res("for i, b in enumerate(xs):\n    pass\n"), ["A b<-xs"]);
-        assert_eq!(
-            res("for i, b in enumerate(xs, start=1):\n    pass\n"),
-            ["A b<-xs"]
-        );
-        assert_eq!(
-            res("for a, b in zip(xs, ys):\n    pass\n"),
-            ["A a<-xs", "A b<-ys"]
-        );
-        assert_eq!(
-            res("for i, (a, b) in enumerate(zip(xs, ys)):\n    pass\n"),
-            ["A a<-xs", "A b<-ys"]
-        );
-        assert_eq!(
-            res("for k, v in d.items():\n    pass\n"),
-            ["A k<-d", "A v<-d"]
-        );
+        assert_eq!(res("for i, b in enumerate(xs, start=1):\n    pass\n"), ["A b<-xs"]);
+        assert_eq!(res("for a, b in zip(xs, ys):\n    pass\n"), ["A a<-xs", "A b<-ys"]);
+        assert_eq!(res("for i, (a, b) in enumerate(zip(xs, ys)):\n    pass\n"), ["A a<-xs", "A b<-ys"]);
+        assert_eq!(res("for k, v in d.items():\n    pass\n"), ["A k<-d", "A v<-d"]);
         assert_eq!(res("for v in d.values():\n    pass\n"), ["A v<-d"]);
-        assert_eq!(
-            res("for a, b in pairs:\n    pass\n"),
-            ["A a<-pairs", "A b<-pairs"]
-        );
+        assert_eq!(res("for a, b in pairs:\n    pass\n"), ["A a<-pairs", "A b<-pairs"]);
         assert!(res("for i in range(n):\n    pass\n").is_empty());
         assert!(res("for b in sorted(xs):\n    pass\n").is_empty());
         assert!(res("def f():\n    for b in xs:\n        pass\n").is_empty());
@@ -2924,47 +2415,21 @@ mod tests {
     fn value_hints_of_open_files() {
         assert_eq!(
             all_effects("f = open('a.txt')\n"),
-            [
-                "R open",
-                "C open(_;)",
-                "FR a.txt",
-                "B f",
-                "V f: an open file (`open(...)`)"
-            ]
+            ["R open", "C open(_;)", "FR a.txt", "B f", "V f: an open file (`open(...)`)"]
         );
         assert_eq!(
             res("import gzip\nf = gzip.open(p, 'rt')\n"),
             ["FUr gzip.open", "V f: an open file (`gzip.open(...)`)"]
         );
-        assert_eq!(
-            res("f = io.open(p)\n"),
-            ["FUr io.open", "V f: an open file (`io.open(...)`)"]
-        );
-        assert_eq!(
-            res("t = tempfile.NamedTemporaryFile()\n"),
-            ["V t: an open file (`tempfile.NamedTemporaryFile()`)"]
-        );
-        assert_eq!(
-            res("t = TemporaryFile()\n"),
-            ["V t: an open file (`TemporaryFile()`)"]
-        );
-        assert_eq!(
-            res("with open('a.txt') as f:\n    pass\n"),
-            ["FR a.txt", "V f: an open file (`open(...)`)"]
-        );
+        assert_eq!(res("f = io.open(p)\n"), ["FUr io.open", "V f: an open file (`io.open(...)`)"]);
+        assert_eq!(res("t = tempfile.NamedTemporaryFile()\n"), ["V t: an open file (`tempfile.NamedTemporaryFile()`)"]);
+        assert_eq!(res("t = TemporaryFile()\n"), ["V t: an open file (`TemporaryFile()`)"]);
+        assert_eq!(res("with open('a.txt') as f:\n    pass\n"), ["FR a.txt", "V f: an open file (`open(...)`)"]);
         assert_eq!(
             res("with open('a') as f, open('b', 'w') as g:\n    pass\n"),
-            [
-                "FR a",
-                "V f: an open file (`open(...)`)",
-                "FW b",
-                "V g: an open file (`open(...)`)"
-            ]
+            ["FR a", "V f: an open file (`open(...)`)", "FW b", "V g: an open file (`open(...)`)"]
         );
-        assert_eq!(
-            res("f = Path('a').open()\n"),
-            ["FR a", "V f: an open file (`Path('a').open(...)`)"]
-        );
+        assert_eq!(res("f = Path('a').open()\n"), ["FR a", "V f: an open file (`Path('a').open(...)`)"]);
         // Not the file: what is read from it.
         assert_eq!(res("s = open('a').read()\n"), ["FR a"]);
         assert!(res("def g():\n    f = open(p)\n").is_empty());
@@ -2972,20 +2437,11 @@ mod tests {
 
     #[test]
     fn value_hints_of_generators_and_lambdas() {
-        assert_eq!(
-            all_effects("g = (x for x in y)\n"),
-            ["R y", "B g", "V g: a generator"]
-        );
+        assert_eq!(all_effects("g = (x for x in y)\n"), ["R y", "B g", "V g: a generator"]);
         assert_eq!(res("f = lambda x: x\n"), ["V f: lambda"]);
         assert_eq!(res("f = (lambda: 1)\n"), ["V f: lambda"]);
-        assert_eq!(
-            res("def gen():\n    yield 1\ng = gen()\n"),
-            ["V g: a generator (`gen()` yields)"]
-        );
-        assert_eq!(
-            res("def gen():\n    yield from range(3)\ng = gen()\n"),
-            ["V g: a generator (`gen()` yields)"]
-        );
+        assert_eq!(res("def gen():\n    yield 1\ng = gen()\n"), ["V g: a generator (`gen()` yields)"]);
+        assert_eq!(res("def gen():\n    yield from range(3)\ng = gen()\n"), ["V g: a generator (`gen()` yields)"]);
         // No yield of its own, only in a nested function; decorated (`@contextmanager`).
         assert!(res("def f():\n    def g():\n        yield 1\n    return g\nx = f()\n").is_empty());
         assert!(res("@contextmanager\ndef f():\n    yield 1\nx = f()\n").is_empty());
@@ -3002,27 +2458,12 @@ mod tests {
             assert_eq!(r.len(), 1, "{src}: {r:?}");
             r[0].clone()
         };
-        assert_eq!(
-            one("l = threading.Lock()\n"),
-            "V l: a lock (`threading.Lock()`)"
-        );
+        assert_eq!(one("l = threading.Lock()\n"), "V l: a lock (`threading.Lock()`)");
         assert_eq!(one("l = RLock()\n"), "V l: a lock (`RLock()`)");
-        assert_eq!(
-            one("t = threading.Thread(target=f)\n"),
-            "V t: a thread (`threading.Thread(...)`)"
-        );
-        assert_eq!(
-            one("p = multiprocessing.Pool(4)\n"),
-            "V p: a process pool (`multiprocessing.Pool(...)`)"
-        );
-        assert_eq!(
-            one("from multiprocessing import Pool\np = Pool(4)\n"),
-            "V p: a process pool (`Pool(...)`)"
-        );
-        assert_eq!(
-            one("s = socket.socket()\n"),
-            "V s: a socket (`socket.socket()`)"
-        );
+        assert_eq!(one("t = threading.Thread(target=f)\n"), "V t: a thread (`threading.Thread(...)`)");
+        assert_eq!(one("p = multiprocessing.Pool(4)\n"), "V p: a process pool (`multiprocessing.Pool(...)`)");
+        assert_eq!(one("from multiprocessing import Pool\np = Pool(4)\n"), "V p: a process pool (`Pool(...)`)");
+        assert_eq!(one("s = socket.socket()\n"), "V s: a socket (`socket.socket()`)");
         assert_eq!(
             one("con = sqlite3.connect('db.sqlite')\n"),
             "V con: a database connection (`sqlite3.connect(...)`)"
@@ -3031,14 +2472,8 @@ mod tests {
             one("con = mysql.connector.connect(host=h)\n"),
             "V con: a database connection (`mysql.connector.connect(...)`)"
         );
-        assert_eq!(
-            one("e = create_engine(url)\n"),
-            "V e: a database engine (`create_engine(...)`)"
-        );
-        assert_eq!(
-            one("r = urllib.request.urlopen(u)\n"),
-            "V r: an open URL (`urllib.request.urlopen(...)`)"
-        );
+        assert_eq!(one("e = create_engine(url)\n"), "V e: a database engine (`create_engine(...)`)");
+        assert_eq!(one("r = urllib.request.urlopen(u)\n"), "V r: an open URL (`urllib.request.urlopen(...)`)");
         assert_eq!(
             one("with sqlite3.connect('x.db') as con:\n    pass\n"),
             "V con: a database connection (`sqlite3.connect(...)`)"
@@ -3060,24 +2495,12 @@ mod tests {
 
     #[test]
     fn dynamic_namespaces() {
-        assert_eq!(
-            all_effects("g = globals()\n"),
-            ["R globals", "C globals(;)", "DN globals", "B g"]
-        );
-        for call in [
-            "locals()",
-            "vars()",
-            "exec(code)",
-            "eval(s)",
-            "__import__(m)",
-        ] {
+        assert_eq!(all_effects("g = globals()\n"), ["R globals", "C globals(;)", "DN globals", "B g"]);
+        for call in ["locals()", "vars()", "exec(code)", "eval(s)", "__import__(m)"] {
             let name = call.split('(').next().unwrap_or("");
             assert_eq!(res(&format!("{call}\n")), [format!("DN {name}")], "{call}");
         }
-        assert_eq!(
-            res("m = importlib.import_module('x')\n"),
-            ["DN importlib.import_module"]
-        );
+        assert_eq!(res("m = importlib.import_module('x')\n"), ["DN importlib.import_module"]);
         assert!(res("vars(obj)\n").is_empty());
         assert!(res("evaluate(s)\n").is_empty());
         assert!(res("model.eval()\n").is_empty());
@@ -3085,10 +2508,7 @@ mod tests {
         let src = "def f(s):\n    return eval(s)\n";
         assert!(res(src).is_empty());
         assert_eq!(call_res(src), ["DN eval"]);
-        assert_eq!(
-            call_res("class C:\n    def m(self):\n        exec(c)\n"),
-            ["DN exec"]
-        );
+        assert_eq!(call_res("class C:\n    def m(self):\n        exec(c)\n"), ["DN exec"]);
         // A local named like the builtin.
         assert!(call_res("def f(eval):\n    return eval(1)\n").is_empty());
     }
@@ -3148,20 +2568,12 @@ mod tests {
         assert!(res("s = df.to_json(orient='records')\n").is_empty());
         assert!(res("df.to_csv(None)\n").is_empty());
         assert!(res("df.to_csv(sys.stdout)\n").is_empty());
-        assert!(res("df.to_csv(buf := io.StringIO())\n")
-            .iter()
-            .all(|e| e.starts_with("FU")));
+        assert!(res("df.to_csv(buf := io.StringIO())\n").iter().all(|e| e.starts_with("FU")));
         assert!(res("df.to_sql('t', con)\n").is_empty());
         assert_eq!(res("df = pd.read_csv('in.csv')\n"), ["FR in.csv"]);
-        assert_eq!(
-            res("pd.read_parquet(path='in.parquet')\n"),
-            ["FR in.parquet"]
-        );
+        assert_eq!(res("pd.read_parquet(path='in.parquet')\n"), ["FR in.parquet"]);
         assert_eq!(res("pd.read_excel(io='in.xlsx')\n"), ["FR in.xlsx"]);
-        assert_eq!(
-            res("pd.read_csv(filepath_or_buffer='in.csv')\n"),
-            ["FR in.csv"]
-        );
+        assert_eq!(res("pd.read_csv(filepath_or_buffer='in.csv')\n"), ["FR in.csv"]);
         assert_eq!(res("pandas.read_table('t.tsv')\n"), ["FR t.tsv"]);
         assert_eq!(res("pd.read_csv(path)\n"), ["FUr pd.read_csv"]);
         assert!(res("pd.read_csv('https://x.org/a.csv')\n").is_empty());
@@ -3183,10 +2595,7 @@ mod tests {
         assert_eq!(res("fig.savefig(fname='fig.svg')\n"), ["FW fig.svg"]);
         assert_eq!(res("fig.savefig(out)\n"), ["FUw fig.savefig"]);
         assert_eq!(res("shutil.copy('a', 'b')\n"), ["FR a", "FW b"]);
-        assert_eq!(
-            res("shutil.copyfile(src, 'b')\n"),
-            ["FUr shutil.copyfile", "FW b"]
-        );
+        assert_eq!(res("shutil.copyfile(src, 'b')\n"), ["FUr shutil.copyfile", "FW b"]);
     }
 
     #[test]
@@ -3209,14 +2618,8 @@ mod tests {
             Effect::FileWrite { span, .. } => assert_eq!(span.line, 1),
             e => panic!("{e:?}"),
         }
-        assert_eq!(
-            fx(&cell("%%writefile -a 'my file.txt'\nx\n").effects),
-            ["FR my file.txt", "FW my file.txt"]
-        );
-        assert_eq!(
-            fx(&cell("%%writefile $name\nx\n").effects),
-            ["FUw %%writefile"]
-        );
+        assert_eq!(fx(&cell("%%writefile -a 'my file.txt'\nx\n").effects), ["FR my file.txt", "FW my file.txt"]);
+        assert_eq!(fx(&cell("%%writefile $name\nx\n").effects), ["FUw %%writefile"]);
         assert!(cell("%%writefile\nx\n").effects.is_empty());
         assert!(cell("%%bash\necho hi > a.txt\n").effects.is_empty());
     }
@@ -3286,11 +2689,7 @@ mod tests {
                 src.push_str(PIECES[(seed % PIECES.len() as u64) as usize]);
             }
             let f = analyze_cell(&src);
-            assert_eq!(
-                f.program.matches('\n').count(),
-                src.matches('\n').count(),
-                "{src:?}"
-            );
+            assert_eq!(f.program.matches('\n').count(), src.matches('\n').count(), "{src:?}");
             let _ = crate::python::parse_parameters_cell(&src);
             let _ = crate::python::parse_metrics_cell(&src);
         }

@@ -30,21 +30,13 @@ pub(super) struct LineIndex<'a> {
 impl<'a> LineIndex<'a> {
     pub(super) fn new(src: &'a str) -> Self {
         let mut line_starts = vec![0];
-        line_starts.extend(
-            src.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
+        line_starts.extend(src.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
         LineIndex { src, line_starts }
     }
 
     /// Byte offset of the start of 0-based line `line`.
     pub(super) fn line_start(&self, line: usize) -> usize {
-        self.line_starts
-            .get(line)
-            .copied()
-            .unwrap_or(self.src.len())
+        self.line_starts.get(line).copied().unwrap_or(self.src.len())
     }
 
     /// The span of bytes `start..end` (clamped to the source).
@@ -54,16 +46,8 @@ impl<'a> LineIndex<'a> {
         let line = self.line_starts.partition_point(|&s| s <= start);
         let line_start = self.line_starts[line.saturating_sub(1)];
         // Count characters, not bytes, without requiring `start` to be a char boundary.
-        let column = 1 + self.src.as_bytes()[line_start..start]
-            .iter()
-            .filter(|b| (**b & 0xC0) != 0x80)
-            .count();
-        Span {
-            start,
-            end,
-            line: line.max(1),
-            column,
-        }
+        let column = 1 + self.src.as_bytes()[line_start..start].iter().filter(|b| (**b & 0xC0) != 0x80).count();
+        Span { start, end, line: line.max(1), column }
     }
 }
 
@@ -117,11 +101,7 @@ fn split_lines(src: &str) -> Vec<Line> {
         if content_end > start && src.as_bytes()[content_end - 1] == b'\r' {
             content_end -= 1;
         }
-        lines.push(Line {
-            start,
-            content_end,
-            end,
-        });
+        lines.push(Line { start, content_end, end });
         start = end;
     }
     lines
@@ -235,21 +215,11 @@ const NOOP_MAGICS: &[&str] = &[
 ];
 
 /// Cell magics whose body is Python.
-const PYTHON_CELL_MAGICS: &[&str] = &[
-    "time", "timeit", "capture", "prun", "python", "python3", "debug",
-];
+const PYTHON_CELL_MAGICS: &[&str] = &["time", "timeit", "capture", "prun", "python", "python3", "debug"];
 /// Cell magics translated by the runtime with an opaque body.
 const OPAQUE_CELL_MAGICS: &[&str] = &["writefile", "bash", "sh", "script", "file"];
 /// Cell magics that only display something.
-const NOOP_CELL_MAGICS: &[&str] = &[
-    "html",
-    "HTML",
-    "javascript",
-    "js",
-    "latex",
-    "markdown",
-    "svg",
-];
+const NOOP_CELL_MAGICS: &[&str] = &["html", "HTML", "javascript", "js", "latex", "markdown", "svg"];
 
 /// Names IPython resolves as magics without `%` (automagic); such lines are syntax
 /// errors in plain Python.
@@ -324,9 +294,7 @@ pub(super) fn preprocess(src: &str) -> Preprocessed {
     // Program text per line (None: the original line); terminators are kept.
     let mut program_lines: Vec<Option<String>> = vec![None; lines.len()];
 
-    let first_nonblank = lines
-        .iter()
-        .position(|l| !src[l.start..l.content_end].trim().is_empty());
+    let first_nonblank = lines.iter().position(|l| !src[l.start..l.content_end].trim().is_empty());
     let mut body_start_line = 0;
     if let Some(k) = first_nonblank {
         let l = lines[k];
@@ -355,14 +323,10 @@ pub(super) fn preprocess(src: &str) -> Preprocessed {
             let rest = &text[indent_len..];
             // The construct extends over backslash-continued lines.
             let mut last = k;
-            while last + 1 < lines.len()
-                && src[lines[last].start..lines[last].content_end].ends_with('\\')
-            {
+            while last + 1 < lines.len() && src[lines[last].start..lines[last].content_end].ends_with('\\') {
                 last += 1;
             }
-            if let Some(rw) =
-                line_construct(src, &lines, k, last, l.start + indent_len, &index, &mut out)
-            {
+            if let Some(rw) = line_construct(src, &lines, k, last, l.start + indent_len, &index, &mut out) {
                 apply_rewrite(src, &lines, k, last, &rw, &mut masked, &mut program_lines);
                 k = last + 1;
                 continue;
@@ -375,12 +339,7 @@ pub(super) fn preprocess(src: &str) -> Preprocessed {
 
     out.masked = String::from_utf8_lossy(&masked).into_owned();
     out.program = if out.cell_magic.is_some() {
-        program_for_cell_magic(
-            src,
-            &lines,
-            body_start_line.saturating_sub(1),
-            Some(&program_lines),
-        )
+        program_for_cell_magic(src, &lines, body_start_line.saturating_sub(1), Some(&program_lines))
     } else {
         assemble(src, &lines, &program_lines, 0)
     };
@@ -412,10 +371,7 @@ fn apply_rewrite(
     program_lines: &mut [Option<String>],
 ) {
     let l = lines[first];
-    let mlen = rw
-        .masked_first
-        .len()
-        .min(l.content_end.saturating_sub(rw.at));
+    let mlen = rw.masked_first.len().min(l.content_end.saturating_sub(rw.at));
     masked[rw.at..rw.at + mlen].copy_from_slice(&rw.masked_first.as_bytes()[..mlen]);
     if !rw.keep_rest {
         blank(masked, rw.at + mlen, l.content_end);
@@ -446,18 +402,9 @@ fn assemble(src: &str, lines: &[Line], program_lines: &[Option<String>], from: u
 
 /// The program of a cell with a cell magic on line `k`: one empty line per line up to
 /// the magic line, then the (translated) body.
-fn program_for_cell_magic(
-    src: &str,
-    lines: &[Line],
-    k: usize,
-    body: Option<&[Option<String>]>,
-) -> String {
+fn program_for_cell_magic(src: &str, lines: &[Line], k: usize, body: Option<&[Option<String>]>) -> String {
     // One empty line per line up to the magic line (which may be the last, unterminated).
-    let mut s = "\n".repeat(
-        lines
-            .get(k)
-            .map_or(0, |l| src[..l.end].matches('\n').count()),
-    );
+    let mut s = "\n".repeat(lines.get(k).map_or(0, |l| src[..l.end].matches('\n').count()));
     match body {
         Some(p) => s.push_str(&assemble(src, lines, p, k + 1)),
         None => s.push_str(lines.get(k + 1).map_or("", |l| &src[l.start..])),
@@ -493,9 +440,7 @@ pub(super) fn py_literal(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -534,19 +479,14 @@ fn assignment_form(rest: &str) -> Option<(&str, usize)> {
                     return None;
                 }
                 let target = rest[..i].trim();
-                if target.is_empty()
-                    || !target
-                        .chars()
-                        .next()
-                        .is_some_and(|c| is_name_start(c) || c == '(' || c == '[')
+                if target.is_empty() || !target.chars().next().is_some_and(|c| is_name_start(c) || c == '(' || c == '[')
                 {
                     return None;
                 }
                 let after = &rest[i + 1..];
                 let off = i + 1 + (after.len() - after.trim_start().len());
                 let tail = &rest[off..];
-                let ok = (tail.starts_with('%')
-                    && tail[1..].chars().next().is_some_and(is_name_start))
+                let ok = (tail.starts_with('%') && tail[1..].chars().next().is_some_and(is_name_start))
                     || (tail.starts_with('!') && !tail.starts_with("!="));
                 return ok.then_some((target, off));
             }
@@ -561,9 +501,7 @@ fn is_help_target(s: &str) -> bool {
     let s = s.strip_prefix('%').unwrap_or(s);
     let s = s.strip_prefix('%').unwrap_or(s);
     !s.is_empty()
-        && s.chars()
-            .next()
-            .is_some_and(|c| is_name_start(c) || c == '*')
+        && s.chars().next().is_some_and(|c| is_name_start(c) || c == '*')
         && s.chars().all(|c| is_name_char(c) || c == '.' || c == '*')
 }
 
@@ -599,36 +537,18 @@ fn line_construct(
             args: String::new(),
             handling: MagicHandling::Unsupported,
         });
-        return Some(simple_rewrite(
-            at,
-            rest.len(),
-            format!("_nbkf_ipython.unsupported({})", py_literal(&line_text)),
-        ));
+        return Some(simple_rewrite(at, rest.len(), format!("_nbkf_ipython.unsupported({})", py_literal(&line_text))));
     }
     if rest.starts_with('!') {
         let bang = if rest.starts_with("!!") { 2 } else { 1 };
         let cmd = line_text[bang..].to_string();
         let (call, reads) = shell_call(&cmd, "system", at + bang, src, out);
-        let handling = if call.is_none() {
-            MagicHandling::Packages
-        } else {
-            MagicHandling::Translated
-        };
-        out.magics.push(Magic {
-            span,
-            kind: MagicKind::Shell,
-            name: "!".into(),
-            args: cmd,
-            handling,
-        });
+        let handling = if call.is_none() { MagicHandling::Packages } else { MagicHandling::Translated };
+        out.magics.push(Magic { span, kind: MagicKind::Shell, name: "!".into(), args: cmd, handling });
         if !reads.is_empty() {
             out.shell_reads.insert(at, reads);
         }
-        return Some(simple_rewrite(
-            at,
-            rest.len(),
-            call.unwrap_or_else(|| "pass".into()),
-        ));
+        return Some(simple_rewrite(at, rest.len(), call.unwrap_or_else(|| "pass".into())));
     }
     if rest.starts_with('?') {
         let target = line_text.trim_start_matches('?').trim();
@@ -661,19 +581,8 @@ fn line_construct(
         }
         let (name, _) = split_name(r);
         let args = split_name(&line_text[1..]).1.to_string();
-        let args_at =
-            at + 1 + name.len() + (r.len() - name.len() - r[name.len()..].trim_start().len());
-        return Some(line_magic(
-            src,
-            name,
-            args,
-            args_at,
-            at,
-            rest.len(),
-            span,
-            None,
-            out,
-        ));
+        let args_at = at + 1 + name.len() + (r.len() - name.len() - r[name.len()..].trim_start().len());
+        return Some(line_magic(src, name, args, args_at, at, rest.len(), span, None, out));
     }
     if let Some((target, off)) = assignment_form(rest) {
         let target = target.to_string();
@@ -684,16 +593,10 @@ fn line_construct(
             let bang = if tail.starts_with("!!") { 2 } else { 1 };
             let cmd = tail_text[bang..].to_string();
             let (call, reads) = shell_call(&cmd, "getoutput", tail_at + bang, src, out);
-            let handling = if call.is_none() {
-                MagicHandling::Packages
-            } else {
-                MagicHandling::Translated
-            };
+            let handling = if call.is_none() { MagicHandling::Packages } else { MagicHandling::Translated };
             out.magics.push(Magic {
                 span,
-                kind: MagicKind::ShellAssign {
-                    target: target.clone(),
-                },
+                kind: MagicKind::ShellAssign { target: target.clone() },
                 name: "!".into(),
                 args: cmd,
                 handling,
@@ -712,19 +615,8 @@ fn line_construct(
         let r = &tail[1..];
         let (name, _) = split_name(r);
         let args = split_name(&tail_text[1..]).1.to_string();
-        let args_at =
-            tail_at + 1 + name.len() + (r.len() - name.len() - r[name.len()..].trim_start().len());
-        let mut rw = line_magic(
-            src,
-            name,
-            args,
-            args_at,
-            tail_at,
-            tail.len(),
-            span,
-            Some(target),
-            out,
-        );
+        let args_at = tail_at + 1 + name.len() + (r.len() - name.len() - r[name.len()..].trim_start().len());
+        let mut rw = line_magic(src, name, args, args_at, tail_at, tail.len(), span, Some(target), out);
         rw.program = format!("{} {}", &rest[..off].trim_end(), rw.program);
         return Some(rw);
     }
@@ -738,12 +630,7 @@ fn ellipsis(len: usize) -> String {
 }
 
 fn simple_rewrite(at: usize, len: usize, program: String) -> Rewrite {
-    Rewrite {
-        at,
-        masked_first: placeholder(len),
-        keep_rest: false,
-        program,
-    }
+    Rewrite { at, masked_first: placeholder(len), keep_rest: false, program }
 }
 
 /// Handles a shell command: collects `$name`/`{expr}` reads and pip installs.
@@ -760,13 +647,7 @@ fn shell_call(
     let single_line = src.get(cmd_at..).is_some_and(|s| s.starts_with(cmd));
     let reads = shell_reads(cmd)
         .into_iter()
-        .map(|(n, s, e)| {
-            if single_line {
-                (n, cmd_at + s, cmd_at + e)
-            } else {
-                (n, cmd_at, cmd_at)
-            }
-        })
+        .map(|(n, s, e)| if single_line { (n, cmd_at + s, cmd_at + e) } else { (n, cmd_at, cmd_at) })
         .collect();
     let words = shell_words(cmd);
     if let Some(pkgs_from) = pip_install_position(&words) {
@@ -774,13 +655,7 @@ fn shell_call(
         collect_packages(&words[pkgs_from..], span, out);
         return (None, reads);
     }
-    (
-        Some(format!(
-            "_nbkf_ipython.{method}({}, globals(), locals())",
-            py_literal(cmd)
-        )),
-        reads,
-    )
+    (Some(format!("_nbkf_ipython.{method}({}, globals(), locals())", py_literal(cmd))), reads)
 }
 
 /// Splits a command into words, removing quotes (no expansion).
@@ -898,13 +773,8 @@ fn collect_packages(words: &[String], span: Span, out: &mut Preprocessed) {
                     out.problems.push(Problem {
                         severity: ProblemSeverity::Warning,
                         span,
-                        message: format!(
-                            "`{w} {value}` is not read: its packages are not added to the step"
-                        ),
-                        hint: Some(
-                            "list the packages on the install line, or put them in the step image"
-                                .into(),
-                        ),
+                        message: format!("`{w} {value}` is not read: its packages are not added to the step"),
+                        hint: Some("list the packages on the install line, or put them in the step image".into()),
                     });
                 }
             } else if w.starts_with("-r") || w.starts_with("--requirement=") {
@@ -912,10 +782,7 @@ fn collect_packages(words: &[String], span: Span, out: &mut Preprocessed) {
                     severity: ProblemSeverity::Warning,
                     span,
                     message: format!("`{w}` is not read: its packages are not added to the step"),
-                    hint: Some(
-                        "list the packages on the install line, or put them in the step image"
-                            .into(),
-                    ),
+                    hint: Some("list the packages on the install line, or put them in the step image".into()),
                 });
             }
             continue;
@@ -924,9 +791,7 @@ fn collect_packages(words: &[String], span: Span, out: &mut Preprocessed) {
             out.problems.push(Problem {
                 severity: ProblemSeverity::Warning,
                 span,
-                message: format!(
-                    "package `{w}` comes from a variable and cannot be added to the step"
-                ),
+                message: format!("package `{w}` comes from a variable and cannot be added to the step"),
                 hint: Some("write the requirement literally".into()),
             });
             continue;
@@ -954,17 +819,12 @@ pub(super) fn shell_reads(cmd: &str) -> Vec<ShellRead> {
             }
             b'$' if !single => {
                 let start = i + 1;
-                let end = start
-                    + cmd[start..]
-                        .find(|c: char| !is_name_char(c))
-                        .unwrap_or(cmd.len() - start);
+                let end = start + cmd[start..].find(|c: char| !is_name_char(c)).unwrap_or(cmd.len() - start);
                 if end > start && cmd[start..].chars().next().is_some_and(is_name_start) {
                     reads.push((cmd[start..end].to_string(), start, end));
                     i = end;
                     // `$name.attr.attr`: attribute names are not reads.
-                    while i < b.len()
-                        && (b[i] == b'.' || cmd[i..].chars().next().is_some_and(is_name_char))
-                    {
+                    while i < b.len() && (b[i] == b'.' || cmd[i..].chars().next().is_some_and(is_name_char)) {
                         i += 1;
                     }
                     continue;
@@ -994,10 +854,8 @@ pub(super) fn shell_reads(cmd: &str) -> Vec<ShellRead> {
 /// Names read by a small Python expression: identifiers that are not keywords, not
 /// attribute names after a dot, and not inside string literals.
 fn expression_names(expr: &str) -> Vec<ShellRead> {
-    const KEYWORDS: &[&str] = &[
-        "and", "or", "not", "in", "is", "if", "else", "for", "lambda", "None", "True", "False",
-        "await",
-    ];
+    const KEYWORDS: &[&str] =
+        &["and", "or", "not", "in", "is", "if", "else", "for", "lambda", "None", "True", "False", "await"];
     let mut names = Vec::new();
     let mut chars = expr.char_indices().peekable();
     let mut after_dot = false;
@@ -1027,10 +885,7 @@ fn expression_names(expr: &str) -> Vec<ShellRead> {
             after_dot = true;
         } else if c.is_ascii_digit() {
             // Skip the number (`1.5` must not make the next name an attribute).
-            while chars
-                .peek()
-                .is_some_and(|&(_, d)| d.is_ascii_alphanumeric() || d == '.' || d == '_')
-            {
+            while chars.peek().is_some_and(|&(_, d)| d.is_ascii_alphanumeric() || d == '.' || d == '_') {
                 chars.next();
             }
             after_dot = false;
@@ -1070,22 +925,10 @@ fn line_magic(
     };
     let none_or_pass = if assign { "None" } else { "pass" };
     let push = |handling: MagicHandling, out: &mut Preprocessed| {
-        out.magics.push(Magic {
-            span,
-            kind: kind.clone(),
-            name: name.to_string(),
-            args: args.clone(),
-            handling,
-        });
+        out.magics.push(Magic { span, kind: kind.clone(), name: name.to_string(), args: args.clone(), handling });
     };
-    let call =
-        |method: &str, extra: &str| format!("_nbkf_ipython.{method}({}{extra})", py_literal(&args));
-    let mut rw = Rewrite {
-        at,
-        masked_first: mask(len),
-        keep_rest: false,
-        program: none_or_pass.into(),
-    };
+    let call = |method: &str, extra: &str| format!("_nbkf_ipython.{method}({}{extra})", py_literal(&args));
+    let mut rw = Rewrite { at, masked_first: mask(len), keep_rest: false, program: none_or_pass.into() };
 
     match name {
         "pip" | "pip3" | "conda" | "mamba" => {
@@ -1096,19 +939,13 @@ fn line_magic(
                 push(MagicHandling::Packages, out);
             } else {
                 let tool = if name == "pip3" { "pip" } else { name };
-                rw.program = format!(
-                    "_nbkf_ipython.system({}, globals(), locals())",
-                    py_literal(&format!("{tool} {args}"))
-                );
+                rw.program =
+                    format!("_nbkf_ipython.system({}, globals(), locals())", py_literal(&format!("{tool} {args}")));
                 push(MagicHandling::Translated, out);
             }
         }
         "time" | "timeit" => {
-            let stmt_off = if name == "timeit" {
-                timeit_statement_offset(&args)
-            } else {
-                0
-            };
+            let stmt_off = if name == "timeit" { timeit_statement_offset(&args) } else { 0 };
             let stmt = args[stmt_off..].to_string();
             if stmt.is_empty() {
                 push(MagicHandling::NoOp, out);
@@ -1118,26 +955,19 @@ fn line_magic(
                 out.problems.push(Problem {
                     severity: ProblemSeverity::Warning,
                     span,
-                    message:
-                        "%timeit runs the statement once in a pipeline step instead of many times"
-                            .into(),
+                    message: "%timeit runs the statement once in a pipeline step instead of many times".into(),
                     hint: None,
                 });
             }
-            rw.program = format!(
-                "_nbkf_ipython.{name}({}, globals(), locals())",
-                py_literal(&stmt)
-            );
+            rw.program = format!("_nbkf_ipython.{name}({}, globals(), locals())", py_literal(&stmt));
             push(MagicHandling::Translated, out);
             // Mask only the magic so that the statement is analysed as Python.
             let stmt_at = args_at + stmt_off;
             let prefix = stmt_at.saturating_sub(at);
             let first_line_stmt = &src[stmt_at.min(src.len())..];
-            let compound = [
-                "for ", "while ", "if ", "with ", "try:", "def ", "class ", "async ",
-            ]
-            .iter()
-            .any(|k| first_line_stmt.starts_with(k));
+            let compound = ["for ", "while ", "if ", "with ", "try:", "def ", "class ", "async "]
+                .iter()
+                .any(|k| first_line_stmt.starts_with(k));
             if assign {
                 rw.masked_first = " ".repeat(prefix);
                 rw.keep_rest = true;
@@ -1150,15 +980,15 @@ fn line_magic(
                 out.problems.push(Problem {
                     severity: ProblemSeverity::Warning,
                     span,
-                    message: format!("the statement after %{name} is not analysed: its reads and bindings are not tracked"),
+                    message: format!(
+                        "the statement after %{name} is not analysed: its reads and bindings are not tracked"
+                    ),
                     hint: Some(format!("write the statement on its own line, or use %%{name} on the cell")),
                 });
             }
         }
         "env" | "set_env" => {
-            if args.is_empty()
-                || (name == "env" && !args.contains('=') && !args.contains(char::is_whitespace))
-            {
+            if args.is_empty() || (name == "env" && !args.contains('=') && !args.contains(char::is_whitespace)) {
                 push(MagicHandling::NoOp, out);
             } else {
                 rw.program = call("env", "");
@@ -1174,23 +1004,14 @@ fn line_magic(
             out.problems.push(Problem {
                 severity: ProblemSeverity::Warning,
                 span,
-                message:
-                    "%run executes a file: it must exist in the step image or working directory"
-                        .into(),
+                message: "%run executes a file: it must exist in the step image or working directory".into(),
                 hint: None,
             });
             push(MagicHandling::Translated, out);
         }
         "system" | "sx" => {
-            let method = if name == "sx" || assign {
-                "getoutput"
-            } else {
-                "system"
-            };
-            rw.program = format!(
-                "_nbkf_ipython.{method}({}, globals(), locals())",
-                py_literal(&args)
-            );
+            let method = if name == "sx" || assign { "getoutput" } else { "system" };
+            rw.program = format!("_nbkf_ipython.{method}({}, globals(), locals())", py_literal(&args));
             push(MagicHandling::Translated, out);
         }
         // IPython's default aliases for shell commands (`%cat file` runs `cat file`).
@@ -1217,11 +1038,12 @@ fn line_magic(
             push(MagicHandling::Unsupported, out);
         }
     }
-    if matches!(name, "env" | "set_env" | "cd" | "run" | "system" | "sx" | "cat" | "ls" | "mkdir" | "rm" | "cp" | "mv" | "rmdir") {
-        let reads: Vec<ShellRead> = shell_reads(&args)
-            .into_iter()
-            .map(|(n, s, e)| (n, args_at + s, args_at + e))
-            .collect();
+    if matches!(
+        name,
+        "env" | "set_env" | "cd" | "run" | "system" | "sx" | "cat" | "ls" | "mkdir" | "rm" | "cp" | "mv" | "rmdir"
+    ) {
+        let reads: Vec<ShellRead> =
+            shell_reads(&args).into_iter().map(|(n, s, e)| (n, args_at + s, args_at + e)).collect();
         if !reads.is_empty() {
             out.shell_reads.entry(at).or_default().extend(reads);
         }
@@ -1265,8 +1087,7 @@ fn note_automagic(rest: &str, line: usize, out: &mut Preprocessed) {
     if after.is_empty() || operator || !rest[word_end..].starts_with(char::is_whitespace) {
         return;
     }
-    out.automagic_candidates
-        .push((line, rest.trim_end().to_string()));
+    out.automagic_candidates.push((line, rest.trim_end().to_string()));
 }
 
 /// Handles `%%name args` on line `k`. Returns whether the body is Python.
@@ -1318,31 +1139,16 @@ fn cell_magic(
         for w in args.split_whitespace() {
             let pos = args[off..].find(w).map_or(off, |p| off + p);
             off = pos + w.len();
-            if !w.starts_with('-')
-                && w.chars().next().is_some_and(is_name_start)
-                && w.chars().all(is_name_char)
-            {
-                out.cell_magic_binds
-                    .push((w.to_string(), args_at + pos, args_at + pos + w.len()));
+            if !w.starts_with('-') && w.chars().next().is_some_and(is_name_start) && w.chars().all(is_name_char) {
+                out.cell_magic_binds.push((w.to_string(), args_at + pos, args_at + pos + w.len()));
             }
         }
     }
     if base == "writefile" {
         out.cell_magic_effects = writefile_effects(&args, index.span(l.start, l.content_end));
     }
-    out.magics.push(Magic {
-        span,
-        kind: MagicKind::Cell,
-        name: name.clone(),
-        args: args.clone(),
-        handling,
-    });
-    out.cell_magic = Some(CellMagic {
-        name,
-        args,
-        body,
-        python_body,
-    });
+    out.magics.push(Magic { span, kind: MagicKind::Cell, name: name.clone(), args: args.clone(), handling });
+    out.cell_magic = Some(CellMagic { name, args, body, python_body });
     python_body
 }
 
@@ -1361,19 +1167,9 @@ fn writefile_effects(args: &str, span: Span) -> Vec<Effect> {
             continue;
         }
         effects.push(match (unknown, write) {
-            (true, _) => Effect::FileUnknown {
-                call: "%%writefile".into(),
-                write,
-                span,
-            },
-            (false, true) => Effect::FileWrite {
-                path: path.clone(),
-                span,
-            },
-            (false, false) => Effect::FileRead {
-                path: path.clone(),
-                span,
-            },
+            (true, _) => Effect::FileUnknown { call: "%%writefile".into(), write, span },
+            (false, true) => Effect::FileWrite { path: path.clone(), span },
+            (false, false) => Effect::FileRead { path: path.clone(), span },
         });
     }
     effects
@@ -1397,14 +1193,8 @@ mod tests {
 
     fn parses(masked: &str) -> bool {
         let mut parser = tree_sitter::Parser::new();
-        parser
-            .set_language(&tree_sitter_python::LANGUAGE.into())
-            .expect("grammar");
-        !parser
-            .parse(masked, None)
-            .expect("tree")
-            .root_node()
-            .has_error()
+        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar");
+        !parser.parse(masked, None).expect("tree").root_node().has_error()
     }
 
     #[test]
@@ -1422,30 +1212,12 @@ mod tests {
     fn shell_and_assign() {
         let p = pre("!ls -l\nfiles = !ls *.csv\n!!date\n");
         assert!(parses(&p.masked), "{}", p.masked);
-        assert!(
-            p.masked.starts_with("pass  \nfiles = ...      \n"),
-            "{:?}",
-            p.masked
-        );
+        assert!(p.masked.starts_with("pass  \nfiles = ...      \n"), "{:?}", p.masked);
         let lines: Vec<&str> = p.program.lines().collect();
-        assert_eq!(
-            lines[0],
-            "_nbkf_ipython.system('ls -l', globals(), locals())"
-        );
-        assert_eq!(
-            lines[1],
-            "files = _nbkf_ipython.getoutput('ls *.csv', globals(), locals())"
-        );
-        assert_eq!(
-            lines[2],
-            "_nbkf_ipython.system('date', globals(), locals())"
-        );
-        assert_eq!(
-            p.magics[1].kind,
-            MagicKind::ShellAssign {
-                target: "files".into()
-            }
-        );
+        assert_eq!(lines[0], "_nbkf_ipython.system('ls -l', globals(), locals())");
+        assert_eq!(lines[1], "files = _nbkf_ipython.getoutput('ls *.csv', globals(), locals())");
+        assert_eq!(lines[2], "_nbkf_ipython.system('date', globals(), locals())");
+        assert_eq!(p.magics[1].kind, MagicKind::ShellAssign { target: "files".into() });
     }
 
     #[test]
@@ -1459,22 +1231,19 @@ mod tests {
     fn indented_shell_keeps_indentation_and_reads_dollar_names() {
         let p = pre("for f in files:\n    !echo $f {f.upper()} '$notme' $$HOME\n");
         assert!(parses(&p.masked), "{}", p.masked);
-        assert!(p.program.contains("\n    _nbkf_ipython.system('echo $f {f.upper()} \\'$notme\\' $$HOME', globals(), locals())"), "{}", p.program);
-        let reads: Vec<String> = p
-            .shell_reads
-            .values()
-            .flatten()
-            .map(|r| r.0.clone())
-            .collect();
+        assert!(
+            p.program
+                .contains("\n    _nbkf_ipython.system('echo $f {f.upper()} \\'$notme\\' $$HOME', globals(), locals())"),
+            "{}",
+            p.program
+        );
+        let reads: Vec<String> = p.shell_reads.values().flatten().map(|r| r.0.clone()).collect();
         assert_eq!(reads, vec!["f", "f"]);
     }
 
     #[test]
     fn shell_read_forms() {
-        let r: Vec<String> = shell_reads("echo ${a} $b.c {d + e.f} {{g}} $$h")
-            .into_iter()
-            .map(|r| r.0)
-            .collect();
+        let r: Vec<String> = shell_reads("echo ${a} $b.c {d + e.f} {{g}} $$h").into_iter().map(|r| r.0).collect();
         assert_eq!(r, vec!["a", "b", "d", "e"]);
     }
 
@@ -1488,11 +1257,7 @@ mod tests {
             "%conda install -c conda-forge pandas==2.1 scikit-learn -y",
         ] {
             let p = pre(&format!("{line}\n"));
-            assert_eq!(
-                p.pip_packages,
-                vec!["pandas==2.1", "scikit-learn"],
-                "{line}"
-            );
+            assert_eq!(p.pip_packages, vec!["pandas==2.1", "scikit-learn"], "{line}");
             assert_eq!(p.magics[0].handling, MagicHandling::Packages, "{line}");
             assert_eq!(p.program, "pass\n");
             assert!(parses(&p.masked));
@@ -1506,24 +1271,11 @@ mod tests {
     fn time_and_timeit() {
         let p = pre("%time y = f(x)\nz = %time g(y)\n%timeit -n 10 h(z)\n");
         assert!(parses(&p.masked), "{}", p.masked);
-        assert!(
-            p.masked.starts_with("if 1: y = f(x)\nz =       g(y)\n"),
-            "{:?}",
-            p.masked
-        );
+        assert!(p.masked.starts_with("if 1: y = f(x)\nz =       g(y)\n"), "{:?}", p.masked);
         let lines: Vec<&str> = p.program.lines().collect();
-        assert_eq!(
-            lines[0],
-            "_nbkf_ipython.time('y = f(x)', globals(), locals())"
-        );
-        assert_eq!(
-            lines[1],
-            "z = _nbkf_ipython.time('g(y)', globals(), locals())"
-        );
-        assert_eq!(
-            lines[2],
-            "_nbkf_ipython.timeit('h(z)', globals(), locals())"
-        );
+        assert_eq!(lines[0], "_nbkf_ipython.time('y = f(x)', globals(), locals())");
+        assert_eq!(lines[1], "z = _nbkf_ipython.time('g(y)', globals(), locals())");
+        assert_eq!(lines[2], "_nbkf_ipython.timeit('h(z)', globals(), locals())");
         assert_eq!(p.problems.len(), 1);
         assert_eq!(p.problems[0].severity, ProblemSeverity::Warning);
     }
@@ -1544,20 +1296,14 @@ mod tests {
             .iter()
             .any(|pr| pr.severity == ProblemSeverity::Error
                 && pr.message == "%store is not supported in a pipeline step"));
-        assert!(p
-            .problems
-            .iter()
-            .any(|pr| pr.severity == ProblemSeverity::Warning && pr.message.contains("%run")));
+        assert!(p.problems.iter().any(|pr| pr.severity == ProblemSeverity::Warning && pr.message.contains("%run")));
     }
 
     #[test]
     fn help_forms() {
         let p = pre("df?\ndf.head??\n?len\n");
         assert!(parses(&p.masked), "{}", p.masked);
-        assert!(p
-            .magics
-            .iter()
-            .all(|m| m.kind == MagicKind::Help && m.handling == MagicHandling::NoOp));
+        assert!(p.magics.iter().all(|m| m.kind == MagicKind::Help && m.handling == MagicHandling::NoOp));
         assert_eq!(p.magics[1].args, "df.head");
         assert_eq!(p.program, "pass\npass\npass\n");
     }
@@ -1576,10 +1322,7 @@ mod tests {
         let p = pre("!echo a \\\n  b\nx = 1\n");
         assert!(parses(&p.masked), "{:?}", p.masked);
         assert_eq!(p.magics[0].args, "echo a    b");
-        assert_eq!(
-            p.program,
-            "_nbkf_ipython.system('echo a    b', globals(), locals())\n\nx = 1\n"
-        );
+        assert_eq!(p.program, "_nbkf_ipython.system('echo a    b', globals(), locals())\n\nx = 1\n");
     }
 
     #[test]
@@ -1592,15 +1335,8 @@ mod tests {
     fn cell_magics() {
         let p = pre("%%capture out\nx = 1\n!ls\n");
         assert!(parses(&p.masked), "{}", p.masked);
-        assert!(
-            p.masked.starts_with("#%capture out\nx = 1\n0  \n"),
-            "{:?}",
-            p.masked
-        );
-        assert_eq!(
-            p.program,
-            "\nx = 1\n_nbkf_ipython.system('ls', globals(), locals())\n"
-        );
+        assert!(p.masked.starts_with("#%capture out\nx = 1\n0  \n"), "{:?}", p.masked);
+        assert_eq!(p.program, "\nx = 1\n_nbkf_ipython.system('ls', globals(), locals())\n");
         let cm = p.cell_magic.as_ref().expect("cell magic");
         assert!(cm.python_body);
         assert_eq!(cm.body, "x = 1\n!ls\n");
@@ -1625,10 +1361,7 @@ mod tests {
     #[test]
     fn automagic_candidates() {
         let p = pre("pip install x\nls = 3\n");
-        assert_eq!(
-            p.automagic_candidates,
-            vec![(0, "pip install x".to_string())]
-        );
+        assert_eq!(p.automagic_candidates, vec![(0, "pip install x".to_string())]);
     }
 
     #[test]

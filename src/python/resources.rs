@@ -43,31 +43,18 @@ pub(super) fn split_callee(dotted: &str) -> (&str, &str) {
 /// The callee of a call as written, whitespace runs collapsed (`df.to_csv`,
 /// `Path("a").read_text`).
 pub(super) fn callee_text(func: Node, text: &str) -> String {
-    dotted_name(func, text).unwrap_or_else(|| {
-        text_of(text, func)
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-    })
+    dotted_name(func, text).unwrap_or_else(|| text_of(text, func).split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// Whether the argument list of a call has any argument.
 pub(super) fn has_arguments(args: Option<Node>) -> bool {
-    args.is_some_and(|a| {
-        a.kind() == "generator_expression"
-            || named_children(a).iter().any(|c| c.kind() != "comment")
-    })
+    args.is_some_and(|a| a.kind() == "generator_expression" || named_children(a).iter().any(|c| c.kind() != "comment"))
 }
 
 /// The argument at `position` (0-based, positional arguments only) or passed by one of
 /// `keywords`. A `*args`/`**kwargs` that may hold it is returned instead (its value is
 /// unknown). `None` when the call does not pass it.
-pub(super) fn call_argument<'t>(
-    args: Node<'t>,
-    position: usize,
-    keywords: &[&str],
-    text: &str,
-) -> Option<Node<'t>> {
+pub(super) fn call_argument<'t>(args: Node<'t>, position: usize, keywords: &[&str], text: &str) -> Option<Node<'t>> {
     if args.kind() != "argument_list" {
         return None;
     }
@@ -168,10 +155,7 @@ pub(super) fn path_constructor(n: Node, text: &str) -> Option<PathArg> {
 /// The path made by `Path("a", "b")` / `os.path.join("a", "b")` when every argument is
 /// a literal.
 fn joined_literal_path(call: Node, text: &str) -> PathArg {
-    let Some(args) = call
-        .child_by_field_name("arguments")
-        .filter(|a| a.kind() == "argument_list")
-    else {
+    let Some(args) = call.child_by_field_name("arguments").filter(|a| a.kind() == "argument_list") else {
         return PathArg::Unknown;
     };
     let mut path = String::new();
@@ -205,10 +189,7 @@ fn joined_literal_path(call: Node, text: &str) -> PathArg {
 /// `scheme://...`: a remote location, not a file of the step's filesystem.
 fn is_url(s: &str) -> bool {
     s.split_once("://").is_some_and(|(scheme, _)| {
-        !scheme.is_empty()
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
     })
 }
 
@@ -235,11 +216,8 @@ pub(super) fn string_literal(n: Node, text: &str) -> Option<String> {
     let start = children.iter().find(|c| c.kind() == "string_start")?;
     let end = children.iter().rev().find(|c| c.kind() == "string_end")?;
     let opening = text_of(text, *start);
-    let prefix: String = opening
-        .chars()
-        .take_while(|c| *c != '"' && *c != '\'')
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
+    let prefix: String =
+        opening.chars().take_while(|c| *c != '"' && *c != '\'').map(|c| c.to_ascii_lowercase()).collect();
     if prefix.contains('f') || prefix.contains('t') {
         return None;
     }
@@ -317,10 +295,7 @@ fn hex_escape(chars: &mut std::iter::Peekable<std::str::Chars>, digits: usize) -
 
 /// `open`, `io.open`, `gzip.open`, ...: functions that open a file given its path first.
 pub(super) fn is_open_callee(dotted: &str) -> bool {
-    matches!(
-        dotted,
-        "open" | "io.open" | "gzip.open" | "bz2.open" | "lzma.open" | "codecs.open"
-    )
+    matches!(dotted, "open" | "io.open" | "gzip.open" | "bz2.open" | "lzma.open" | "codecs.open")
 }
 
 /// Pandas (and polars, dask, ...) readers: `pd.read_csv(path)`.
@@ -340,8 +315,7 @@ pub(super) const READERS: &[&str] = &[
 ];
 
 /// Keywords naming the path of a reader.
-pub(super) const READER_KEYWORDS: &[&str] =
-    &["filepath_or_buffer", "path_or_buf", "path", "io", "source"];
+pub(super) const READER_KEYWORDS: &[&str] = &["filepath_or_buffer", "path_or_buf", "path", "io", "source"];
 
 /// DataFrame (and Series, ...) writers: `df.to_csv(path)`.
 pub(super) const WRITERS: &[&str] = &[
@@ -359,30 +333,19 @@ pub(super) const WRITERS: &[&str] = &[
 ];
 
 /// Keywords naming the path of a writer.
-pub(super) const WRITER_KEYWORDS: &[&str] =
-    &["path_or_buf", "path", "excel_writer", "buf", "fname"];
+pub(super) const WRITER_KEYWORDS: &[&str] = &["path_or_buf", "path", "excel_writer", "buf", "fname"];
 
 /// Why the value made by calling `dotted` cannot be pickled, or `None`.
 /// `imported_from` gives the module a plain name was imported from in this cell (to
 /// tell `multiprocessing.Pool` from `catboost.Pool`). The second value is true for
 /// locks, whose `with` target is not the lock (`with Lock() as l` binds `True`).
-pub(super) fn unserializable_call(
-    dotted: &str,
-    has_args: bool,
-    imported_from: Option<&str>,
-) -> Option<(String, bool)> {
+pub(super) fn unserializable_call(dotted: &str, has_args: bool, imported_from: Option<&str>) -> Option<(String, bool)> {
     let (prefix, last) = split_callee(dotted);
     let shown = format!("`{dotted}({})`", if has_args { "..." } else { "" });
-    let module = if prefix.is_empty() {
-        imported_from.unwrap_or("")
-    } else {
-        prefix
-    };
+    let module = if prefix.is_empty() { imported_from.unwrap_or("") } else { prefix };
     let what = if is_open_callee(dotted)
-        || (matches!(
-            last,
-            "TemporaryFile" | "NamedTemporaryFile" | "SpooledTemporaryFile"
-        ) && matches!(prefix, "" | "tempfile"))
+        || (matches!(last, "TemporaryFile" | "NamedTemporaryFile" | "SpooledTemporaryFile")
+            && matches!(prefix, "" | "tempfile"))
     {
         "an open file"
     } else if matches!(last, "Lock" | "RLock") {
@@ -390,10 +353,7 @@ pub(super) fn unserializable_call(
     } else if last == "Thread" {
         "a thread"
     } else if matches!(last, "Pool" | "ThreadPool")
-        && matches!(
-            module,
-            "multiprocessing" | "mp" | "multiprocessing.pool" | "multiprocessing.dummy"
-        )
+        && matches!(module, "multiprocessing" | "mp" | "multiprocessing.pool" | "multiprocessing.dummy")
     {
         "a process pool"
     } else if matches!(last, "ThreadPoolExecutor" | "ProcessPoolExecutor") {
@@ -432,9 +392,7 @@ mod tests {
 
     fn parse_expr(src: &str) -> (tree_sitter::Tree, String) {
         let mut parser = tree_sitter::Parser::new();
-        parser
-            .set_language(&tree_sitter_python::LANGUAGE.into())
-            .expect("grammar");
+        parser.set_language(&tree_sitter_python::LANGUAGE.into()).expect("grammar");
         (parser.parse(src, None).expect("tree"), src.to_string())
     }
 
@@ -455,10 +413,7 @@ mod tests {
     #[test]
     fn string_literals() {
         assert_eq!(literal("'a.csv'\n").as_deref(), Some("a.csv"));
-        assert_eq!(
-            literal("\"a\\tb\\\\c\\x41\\u00e9\"\n").as_deref(),
-            Some("a\tb\\cAé")
-        );
+        assert_eq!(literal("\"a\\tb\\\\c\\x41\\u00e9\"\n").as_deref(), Some("a\tb\\cAé"));
         assert_eq!(literal("r'a\\b'\n").as_deref(), Some("a\\b"));
         assert_eq!(literal("b'data.bin'\n").as_deref(), Some("data.bin"));
         assert_eq!(literal("'''x.txt'''\n").as_deref(), Some("x.txt"));
@@ -472,14 +427,8 @@ mod tests {
     #[test]
     fn path_arguments() {
         assert_eq!(path("'out/a.csv'\n"), PathArg::Known("out/a.csv".into()));
-        assert_eq!(
-            path("Path('out', 'a.csv')\n"),
-            PathArg::Known("out/a.csv".into())
-        );
-        assert_eq!(
-            path("os.path.join('d', 'f')\n"),
-            PathArg::Known("d/f".into())
-        );
+        assert_eq!(path("Path('out', 'a.csv')\n"), PathArg::Known("out/a.csv".into()));
+        assert_eq!(path("os.path.join('d', 'f')\n"), PathArg::Known("d/f".into()));
         assert_eq!(path("os.path.join(d, 'f')\n"), PathArg::Unknown);
         assert_eq!(path("'s3://bucket/a.csv'\n"), PathArg::NotAFile);
         assert_eq!(path("None\n"), PathArg::NotAFile);
@@ -492,18 +441,9 @@ mod tests {
     #[test]
     fn unserializable_calls() {
         let u = |d: &str, a: bool, m: Option<&str>| unserializable_call(d, a, m).map(|x| x.0);
-        assert_eq!(
-            u("open", true, None).as_deref(),
-            Some("an open file (`open(...)`)")
-        );
-        assert_eq!(
-            u("threading.Lock", false, None).as_deref(),
-            Some("a lock (`threading.Lock()`)")
-        );
-        assert_eq!(
-            u("sqlite3.connect", true, None).as_deref(),
-            Some("a database connection (`sqlite3.connect(...)`)")
-        );
+        assert_eq!(u("open", true, None).as_deref(), Some("an open file (`open(...)`)"));
+        assert_eq!(u("threading.Lock", false, None).as_deref(), Some("a lock (`threading.Lock()`)"));
+        assert_eq!(u("sqlite3.connect", true, None).as_deref(), Some("a database connection (`sqlite3.connect(...)`)"));
         assert!(u("connect", true, None).is_none());
         assert!(u("Pool", true, Some("catboost")).is_none());
         assert!(u("Pool", true, Some("multiprocessing")).is_some());

@@ -43,19 +43,12 @@ pub struct MetricLine {
 const ALLOWED: &str = "a pipeline parameter must be a literal: a number, a string, True/False, or a list/dict of them";
 
 fn error(span: Span, message: String, hint: Option<&str>) -> Problem {
-    Problem {
-        severity: ProblemSeverity::Error,
-        span,
-        message,
-        hint: hint.map(str::to_string),
-    }
+    Problem { severity: ProblemSeverity::Error, span, message, hint: hint.map(str::to_string) }
 }
 
 fn parse(source: &str) -> Option<tree_sitter::Tree> {
     let mut parser = Parser::new();
-    parser
-        .set_language(&tree_sitter_python::LANGUAGE.into())
-        .ok()?;
+    parser.set_language(&tree_sitter_python::LANGUAGE.into()).ok()?;
     parser.parse(source, None)
 }
 
@@ -71,20 +64,12 @@ pub fn parse_parameters_cell(source: &str) -> (Vec<ParameterAssignment>, Vec<Pro
     let mut params: Vec<ParameterAssignment> = Vec::new();
     let mut problems = Vec::new();
     let Some(tree) = parse(source) else {
-        problems.push(error(
-            index.span(0, 0),
-            "the cell could not be parsed".into(),
-            None,
-        ));
+        problems.push(error(index.span(0, 0), "the cell could not be parsed".into(), None));
         return (params, problems);
     };
     let root = tree.root_node();
     if root.has_error() {
-        problems.push(error(
-            index.span(0, source.len()),
-            "invalid Python syntax in the parameters cell".into(),
-            None,
-        ));
+        problems.push(error(index.span(0, source.len()), "invalid Python syntax in the parameters cell".into(), None));
     }
     for stmt in named_children(root) {
         if stmt.kind() == "comment" {
@@ -95,17 +80,12 @@ pub fn parse_parameters_cell(source: &str) -> (Vec<ParameterAssignment>, Vec<Pro
             .then(|| named_children(stmt))
             .filter(|c| c.len() == 1 && c[0].kind() == "assignment")
             .map(|c| c[0]);
-        let target = assignment
-            .and_then(|a| a.child_by_field_name("left"))
-            .filter(|l| l.kind() == "identifier");
+        let target = assignment.and_then(|a| a.child_by_field_name("left")).filter(|l| l.kind() == "identifier");
         let value = assignment.and_then(|a| a.child_by_field_name("right"));
         let (Some(target), Some(value)) = (target, value) else {
             problems.push(error(
                 span,
-                format!(
-                    "`{}` is not allowed in a parameters cell",
-                    first_line(&source[stmt.byte_range()])
-                ),
+                format!("`{}` is not allowed in a parameters cell", first_line(&source[stmt.byte_range()])),
                 Some("a parameters cell holds only `NAME = <literal>` assignments, one per line"),
             ));
             continue;
@@ -114,11 +94,7 @@ pub fn parse_parameters_cell(source: &str) -> (Vec<ParameterAssignment>, Vec<Pro
         let literal = match literal(value, source) {
             Ok(l) => l,
             Err(msg) => {
-                problems.push(error(
-                    span,
-                    format!("parameter `{name}`: {msg}"),
-                    Some(ALLOWED),
-                ));
+                problems.push(error(span, format!("parameter `{name}`: {msg}"), Some(ALLOWED)));
                 continue;
             }
         };
@@ -134,18 +110,12 @@ pub fn parse_parameters_cell(source: &str) -> (Vec<ParameterAssignment>, Vec<Pro
             problems.push(Problem {
                 severity: ProblemSeverity::Warning,
                 span,
-                message: format!(
-                    "parameter `{name}` is assigned more than once; the last value wins"
-                ),
+                message: format!("parameter `{name}` is assigned more than once; the last value wins"),
                 hint: None,
             });
             params.remove(pos);
         }
-        params.push(ParameterAssignment {
-            name,
-            value: literal,
-            span,
-        });
+        params.push(ParameterAssignment { name, value: literal, span });
     }
     (params, problems)
 }
@@ -161,26 +131,19 @@ fn literal(n: Node, src: &str) -> Result<Literal, String> {
         "integer" => parse_int(text, false).map(Literal::Int),
         "float" => parse_float(text).map(Literal::Float),
         "unary_operator" => {
-            let op = n
-                .child_by_field_name("operator")
-                .map(|o| &src[o.byte_range()])
-                .unwrap_or("");
-            let arg = n
-                .child_by_field_name("argument")
-                .ok_or("incomplete expression")?;
+            let op = n.child_by_field_name("operator").map(|o| &src[o.byte_range()]).unwrap_or("");
+            let arg = n.child_by_field_name("argument").ok_or("incomplete expression")?;
             let negative = op == "-";
             if op != "-" && op != "+" {
                 return Err(format!("`{text}` is an expression"));
             }
             match arg.kind() {
                 "integer" => parse_int(&src[arg.byte_range()], negative).map(Literal::Int),
-                "float" => parse_float(&src[arg.byte_range()])
-                    .map(|f| Literal::Float(if negative { -f } else { f })),
+                "float" => parse_float(&src[arg.byte_range()]).map(|f| Literal::Float(if negative { -f } else { f })),
                 "unary_operator" => match literal(arg, src)? {
-                    Literal::Int(i) if negative => i
-                        .checked_neg()
-                        .map(Literal::Int)
-                        .ok_or_else(|| "integer out of range".into()),
+                    Literal::Int(i) if negative => {
+                        i.checked_neg().map(Literal::Int).ok_or_else(|| "integer out of range".into())
+                    }
                     Literal::Float(f) if negative => Ok(Literal::Float(-f)),
                     l @ (Literal::Int(_) | Literal::Float(_)) => Ok(l),
                     _ => Err(format!("`{text}` is an expression")),
@@ -200,19 +163,11 @@ fn literal(n: Node, src: &str) -> Result<Literal, String> {
         "false" => Ok(Literal::Bool(false)),
         "none" => Ok(Literal::None),
         "list" | "tuple" => {
-            let items = named_children(n)
-                .into_iter()
-                .filter(|c| c.kind() != "comment");
-            items
-                .map(|c| literal(c, src))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Literal::List)
+            let items = named_children(n).into_iter().filter(|c| c.kind() != "comment");
+            items.map(|c| literal(c, src)).collect::<Result<Vec<_>, _>>().map(Literal::List)
         }
         "parenthesized_expression" => {
-            let inner: Vec<Node> = named_children(n)
-                .into_iter()
-                .filter(|c| c.kind() != "comment")
-                .collect();
+            let inner: Vec<Node> = named_children(n).into_iter().filter(|c| c.kind() != "comment").collect();
             match inner.as_slice() {
                 [one] => literal(*one, src),
                 _ => Err(format!("`{text}` is an expression")),
@@ -238,10 +193,7 @@ fn literal(n: Node, src: &str) -> Result<Literal, String> {
         }
         "identifier" => Err(format!("`{text}` is a name, not a literal")),
         "call" => Err(format!("`{}` is a call, not a literal", first_line(text))),
-        _ => Err(format!(
-            "`{}` is an expression, not a literal",
-            first_line(text)
-        )),
+        _ => Err(format!("`{}` is an expression, not a literal", first_line(text))),
     }
 }
 
@@ -261,8 +213,7 @@ fn parse_int(text: &str, negative: bool) -> Result<i64, String> {
         Some("0b") => (&lower[2..], 2),
         _ => (lower.as_str(), 10),
     };
-    let value = i128::from_str_radix(digits, radix)
-        .map_err(|_| format!("`{text}` is not a valid int literal"))?;
+    let value = i128::from_str_radix(digits, radix).map_err(|_| format!("`{text}` is not a valid int literal"))?;
     let value = if negative { -value } else { value };
     i64::try_from(value).map_err(|_| format!("`{text}` does not fit in a 64-bit integer"))
 }
@@ -272,10 +223,7 @@ fn parse_float(text: &str) -> Result<f64, String> {
     if t.ends_with(['j', 'J']) {
         return Err(format!("`{text}` is a complex number"));
     }
-    t.parse::<f64>()
-        .ok()
-        .filter(|f| f.is_finite())
-        .ok_or_else(|| format!("`{text}` is not a valid float literal"))
+    t.parse::<f64>().ok().filter(|f| f.is_finite()).ok_or_else(|| format!("`{text}` is not a valid float literal"))
 }
 
 /// Decodes one string literal (not f-strings or bytes).
@@ -284,20 +232,11 @@ fn string_literal(n: Node, src: &str) -> Result<String, String> {
         return Err("only string literals can be concatenated".into());
     }
     let children = named_children(n);
-    let start = children
-        .first()
-        .filter(|c| c.kind() == "string_start")
-        .ok_or("incomplete string")?;
-    let end = children
-        .last()
-        .filter(|c| c.kind() == "string_end")
-        .ok_or("incomplete string")?;
+    let start = children.first().filter(|c| c.kind() == "string_start").ok_or("incomplete string")?;
+    let end = children.last().filter(|c| c.kind() == "string_end").ok_or("incomplete string")?;
     let opening = &src[start.byte_range()];
-    let prefix: String = opening
-        .chars()
-        .take_while(|c| c.is_ascii_alphabetic())
-        .collect::<String>()
-        .to_ascii_lowercase();
+    let prefix: String =
+        opening.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_ascii_lowercase();
     if prefix.contains('f') || prefix.contains('t') {
         return Err("f-strings are evaluated at run time, not literals".into());
     }
@@ -305,10 +244,7 @@ fn string_literal(n: Node, src: &str) -> Result<String, String> {
         return Err("bytes cannot be pipeline parameters".into());
     }
     // Python reads CRLF in source as LF, also inside triple-quoted strings.
-    let body = src
-        .get(start.end_byte()..end.start_byte())
-        .unwrap_or("")
-        .replace("\r\n", "\n");
+    let body = src.get(start.end_byte()..end.start_byte()).unwrap_or("").replace("\r\n", "\n");
     if prefix.contains('r') {
         return Ok(body);
     }
@@ -359,18 +295,12 @@ fn decode_escapes(s: &str) -> Result<String, String> {
                     'u' => 4,
                     _ => 8,
                 };
-                let hex: String = (0..len)
-                    .filter_map(|_| chars.next_if(|d| d.is_ascii_hexdigit()))
-                    .collect();
+                let hex: String = (0..len).filter_map(|_| chars.next_if(|d| d.is_ascii_hexdigit())).collect();
                 if hex.len() != len {
                     return Err(format!("truncated \\{e} escape"));
                 }
-                let value =
-                    u32::from_str_radix(&hex, 16).map_err(|_| format!("invalid \\{e} escape"))?;
-                out.push(
-                    char::from_u32(value)
-                        .ok_or_else(|| format!("\\{e}{hex} is not a valid character"))?,
-                );
+                let value = u32::from_str_radix(&hex, 16).map_err(|_| format!("invalid \\{e} escape"))?;
+                out.push(char::from_u32(value).ok_or_else(|| format!("\\{e}{hex} is not a valid character"))?);
             }
             'N' => return Err("\\N{...} escapes are not supported".into()),
             other => {
@@ -388,11 +318,7 @@ pub fn parse_metrics_cell(source: &str) -> (Vec<MetricLine>, Vec<Problem>) {
     let mut metrics = Vec::new();
     let mut problems = Vec::new();
     let Some(tree) = parse(source) else {
-        problems.push(error(
-            index.span(0, 0),
-            "the cell could not be parsed".into(),
-            None,
-        ));
+        problems.push(error(index.span(0, 0), "the cell could not be parsed".into(), None));
         return (metrics, problems);
     };
     for stmt in named_children(tree.root_node()) {
@@ -404,10 +330,7 @@ pub fn parse_metrics_cell(source: &str) -> (Vec<MetricLine>, Vec<Problem>) {
             Some(name) => metrics.push(MetricLine { name, span }),
             None => problems.push(error(
                 span,
-                format!(
-                    "`{}` is not allowed in a metrics cell",
-                    first_line(&source[stmt.byte_range()])
-                ),
+                format!("`{}` is not allowed in a metrics cell", first_line(&source[stmt.byte_range()])),
                 Some("a metrics cell lists variables, one per line: `print(accuracy)`"),
             )),
         }
@@ -489,10 +412,7 @@ mod tests {
         assert_eq!(value(r"s = r'\d\n'"), Literal::Str("\\d\\n".into()));
         assert_eq!(value(r"s = R'\d'"), Literal::Str("\\d".into()));
         assert_eq!(value("s = u'ü'"), Literal::Str("ü".into()));
-        assert_eq!(
-            value("s = \"\"\"line1\nline2 'q' \"\"\""),
-            Literal::Str("line1\nline2 'q' ".into())
-        );
+        assert_eq!(value("s = \"\"\"line1\nline2 'q' \"\"\""), Literal::Str("line1\nline2 'q' ".into()));
         assert_eq!(value("s = '''a\r\nb'''"), Literal::Str("a\nb".into()));
         assert_eq!(value("s = 'a' \"b\" r'\\c'"), Literal::Str("ab\\c".into()));
         assert_eq!(value("s = ('a'\n     'b')"), Literal::Str("ab".into()));
@@ -528,12 +448,8 @@ mod tests {
 
     #[test]
     fn statements() {
-        let (params, problems) =
-            parse_parameters_cell("# params\n\na = 1  # comment\nb: int = 2\na = 3\n");
-        assert_eq!(
-            params.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
-            ["b", "a"]
-        );
+        let (params, problems) = parse_parameters_cell("# params\n\na = 1  # comment\nb: int = 2\na = 3\n");
+        assert_eq!(params.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["b", "a"]);
         assert_eq!(params[1].value, Literal::Int(3));
         assert_eq!(params[1].span.line, 5);
         assert_eq!(problems.len(), 1);
@@ -551,18 +467,12 @@ mod tests {
     fn metrics() {
         let (m, p) = parse_metrics_cell("# metrics\nprint(accuracy)\nloss\n");
         assert!(p.is_empty());
-        assert_eq!(
-            m.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(),
-            ["accuracy", "loss"]
-        );
+        assert_eq!(m.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(), ["accuracy", "loss"]);
         assert_eq!(m[1].span.line, 3);
         for bad in ["print(a, b)", "x = 1", "print(a.b)", "f(a)", "a + b"] {
             let (m, p) = parse_metrics_cell(bad);
             assert!(m.is_empty(), "{bad}");
-            assert_eq!(
-                p[0].hint.as_deref(),
-                Some("a metrics cell lists variables, one per line: `print(accuracy)`")
-            );
+            assert_eq!(p[0].hint.as_deref(), Some("a metrics cell lists variables, one per line: `print(accuracy)`"));
         }
     }
 }

@@ -16,7 +16,11 @@ pub struct Cache {
 }
 
 /// The cache key of a task run: a SHA-256 over its program, parameters and inputs.
-pub fn key(task: &LocalTask, parameters: &BTreeMap<String, Value>, inputs: &BTreeMap<String, ProducedArtifact>) -> String {
+pub fn key(
+    task: &LocalTask,
+    parameters: &BTreeMap<String, Value>,
+    inputs: &BTreeMap<String, ProducedArtifact>,
+) -> String {
     let mut h = Sha256::new();
     h.update(task.function.as_bytes());
     h.update([0]);
@@ -44,7 +48,8 @@ impl Cache {
     /// Copies the cached outputs of `key` into `task_dir`; returns the run they came from
     /// and the outputs at their new place. `None` when there is no usable entry.
     pub fn reuse(&self, key: &str, task_dir: &Path) -> Option<(String, BTreeMap<String, ProducedArtifact>)> {
-        let entry: Value = serde_json::from_str(&std::fs::read_to_string(self.dir.join(format!("{key}.json"))).ok()?).ok()?;
+        let entry: Value =
+            serde_json::from_str(&std::fs::read_to_string(self.dir.join(format!("{key}.json"))).ok()?).ok()?;
         let from = entry["run_id"].as_str()?.to_string();
         let cached: BTreeMap<String, ProducedArtifact> = serde_json::from_value(entry["outputs"].clone()).ok()?;
         let mut outputs = BTreeMap::new();
@@ -52,7 +57,10 @@ impl Cache {
         for (name, artifact) in &cached {
             let target = task_dir.join("outputs").join(name);
             std::fs::copy(&artifact.uri, &target).ok()?;
-            outputs.insert(name.clone(), ProducedArtifact { uri: target.to_string_lossy().into_owned(), metadata: artifact.metadata.clone() });
+            outputs.insert(
+                name.clone(),
+                ProducedArtifact { uri: target.to_string_lossy().into_owned(), metadata: artifact.metadata.clone() },
+            );
         }
         let executor_output = json!({"artifacts": outputs.iter().map(|(n, a)| (n.clone(), json!({"artifacts": [{"name": n, "uri": a.uri, "metadata": a.metadata}]}))).collect::<serde_json::Map<_, _>>()});
         std::fs::write(task_dir.join("executor_output.json"), executor_output.to_string()).ok()?;

@@ -67,7 +67,11 @@ pub struct RunOptions {
 impl RunOptions {
     /// The folder a task runs in.
     fn work_dir(&self, task_dir: &Path) -> PathBuf {
-        if self.isolated { task_dir.join("work") } else { self.step_dir.clone() }
+        if self.isolated {
+            task_dir.join("work")
+        } else {
+            self.step_dir.clone()
+        }
     }
 }
 
@@ -146,7 +150,8 @@ fn write_shim(dir: &Path) -> Result<PathBuf, RunError> {
         ("kfp/dsl/executor_main.py", include_str!("shim/kfp/dsl/executor_main.py")),
     ] {
         let file = root.join(path);
-        std::fs::create_dir_all(file.parent().unwrap_or(&root)).map_err(io(format!("cannot create {}", root.display())))?;
+        std::fs::create_dir_all(file.parent().unwrap_or(&root))
+            .map_err(io(format!("cannot create {}", root.display())))?;
         std::fs::write(&file, text).map_err(io(format!("cannot write {}", file.display())))?;
     }
     Ok(root)
@@ -176,14 +181,20 @@ fn python_bin_dir(run_dir: &Path, python: &Path) -> Result<Option<PathBuf>, RunE
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&link, std::fs::Permissions::from_mode(0o755)).map_err(io("cannot make the python3 wrapper executable"))?;
+        std::fs::set_permissions(&link, std::fs::Permissions::from_mode(0o755))
+            .map_err(io("cannot make the python3 wrapper executable"))?;
     }
     Ok(Some(dir))
 }
 
 /// Runs a pipeline. Steps start as soon as their dependencies are done, at most
 /// `options.jobs` at a time; after a failure no new step starts (running ones finish).
-pub fn run(pipeline: &LocalPipeline, yaml: &str, options: &RunOptions, observer: &dyn Observer) -> Result<RunReport, RunError> {
+pub fn run(
+    pipeline: &LocalPipeline,
+    yaml: &str,
+    options: &RunOptions,
+    observer: &dyn Observer,
+) -> Result<RunReport, RunError> {
     let started = Instant::now();
     std::fs::create_dir_all(&options.runs_dir).map_err(io(format!("cannot create {}", options.runs_dir.display())))?;
     let run_id = new_run_id(&options.runs_dir);
@@ -194,7 +205,9 @@ pub fn run(pipeline: &LocalPipeline, yaml: &str, options: &RunOptions, observer:
     let shim = write_shim(&run_dir)?;
     let bin = python_bin_dir(&run_dir, &options.python)?;
     let mut env: Vec<(String, String)> = options.env.clone();
-    let pythonpath = std::env::var("PYTHONPATH").map(|p| format!("{}:{p}", shim.display())).unwrap_or_else(|_| shim.display().to_string());
+    let pythonpath = std::env::var("PYTHONPATH")
+        .map(|p| format!("{}:{p}", shim.display()))
+        .unwrap_or_else(|_| shim.display().to_string());
     env.push(("PYTHONPATH".into(), pythonpath));
     env.push(("MPLBACKEND".into(), "Agg".into()));
     env.push(("PYTHONUNBUFFERED".into(), "1".into()));
@@ -210,46 +223,49 @@ pub fn run(pipeline: &LocalPipeline, yaml: &str, options: &RunOptions, observer:
     let mut running = 0usize;
     let mut failed = false;
     let (tx, rx) = mpsc::channel::<(usize, StepOutcome, BTreeMap<String, ProducedArtifact>)>();
-    std::thread::scope(|scope| {
-        loop {
-            if !failed {
-                for (i, task) in pipeline.tasks.iter().enumerate() {
-                    if running >= options.jobs.max(1) {
-                        break;
-                    }
-                    if launched[i] || !task.dependencies.iter().all(|d| produced.contains_key(d)) {
-                        continue;
-                    }
-                    launched[i] = true;
-                    running += 1;
-                    observer.step_started(&task.name);
-                    let inputs: BTreeMap<String, ProducedArtifact> = task
-                        .artifact_inputs
-                        .iter()
-                        .filter_map(|a| produced.get(&a.producer).and_then(|p| p.get(&a.output_key)).map(|art| (a.argument.clone(), art.clone())))
-                        .collect();
-                    let tx = tx.clone();
-                    let (run_dir, env, cache, run_id) = (&run_dir, &env, &cache, &run_id);
-                    scope.spawn(move || {
-                        let (outcome, outputs) = execute(task, &inputs, run_dir, run_id, env, options, cache);
-                        let _ = tx.send((i, outcome, outputs));
-                    });
+    std::thread::scope(|scope| loop {
+        if !failed {
+            for (i, task) in pipeline.tasks.iter().enumerate() {
+                if running >= options.jobs.max(1) {
+                    break;
                 }
+                if launched[i] || !task.dependencies.iter().all(|d| produced.contains_key(d)) {
+                    continue;
+                }
+                launched[i] = true;
+                running += 1;
+                observer.step_started(&task.name);
+                let inputs: BTreeMap<String, ProducedArtifact> = task
+                    .artifact_inputs
+                    .iter()
+                    .filter_map(|a| {
+                        produced
+                            .get(&a.producer)
+                            .and_then(|p| p.get(&a.output_key))
+                            .map(|art| (a.argument.clone(), art.clone()))
+                    })
+                    .collect();
+                let tx = tx.clone();
+                let (run_dir, env, cache, run_id) = (&run_dir, &env, &cache, &run_id);
+                scope.spawn(move || {
+                    let (outcome, outputs) = execute(task, &inputs, run_dir, run_id, env, options, cache);
+                    let _ = tx.send((i, outcome, outputs));
+                });
             }
-            if running == 0 {
-                break;
-            }
-            let Ok((i, outcome, outputs)) = rx.recv() else { break };
-            running -= 1;
-            observer.step_finished(&outcome);
-            let task = &pipeline.tasks[i].name;
-            if matches!(outcome.state, StepState::Succeeded | StepState::Cached) {
-                produced.insert(task.clone(), outputs);
-            } else {
-                failed = true;
-            }
-            outcomes[i] = Some(outcome);
         }
+        if running == 0 {
+            break;
+        }
+        let Ok((i, outcome, outputs)) = rx.recv() else { break };
+        running -= 1;
+        observer.step_finished(&outcome);
+        let task = &pipeline.tasks[i].name;
+        if matches!(outcome.state, StepState::Succeeded | StepState::Cached) {
+            produced.insert(task.clone(), outputs);
+        } else {
+            failed = true;
+        }
+        outcomes[i] = Some(outcome);
     });
     let steps: Vec<StepOutcome> = pipeline
         .tasks
@@ -268,7 +284,14 @@ pub fn run(pipeline: &LocalPipeline, yaml: &str, options: &RunOptions, observer:
             })
         })
         .collect();
-    let report = RunReport { run_id, run_dir: run_dir.clone(), pipeline: pipeline.name.clone(), parameters: options.parameters.clone(), steps, seconds: started.elapsed().as_secs_f64() };
+    let report = RunReport {
+        run_id,
+        run_dir: run_dir.clone(),
+        pipeline: pipeline.name.clone(),
+        parameters: options.parameters.clone(),
+        steps,
+        seconds: started.elapsed().as_secs_f64(),
+    };
     let summary = serde_json::to_string_pretty(&report).unwrap_or_default();
     std::fs::write(run_dir.join("run.json"), summary).map_err(io("cannot write run.json"))?;
     Ok(report)
@@ -299,42 +322,80 @@ fn execute(
         cached_from,
     };
     if let Err(e) = std::fs::create_dir_all(&task_dir) {
-        return (finish(StepState::Failed, Some(format!("cannot create {}: {e}", task_dir.display())), None), BTreeMap::new());
+        return (
+            finish(StepState::Failed, Some(format!("cannot create {}: {e}", task_dir.display())), None),
+            BTreeMap::new(),
+        );
     }
-    let parameters: BTreeMap<String, Value> = task.parameter_inputs.iter().map(|(arg, p)| (arg.clone(), options.parameters.get(p).cloned().unwrap_or(Value::Null))).collect();
+    let parameters: BTreeMap<String, Value> = task
+        .parameter_inputs
+        .iter()
+        .map(|(arg, p)| (arg.clone(), options.parameters.get(p).cloned().unwrap_or(Value::Null)))
+        .collect();
 
     let key = (options.cache && task.caching).then(|| cache::key(task, &parameters, inputs));
     if let Some(key) = &key {
         if let Some((from, outputs)) = cache.reuse(key, &task_dir) {
-            let _ = std::fs::write(&log, format!("nbkf: outputs reused from run {from} (unchanged program, parameters and inputs)\n"));
+            let _ = std::fs::write(
+                &log,
+                format!("nbkf: outputs reused from run {from} (unchanged program, parameters and inputs)\n"),
+            );
             return (finish(StepState::Cached, None, Some(from)), outputs);
         }
     }
 
     let executor_input = executor_input(task, &parameters, inputs, &task_dir);
-    let args: Vec<String> = task.args.iter().map(|a| if a == "{{$}}" { executor_input.to_string() } else { a.clone() }).collect();
-    let _ = std::fs::write(task_dir.join("executor_input.json"), serde_json::to_string_pretty(&executor_input).unwrap_or_default());
+    let args: Vec<String> =
+        task.args.iter().map(|a| if a == "{{$}}" { executor_input.to_string() } else { a.clone() }).collect();
+    let _ = std::fs::write(
+        task_dir.join("executor_input.json"),
+        serde_json::to_string_pretty(&executor_input).unwrap_or_default(),
+    );
     let log_file = match std::fs::File::create(&log) {
         Ok(f) => f,
-        Err(e) => return (finish(StepState::Failed, Some(format!("cannot write {}: {e}", log.display())), None), BTreeMap::new()),
+        Err(e) => {
+            return (
+                finish(StepState::Failed, Some(format!("cannot write {}: {e}", log.display())), None),
+                BTreeMap::new(),
+            )
+        }
     };
     let stderr = match log_file.try_clone() {
         Ok(f) => f,
-        Err(e) => return (finish(StepState::Failed, Some(format!("cannot write {}: {e}", log.display())), None), BTreeMap::new()),
+        Err(e) => {
+            return (
+                finish(StepState::Failed, Some(format!("cannot write {}: {e}", log.display())), None),
+                BTreeMap::new(),
+            )
+        }
     };
     let work_dir = options.work_dir(&task_dir);
     if let Err(e) = std::fs::create_dir_all(&work_dir) {
-        return (finish(StepState::Failed, Some(format!("cannot create {}: {e}", work_dir.display())), None), BTreeMap::new());
+        return (
+            finish(StepState::Failed, Some(format!("cannot create {}: {e}", work_dir.display())), None),
+            BTreeMap::new(),
+        );
     }
     let mut command = Command::new(&task.launcher[0]);
-    command.args(&task.launcher[1..]).args(&args).current_dir(&work_dir).stdin(Stdio::null()).stdout(log_file).stderr(stderr);
+    command
+        .args(&task.launcher[1..])
+        .args(&args)
+        .current_dir(&work_dir)
+        .stdin(Stdio::null())
+        .stdout(log_file)
+        .stderr(stderr);
     command.env("NBKF_RUN_ID", run_id).env("NBKF_TASK", &task.name);
     for (k, v) in env {
         command.env(k, v);
     }
     let status = match command.status() {
         Ok(s) => s,
-        Err(e) => return (finish(StepState::Failed, Some(format!("cannot start `{}`: {e}", task.launcher[0])), None), BTreeMap::new()),
+        Err(e) => {
+            return (
+                finish(StepState::Failed, Some(format!("cannot start `{}`: {e}", task.launcher[0])), None),
+                BTreeMap::new(),
+            )
+        }
     };
     if !status.success() {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
@@ -351,7 +412,12 @@ fn execute(
 }
 
 /// The `ExecutorInput` a KFP backend would give the task.
-fn executor_input(task: &LocalTask, parameters: &BTreeMap<String, Value>, inputs: &BTreeMap<String, ProducedArtifact>, task_dir: &Path) -> Value {
+fn executor_input(
+    task: &LocalTask,
+    parameters: &BTreeMap<String, Value>,
+    inputs: &BTreeMap<String, ProducedArtifact>,
+    task_dir: &Path,
+) -> Value {
     let artifacts: serde_json::Map<String, Value> = task
         .artifact_inputs
         .iter()
@@ -383,7 +449,13 @@ fn read_outputs(task_dir: &Path) -> Result<BTreeMap<String, ProducedArtifact>, S
     if let Some(arts) = json["artifacts"].as_object() {
         for (name, entry) in arts {
             if let Some(first) = entry["artifacts"].get(0) {
-                out.insert(name.clone(), ProducedArtifact { uri: first["uri"].as_str().unwrap_or_default().to_string(), metadata: first["metadata"].clone() });
+                out.insert(
+                    name.clone(),
+                    ProducedArtifact {
+                        uri: first["uri"].as_str().unwrap_or_default().to_string(),
+                        metadata: first["metadata"].clone(),
+                    },
+                );
             }
         }
     }

@@ -74,7 +74,11 @@ impl LocalPipeline {
         let mut parameters = Vec::new();
         if let Some(params) = spec["root"]["inputDefinitions"]["parameters"].as_object() {
             for (pname, def) in params {
-                parameters.push(ParameterDef { name: pname.clone(), kind: text(&def["parameterType"], "parameterType")?, default: def.get("defaultValue").cloned() });
+                parameters.push(ParameterDef {
+                    name: pname.clone(),
+                    kind: text(&def["parameterType"], "parameterType")?,
+                    default: def.get("defaultValue").cloned(),
+                });
             }
         }
         let tasks_json = spec["root"]["dag"]["tasks"].as_object().ok_or_else(|| bad("root.dag.tasks is missing"))?;
@@ -82,17 +86,31 @@ impl LocalPipeline {
         for (tname, task) in tasks_json {
             let comp_name = text(&task["componentRef"]["name"], &format!("task {tname}: componentRef.name"))?;
             let comp = &spec["components"][&comp_name];
-            let exec_label = text(&comp["executorLabel"], &format!("component {comp_name}: executorLabel (nested pipelines cannot run locally)"))?;
+            let exec_label = text(
+                &comp["executorLabel"],
+                &format!("component {comp_name}: executorLabel (nested pipelines cannot run locally)"),
+            )?;
             let container = &spec["deploymentSpec"]["executors"][&exec_label]["container"];
-            let command: Vec<String> = container["command"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default();
-            let args: Vec<String> = container["args"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default();
+            let command: Vec<String> = container["command"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            let args: Vec<String> = container["args"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
             let start = command.iter().position(|c| c == "-ec").and_then(|i| i.checked_sub(1));
             let launcher = match start {
                 Some(i) if command.iter().any(|c| c.contains("kfp.dsl.executor_main")) => command[i..].to_vec(),
                 _ => return Err(bad(format!("task `{tname}` is not a lightweight Python component; `nbkf run` runs pipelines whose steps are Python functions (as nbkf and the KFP SDK write them)"))),
             };
             let source = launcher.last().cloned().unwrap_or_default();
-            let function = args.iter().position(|a| a == "--function_to_execute").and_then(|i| args.get(i + 1)).cloned().ok_or_else(|| bad(format!("task `{tname}`: no --function_to_execute")))?;
+            let function = args
+                .iter()
+                .position(|a| a == "--function_to_execute")
+                .and_then(|i| args.get(i + 1))
+                .cloned()
+                .ok_or_else(|| bad(format!("task `{tname}`: no --function_to_execute")))?;
             let mut parameter_inputs = Vec::new();
             if let Some(params) = task["inputs"]["parameters"].as_object() {
                 for (arg, binding) in params {
@@ -110,16 +128,34 @@ impl LocalPipeline {
                     artifact_inputs.push(ArtifactInput {
                         argument: arg.clone(),
                         producer: text(&toa["producerTask"], &format!("task {tname}: input {arg}: producerTask"))?,
-                        output_key: text(&toa["outputArtifactKey"], &format!("task {tname}: input {arg}: outputArtifactKey"))?,
-                        schema_title: in_defs[arg]["artifactType"]["schemaTitle"].as_str().unwrap_or("system.Artifact").to_string(),
+                        output_key: text(
+                            &toa["outputArtifactKey"],
+                            &format!("task {tname}: input {arg}: outputArtifactKey"),
+                        )?,
+                        schema_title: in_defs[arg]["artifactType"]["schemaTitle"]
+                            .as_str()
+                            .unwrap_or("system.Artifact")
+                            .to_string(),
                     });
                 }
             }
             let outputs = comp["outputDefinitions"]["artifacts"]
                 .as_object()
-                .map(|o| o.iter().map(|(k, v)| (k.clone(), v["artifactType"]["schemaTitle"].as_str().unwrap_or("system.Artifact").to_string())).collect())
+                .map(|o| {
+                    o.iter()
+                        .map(|(k, v)| {
+                            (
+                                k.clone(),
+                                v["artifactType"]["schemaTitle"].as_str().unwrap_or("system.Artifact").to_string(),
+                            )
+                        })
+                        .collect()
+                })
                 .unwrap_or_default();
-            let mut dependencies: Vec<String> = task["dependentTasks"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default();
+            let mut dependencies: Vec<String> = task["dependentTasks"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
             for input in &artifact_inputs {
                 if !dependencies.contains(&input.producer) {
                     dependencies.push(input.producer.clone());
@@ -154,7 +190,12 @@ impl LocalPipeline {
         for (name, raw) in given {
             let Some(def) = self.parameters.iter().find(|p| &p.name == name) else {
                 let known: Vec<&str> = self.parameters.iter().map(|p| p.name.as_str()).collect();
-                let hint = known.iter().min_by_key(|k| strsim::levenshtein(k, name)).filter(|k| strsim::levenshtein(k, name) <= 2).map(|k| format!("; did you mean `{k}`?")).unwrap_or_default();
+                let hint = known
+                    .iter()
+                    .min_by_key(|k| strsim::levenshtein(k, name))
+                    .filter(|k| strsim::levenshtein(k, name) <= 2)
+                    .map(|k| format!("; did you mean `{k}`?"))
+                    .unwrap_or_default();
                 errors.push(if known.is_empty() {
                     format!("the pipeline has no parameters, so `--param {name}=...` cannot be used")
                 } else {
@@ -171,10 +212,17 @@ impl LocalPipeline {
         }
         for p in &self.parameters {
             if !values.contains_key(&p.name) {
-                errors.push(format!("parameter `{}` has no default value: give it with `--param {}=...`", p.name, p.name));
+                errors.push(format!(
+                    "parameter `{}` has no default value: give it with `--param {}=...`",
+                    p.name, p.name
+                ));
             }
         }
-        if errors.is_empty() { Ok(values) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(values)
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -182,14 +230,23 @@ impl LocalPipeline {
 fn parse_value(kind: &str, raw: &str) -> Result<Value, &'static str> {
     match kind {
         "NUMBER_INTEGER" => raw.trim().parse::<i64>().map(Value::from).map_err(|_| "an integer"),
-        "NUMBER_DOUBLE" => raw.trim().parse::<f64>().ok().filter(|f| f.is_finite()).and_then(serde_json::Number::from_f64).map(Value::Number).ok_or("a number"),
+        "NUMBER_DOUBLE" => raw
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .ok_or("a number"),
         "BOOLEAN" => match raw.trim().to_ascii_lowercase().as_str() {
             "true" => Ok(Value::Bool(true)),
             "false" => Ok(Value::Bool(false)),
             _ => Err("a boolean (`true` or `false`)"),
         },
         "LIST" => serde_json::from_str::<Value>(raw).ok().filter(Value::is_array).ok_or("a list (JSON, e.g. `[1, 2]`)"),
-        "STRUCT" => serde_json::from_str::<Value>(raw).ok().filter(Value::is_object).ok_or("a dict (JSON, e.g. `{\"a\": 1}`)"),
+        "STRUCT" => {
+            serde_json::from_str::<Value>(raw).ok().filter(Value::is_object).ok_or("a dict (JSON, e.g. `{\"a\": 1}`)")
+        }
         _ => Ok(Value::String(raw.to_string())),
     }
 }
@@ -207,7 +264,12 @@ fn order(mut tasks: Vec<LocalTask>) -> Result<Vec<LocalTask>, RunError> {
         let ready = tasks.iter().position(|t| t.dependencies.iter().all(|d| ordered.iter().any(|o| &o.name == d)));
         match ready {
             Some(i) => ordered.push(tasks.remove(i)),
-            None => return Err(bad(format!("the tasks {} depend on each other in a cycle", tasks.iter().map(|t| format!("`{}`", t.name)).collect::<Vec<_>>().join(", ")))),
+            None => {
+                return Err(bad(format!(
+                    "the tasks {} depend on each other in a cycle",
+                    tasks.iter().map(|t| format!("`{}`", t.name)).collect::<Vec<_>>().join(", ")
+                )))
+            }
         }
     }
     Ok(ordered)

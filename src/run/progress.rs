@@ -28,7 +28,10 @@ impl TerminalProgress {
     pub fn new(total: usize, interactive: bool, quiet: bool) -> Self {
         let interactive = interactive && !quiet;
         let bar = if interactive { ProgressBar::new(total as u64) } else { ProgressBar::hidden() };
-        bar.set_style(ProgressStyle::with_template("{spinner} [{pos}/{len}] {elapsed} {wide_msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{pos}/{len}] {elapsed} {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
         if interactive {
             bar.enable_steady_tick(Duration::from_millis(120));
         }

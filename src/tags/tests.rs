@@ -3,7 +3,14 @@ use crate::diagnostics::Severity;
 use crate::notebook::{Cell, CellKind};
 
 fn cell(tags: &[&str]) -> Cell {
-    Cell { index: 3, id: Some("abc".into()), kind: CellKind::Code, source: String::new(), tags: tags.iter().map(|t| t.to_string()).collect(), metadata: Default::default() }
+    Cell {
+        index: 3,
+        id: Some("abc".into()),
+        kind: CellKind::Code,
+        source: String::new(),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        metadata: Default::default(),
+    }
 }
 
 fn parse(tags: &[&str]) -> (CellTags, Vec<Diagnostic>) {
@@ -24,11 +31,22 @@ fn roles_and_legacy_block() {
 
 #[test]
 fn values_keep_every_character() {
-    let (tags, diags) = parse(&["step:a", "annotation:example.com/url:http://host:8080/x?a=\"b\"", "image:python:3.11-slim", "secret:db-creds:pass.word:DB_PASS"]);
+    let (tags, diags) = parse(&[
+        "step:a",
+        "annotation:example.com/url:http://host:8080/x?a=\"b\"",
+        "image:python:3.11-slim",
+        "secret:db-creds:pass.word:DB_PASS",
+    ]);
     assert!(diags.is_empty(), "{diags:?}");
-    assert_eq!(tags.settings[0].0, StepSetting::Annotation { key: "example.com/url".into(), value: "http://host:8080/x?a=\"b\"".into() });
+    assert_eq!(
+        tags.settings[0].0,
+        StepSetting::Annotation { key: "example.com/url".into(), value: "http://host:8080/x?a=\"b\"".into() }
+    );
     assert_eq!(tags.settings[1].0, StepSetting::Image("python:3.11-slim".into()));
-    assert_eq!(tags.settings[2].0, StepSetting::Secret { secret: "db-creds".into(), key: "pass.word".into(), env: "DB_PASS".into() });
+    assert_eq!(
+        tags.settings[2].0,
+        StepSetting::Secret { secret: "db-creds".into(), key: "pass.word".into(), env: "DB_PASS".into() }
+    );
 }
 
 #[test]

@@ -17,8 +17,14 @@ pub fn shared() -> PathBuf {
 
 /// The Python of the test environment (`scripts/test` creates it), or `$NBKF_TEST_PYTHON`.
 pub fn python() -> PathBuf {
-    let p = std::env::var_os("NBKF_TEST_PYTHON").map(PathBuf::from).unwrap_or_else(|| repo().join(".venv-test").join("bin").join("python"));
-    assert!(p.exists(), "the Python test environment is missing at {}: run `scripts/test` (it creates it)", p.display());
+    let p = std::env::var_os("NBKF_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv-test").join("bin").join("python"));
+    assert!(
+        p.exists(),
+        "the Python test environment is missing at {}: run `scripts/test` (it creates it)",
+        p.display()
+    );
     p
 }
 
@@ -73,7 +79,8 @@ pub fn equivalence(notebook: &Path, yaml: &Path, params: &[&str]) -> serde_json:
         true,
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let json = stdout.split("=== nbkf equivalence report ===").nth(1).unwrap_or_else(|| panic!("no report in:\n{stdout}"));
+    let json =
+        stdout.split("=== nbkf equivalence report ===").nth(1).unwrap_or_else(|| panic!("no report in:\n{stdout}"));
     serde_json::from_str(json).unwrap_or_else(|e| panic!("bad report ({e}):\n{stdout}"))
 }
 

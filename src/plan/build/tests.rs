@@ -54,7 +54,12 @@ fn reads_resolve_to_the_last_writer_and_become_dependencies() {
 
 #[test]
 fn mutation_makes_the_mutating_step_the_producer() {
-    let p = plan(&[(&["step:a"], "xs = [1]"), (&["step:b"], "xs.append(2)"), (&["step:c"], "print(xs)"), (&["step:d"], "xs.head()")]);
+    let p = plan(&[
+        (&["step:a"], "xs = [1]"),
+        (&["step:b"], "xs.append(2)"),
+        (&["step:c"], "print(xs)"),
+        (&["step:d"], "xs.head()"),
+    ]);
     assert_eq!(inputs(&p, "b"), vec![("xs".into(), "a".into())]);
     assert_eq!(inputs(&p, "c"), vec![("xs".into(), "b".into())]);
     // a read-only method is not a mutation
@@ -103,7 +108,11 @@ fn imports_and_functions_are_code_not_data() {
 
 #[test]
 fn global_statement_makes_calls_writes() {
-    let p = plan(&[(&["step:a"], "count = 0\ndef bump():\n    global count\n    count += 1"), (&["step:b"], "bump()"), (&["step:c"], "print(count)")]);
+    let p = plan(&[
+        (&["step:a"], "count = 0\ndef bump():\n    global count\n    count += 1"),
+        (&["step:b"], "bump()"),
+        (&["step:c"], "print(count)"),
+    ]);
     assert!(errors(&p).is_empty(), "{:?}", p.diagnostics);
     assert_eq!(inputs(&p, "c"), vec![("count".into(), "b".into())]);
 }
@@ -210,13 +219,19 @@ fn files_written_by_one_step_and_read_by_another_are_carried() {
 
 #[test]
 fn files_at_paths_nbkf_cannot_know_are_reported_with_both_places() {
-    let p = plan(&[(&["step:a"], "path = 'x.csv'\nopen(path, 'w').write('1')"), (&["step:b"], "data = open('x.csv').read()")]);
+    let p = plan(&[
+        (&["step:a"], "path = 'x.csv'\nopen(path, 'w').write('1')"),
+        (&["step:b"], "data = open('x.csv').read()"),
+    ]);
     assert!(warnings(&p).contains(&"file-between-steps"), "{:?}", p.diagnostics);
 }
 
 #[test]
 fn conditional_bindings_dynamic_namespaces_and_shadowed_builtins_are_reported() {
-    let p = plan(&[(&["step:a"], "import random\nif random.random() > 2:\n    x = 1\nid = 5\ng = globals()"), (&["step:b"], "print(x, id)")]);
+    let p = plan(&[
+        (&["step:a"], "import random\nif random.random() > 2:\n    x = 1\nid = 5\ng = globals()"),
+        (&["step:b"], "print(x, id)"),
+    ]);
     let w = warnings(&p);
     for code in ["conditional-binding", "shadowed-builtin", "dynamic-namespace"] {
         assert!(w.contains(&code), "{code} missing: {:?}", p.diagnostics);
