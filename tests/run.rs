@@ -212,9 +212,53 @@ fn check_passes_on_runnable_corpus_notebooks() {
     for name in &notebooks {
         let dir = tempdir();
         let nb = copy_into(&shared().join("corpus").join(name), dir.path());
-        let (code, stdout, stderr) = outcome(nbkf_in(dir.path(), "check", &nb).args(["--seed", "0", "-q"]));
+        assert_check_passes(name, &nb, dir.path(), &[], timed.contains(&name.as_str()));
+    }
+
+    // Unseeded, the two runs of candies_sharing draw different numbers.
+    let name = "kubeflow-kale__kale__examples__base__candies_sharing.ipynb";
+    assert!(notebooks.iter().any(|n| n == name));
+    let dir = tempdir();
+    let nb = copy_into(&shared().join("corpus").join(name), dir.path());
+    let (code, stdout, stderr) = outcome(nbkf_in(dir.path(), "check", &nb).arg("-q"));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(last_line(&stdout).starts_with('✗'), "{stdout}");
+    assert!(differences(&stdout).iter().any(|d| d.contains("kid1")), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("hint:") && l.contains("--seed")), "no seeding hint:\n{stdout}");
+}
+
+/// The runnable corpus notebooks split into many steps: their own tags, or one step per
+/// markdown section (one per cell without headings) added by `tests/support/split_sections.py`;
+/// each step in its own empty folder (`--isolated`), as pods share no files.
+#[test]
+fn check_passes_on_runnable_corpus_notebooks_split_into_steps() {
+    let notebooks = runnable_corpus();
+    for name in &notebooks {
+        let dir = tempdir();
+        let nb = dir.path().join(name);
+        let source = shared().join("corpus").join(name);
+        let tagged = std::fs::read_to_string(&source).unwrap().contains("\"step:");
+        if tagged {
+            std::fs::copy(&source, &nb).unwrap();
+        } else {
+            common::run(Command::new(common::python()).arg(common::repo().join("tests/support/split_sections.py")).arg(&source).arg(&nb), true);
+        }
+        let out = common::run(common::nbkf().arg("convert").arg(&nb).args(["-o", "-", "-q"]), true);
+        let yaml = String::from_utf8_lossy(&out.stdout);
+        let steps = yaml.matches("\n  comp-").count();
+        assert!(steps >= 2, "{name}: split into {steps} steps");
+        let timed = name.starts_with("statsmodels__");
+        assert_check_passes(name, &nb, dir.path(), &["--isolated"], timed);
+    }
+}
+
+/// `nbkf check --seed 0` passes; for statsmodels notebooks (`timed`), the only
+/// differences allowed are the wall-clock times statsmodels prints.
+fn assert_check_passes(name: &str, nb: &Path, dir: &Path, extra: &[&str], timed: bool) {
+    {
+        let (code, stdout, stderr) = outcome(nbkf_in(dir, "check", nb).args(["--seed", "0", "-q"]).args(extra));
         let summary = last_line(&stdout);
-        if timed.contains(&name.as_str()) {
+        if timed {
             // statsmodels' printed summaries carry the wall-clock time the cell ran: the
             // two runs may be a second apart, and nothing else may differ.
             assert!(code == 0 || code == 1, "{name}: exit {code}\n{stdout}\n{stderr}");
@@ -237,17 +281,32 @@ fn check_passes_on_runnable_corpus_notebooks() {
             assert!(summary.starts_with('✓'), "{name}:\n{stdout}");
         }
     }
+}
 
-    // Unseeded, the two runs of candies_sharing draw different numbers.
-    let name = "kubeflow-kale__kale__examples__base__candies_sharing.ipynb";
-    assert!(notebooks.iter().any(|n| n == name));
+/// Pods share no files: with `--isolated`, a file one step writes at a literal path
+/// reaches the step that reads it only because nbkf carries it; at a path nbkf cannot
+/// know, convert warns with both places and the isolated run fails like a cluster would.
+#[test]
+fn files_are_carried_between_isolated_steps() {
     let dir = tempdir();
-    let nb = copy_into(&shared().join("corpus").join(name), dir.path());
-    let (code, stdout, stderr) = outcome(nbkf_in(dir.path(), "check", &nb).arg("-q"));
-    assert_eq!(code, 1, "{stdout}\n{stderr}");
-    assert!(last_line(&stdout).starts_with('✗'), "{stdout}");
-    assert!(differences(&stdout).iter().any(|d| d.contains("kid1")), "{stdout}");
-    assert!(stdout.lines().any(|l| l.starts_with("hint:") && l.contains("--seed")), "no seeding hint:\n{stdout}");
+    let nb = copy_into(&common::repo().join("fixtures/files_between_steps.ipynb"), dir.path());
+    let (code, stdout, stderr) = outcome(nbkf_in(dir.path(), "check", &nb).args(["--isolated", "-q"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(!dir.path().join("clean.csv").exists(), "isolated steps must not write into the notebook's folder");
+
+    let nb = dir.path().join("unknown_path.ipynb");
+    let notebook = serde_json::json!({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "id": "w", "metadata": {"tags": ["step:write"]}, "outputs": [], "execution_count": null,
+         "source": "name = 'out.txt'\nwith open(name, 'w') as f:\n    f.write('x')"},
+        {"cell_type": "code", "id": "r", "metadata": {"tags": ["step:read"]}, "outputs": [], "execution_count": null,
+         "source": "data = open('out.txt').read()"}]});
+    std::fs::write(&nb, notebook.to_string()).unwrap();
+    let out = common::run(common::nbkf().arg("convert").arg(&nb).args(["-o", "-", "--color", "never"]), true);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("file-between-steps") && err.contains("cell 1") && err.contains("cell 2"), "{err}");
+    let (code, _, stderr) = outcome(nbkf_in(dir.path(), "run", &nb).arg("--isolated"));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("FileNotFoundError"), "{stderr}");
 }
 
 #[test]

@@ -236,7 +236,21 @@ fn manifest(
             outputs.push(json!({"task": step.task, "cell": cell, "path": cells_dir.join(format!("cell-{cell}.txt"))}));
         }
     }
-    let overrides: BTreeMap<&String, &Value> = options.run.parameters.iter().collect();
+    // The parameter values of the run, as the notebook's cells see them: lists and dicts
+    // travel as JSON text in the pipeline.
+    let overrides: BTreeMap<&String, Value> = options
+        .run
+        .parameters
+        .iter()
+        .map(|(name, value)| {
+            let json_kind = plan.parameters.iter().any(|p| &p.name == name && p.kind.is_json());
+            let decoded = match (json_kind, value.as_str()) {
+                (true, Some(text)) => serde_json::from_str(text).unwrap_or_else(|_| value.clone()),
+                _ => value.clone(),
+            };
+            (name, decoded)
+        })
+        .collect();
     json!({
         "cells": cells,
         "params_cells": plan.parameter_cells,

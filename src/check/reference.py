@@ -62,12 +62,18 @@ class _NbkfNotComparable(Exception):
     pass
 
 
-def _nbkf_same(a, b):
+def _nbkf_same(a, b, _seen=None):
     """Equal by type: numpy arrays and pandas objects by value (NaN-aware), floats exactly,
-    containers element by element, other objects by == or their pickled bytes."""
+    containers element by element, objects with `==` by it, other objects attribute by
+    attribute (cached values left out: they are derived, and filled by whoever looked),
+    and the rest by their pickled bytes."""
     import math
     import pickle
 
+    if _seen is None:
+        _seen = set()
+    if (id(a), id(b)) in _seen:
+        return True
     if a is _NbkfAbsent or b is _NbkfAbsent:
         return a is b
     numpy = _nbkf_sys.modules.get("numpy")
@@ -81,7 +87,7 @@ def _nbkf_same(a, b):
         except TypeError:
             return bool(numpy.array_equal(a, b))
     if isinstance(a, list) and isinstance(b, list) and type(a) is type(b):
-        return len(a) == len(b) and all(_nbkf_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_nbkf_same(x, y, _seen) for x, y in zip(a, b))
     if type(a) is not type(b):
         return False
     bound = getattr(a, "__self__", None)
@@ -107,9 +113,9 @@ def _nbkf_same(a, b):
     if isinstance(a, float):
         return a == b or (math.isnan(a) and math.isnan(b))
     if isinstance(a, tuple):
-        return len(a) == len(b) and all(_nbkf_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_nbkf_same(x, y, _seen) for x, y in zip(a, b))
     if isinstance(a, dict):
-        return list(a.keys()) == list(b.keys()) and all(_nbkf_same(a[k], b[k]) for k in a)
+        return list(a.keys()) == list(b.keys()) and all(_nbkf_same(a[k], b[k], _seen) for k in a)
     try:
         r = a == b
         if isinstance(r, bool):
@@ -117,6 +123,13 @@ def _nbkf_same(a, b):
                 return r
     except Exception:
         pass
+    state_a, state_b = getattr(a, "__dict__", None), getattr(b, "__dict__", None)
+    if isinstance(state_a, dict) and isinstance(state_b, dict) and len(_seen) < 10000:
+        _seen.add((id(a), id(b)))
+        keys = lambda d: [k for k in d if "cache" not in str(k).lower()]
+        if keys(state_a) != keys(state_b):
+            return False
+        return all(_nbkf_same(state_a[k], state_b[k], _seen) for k in keys(state_a))
     try:
         return pickle.dumps(a) == pickle.dumps(b)
     except Exception as e:

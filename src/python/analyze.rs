@@ -1670,6 +1670,16 @@ impl<'a> Analyzer<'a> {
                 _ => return,
             };
             if let Some(p) = arg(0, &["file", "fname"]) {
+                // numpy adds the extension when the name has none: `np.save("a", x)` writes `a.npy`.
+                let extension = match last {
+                    "save" => Some(".npy"),
+                    "savez" | "savez_compressed" => Some(".npz"),
+                    _ => None,
+                };
+                let p = match (p, extension) {
+                    (resources::PathArg::Known(path), Some(ext)) if !path.ends_with(ext) => resources::PathArg::Known(format!("{path}{ext}")),
+                    (p, _) => p,
+                };
                 self.file_access(p, write, &callee, span);
             }
         } else if matches!(prefix, "joblib" | "torch") {
