@@ -29,6 +29,9 @@ pub struct PipelineSettings {
     pub step_defaults: Vec<(StepSetting, String)>,
     /// Existing PersistentVolumeClaims mounted into every step.
     pub volumes: Vec<PvcMount>,
+    /// Steps run their cells in a real IPython shell (every magic exactly as in Jupyter;
+    /// IPython is added to every step's packages) instead of as translated Python.
+    pub ipython: bool,
 }
 
 /// An existing PVC mounted into every step.
@@ -45,6 +48,8 @@ pub struct Overrides {
     pub experiment: Option<String>,
     pub base_image: Option<String>,
     pub description: Option<String>,
+    /// Run cells in IPython in the steps.
+    pub ipython: bool,
 }
 
 /// Keys of `kubeflow_notebook` that older Kale versions wrote and nbkf ignores, with why.
@@ -170,7 +175,8 @@ pub fn resolve(
         Some(other) => diags.push(meta_error(format!("`steps_defaults` must be a list of tags, found {other}"))),
     }
     let volumes = volumes(kf.get("volumes"), &mut diags);
-    (PipelineSettings { name, description, experiment, base_image, enable_caching, step_defaults, volumes }, diags)
+    let ipython = overrides.ipython;
+    (PipelineSettings { name, description, experiment, base_image, enable_caching, step_defaults, volumes, ipython }, diags)
 }
 
 const KNOWN_KEYS: &[&str] = &[

@@ -100,6 +100,10 @@ struct LocalArgs {
     /// The Python interpreter that runs the steps.
     #[arg(long, value_name = "PATH", default_value = "python3")]
     python: PathBuf,
+    /// Run the cells of each step in a real IPython shell (as `nbkf convert --ipython`),
+    /// when converting a notebook.
+    #[arg(long)]
+    ipython: bool,
     /// Run each step in its own empty folder, as on a cluster where pods share no files:
     /// only the files nbkf carries between steps are there (the notebook's data files are
     /// then reachable by absolute paths only).
@@ -138,6 +142,11 @@ struct ConvertArgs {
     /// contain them.
     #[arg(long, value_enum, default_value_t = Packages::Pip)]
     packages: Packages,
+    /// Run the cells of each step in a real IPython shell (IPython is added to every
+    /// step's packages), for notebooks that need every magic exactly as in Jupyter; by
+    /// default steps run the cells as plain Python with IPython syntax translated.
+    #[arg(long)]
+    ipython: bool,
     /// Print errors only, no warnings or summary.
     #[arg(short, long)]
     quiet: bool,
@@ -171,10 +180,12 @@ struct Target {
     step_dir: PathBuf,
 }
 
-fn load_target(path: &Path, color: bool, quiet: bool) -> Result<Target, ExitCode> {
+fn load_target(path: &Path, color: bool, local: &LocalArgs) -> Result<Target, ExitCode> {
+    let quiet = local.quiet;
     let is_notebook = path.extension().is_some_and(|e| e == "ipynb");
     let (yaml, conversion) = if is_notebook {
-        let conversion = nbkf::convert_file(path, &ConvertOptions::default()).map_err(|e| io_error(&e.to_string()))?;
+        let options = ConvertOptions { overrides: Overrides { ipython: local.ipython, ..Default::default() }, ..Default::default() };
+        let conversion = nbkf::convert_file(path, &options).map_err(|e| io_error(&e.to_string()))?;
         let shown: Vec<_> = conversion.diagnostics.iter().filter(|d| d.is_error() || !quiet).cloned().collect();
         eprint!("{}", diagnostics::render(&shown, Some(&conversion.notebook), &path.display().to_string(), color));
         let Some(yaml) = conversion.yaml.clone() else {
@@ -250,7 +261,7 @@ fn print_run(report: &run::RunReport, quiet: bool) {
 }
 
 fn run_command(args: RunArgs, color: bool) -> ExitCode {
-    let target = match load_target(&args.target, color, args.local.quiet) {
+    let target = match load_target(&args.target, color, &args.local) {
         Ok(t) => t,
         Err(code) => return code,
     };
@@ -279,7 +290,7 @@ fn check_command(args: CheckArgs, color: bool) -> ExitCode {
     if args.notebook.extension().is_none_or(|e| e != "ipynb") {
         return usage_error("`nbkf check` takes a notebook (.ipynb): it compares the pipeline with the notebook");
     }
-    let target = match load_target(&args.notebook, color, args.local.quiet) {
+    let target = match load_target(&args.notebook, color, &args.local) {
         Ok(t) => t,
         Err(code) => return code,
     };
@@ -324,6 +335,7 @@ fn convert(args: ConvertArgs, color: bool) -> ExitCode {
             experiment: args.experiment,
             base_image: args.image,
             description: args.description,
+            ipython: args.ipython,
         },
         preamble: match args.packages {
             Packages::Pip => PreambleMode::Pip,

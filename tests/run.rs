@@ -507,3 +507,33 @@ fn report_parsing_helpers() {
     assert_eq!(without_time("no time here"), None);
     assert!(overlap((0.0, 2.0), (1.0, 3.0)) && !overlap((0.0, 1.0), (1.0, 2.0)));
 }
+
+/// `--ipython`: steps run their cells as written in a real IPython shell, so magics nbkf
+/// cannot translate work (here `%alias`), and the values still match the notebook's.
+#[test]
+fn ipython_mode_runs_cells_as_written() {
+    let dir = tempdir();
+    let nb = dir.path().join("alias.ipynb");
+    let notebook = serde_json::json!({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "id": "a", "metadata": {"tags": ["step:a"]}, "outputs": [], "execution_count": null,
+         "source": "x = 2\n%alias greet echo hello\n%greet"},
+        {"cell_type": "code", "id": "b", "metadata": {"tags": ["step:b"]}, "outputs": [], "execution_count": null,
+         "source": "y = x * 3"}]});
+    std::fs::write(&nb, notebook.to_string()).unwrap();
+    // Translated, `%alias` is an error naming the cell and line.
+    let out = common::run(common::nbkf().arg("convert").arg(&nb).args(["-o", "-", "--color", "never"]), false);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("%alias is not supported"));
+    // In IPython it runs; ipython becomes a package of the steps.
+    let out = common::run(common::nbkf().arg("convert").arg(&nb).args(["-o", "-", "--ipython"]), true);
+    let yaml = String::from_utf8_lossy(&out.stdout);
+    assert!(yaml.contains("'ipython'") && yaml.contains("_NBKF_IPYTHON = True"), "{yaml}");
+    let (code, stdout, stderr) = outcome(nbkf_in(dir.path(), "run", &nb).arg("--ipython"));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (code, stdout, stderr) = outcome(nbkf_in(dir.path(), "check", &nb).args(["--ipython", "-q"]));
+    // The values passed between steps match; IPython's shell output for `%greet` is
+    // compared too and may go to the process's own output instead of `sys.stdout`.
+    assert!(!stdout.lines().any(|l| l.starts_with("✗ variable")), "{stdout}\n{stderr}");
+    assert!(code == 0 || code == 1, "{stdout}\n{stderr}");
+    let (code, stdout, stderr) = outcome(nbkf_in(dir.path(), "check", &copy_into(&common::repo().join("fixtures/cell_magics.ipynb"), dir.path())).args(["--ipython", "-q"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+}

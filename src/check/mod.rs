@@ -102,6 +102,10 @@ pub fn check(
         .map_err(|e| RunError::Io { context: "cannot create a temporary directory".into(), source: e })?;
     let mut run_options = options.run.clone();
     run_options.cache = false;
+    // Both runs see the notebook's folder, but files they create land in a folder of their
+    // own: neither sees what the other wrote.
+    let pipeline_view = overlay(&options.run.step_dir, &options.run.runs_dir.join(format!(".check-{}-pipeline", std::process::id())))?;
+    run_options.step_dir = pipeline_view.clone();
     run_options.env.push(("NBKF_CELL_OUTPUT_DIR".into(), cells_dir.path().to_string_lossy().into_owned()));
     if let Some(seed) = options.seed {
         run_options.env.push(("NBKF_SEED".into(), seed.to_string()));
@@ -139,7 +143,8 @@ pub fn check(
         crate::emit::python_literal::string(&dir.join("result.json").to_string_lossy()),
     );
     let program_path = write("reference.py", program)?;
-    let work_dir = if options.run.isolated { dir.join("work") } else { options.run.step_dir.clone() };
+    let _ = std::fs::remove_dir_all(&pipeline_view);
+    let work_dir = if options.run.isolated { dir.join("work") } else { overlay(&options.run.step_dir, &dir.join("work"))? };
     std::fs::create_dir_all(&work_dir)
         .map_err(|e| RunError::Io { context: format!("cannot create {}", work_dir.display()), source: e })?;
     let log = std::fs::File::create(dir.join("log.txt"))
@@ -170,6 +175,24 @@ pub fn check(
     })
 }
 
+/// A new folder `view` holding a symbolic link to every entry of `dir`: code run in it
+/// reads (and changes) the folder's files, but the files it creates stay in `view`.
+fn overlay(dir: &Path, view: &Path) -> Result<PathBuf, RunError> {
+    let fail = |e: std::io::Error| RunError::Io { context: format!("cannot prepare {}", view.display()), source: e };
+    let _ = std::fs::remove_dir_all(view);
+    std::fs::create_dir_all(view).map_err(fail)?;
+    let dir = std::fs::canonicalize(dir).map_err(fail)?;
+    for entry in std::fs::read_dir(&dir).map_err(fail)? {
+        let entry = entry.map_err(fail)?;
+        if entry.file_name() == ".nbkf" {
+            continue;
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(entry.path(), view.join(entry.file_name())).map_err(fail)?;
+    }
+    std::fs::canonicalize(view).map_err(fail)
+}
+
 fn create(dir: &Path) -> Result<&Path, RunError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| RunError::Io { context: format!("cannot create {}", dir.display()), source: e })?;
@@ -188,6 +211,8 @@ fn manifest(
     let mut cells = Vec::new();
     for cell in notebook.code_cells() {
         let (program, magic) = match plan.cells.get(cell.index).and_then(Option::as_ref) {
+            // With `--ipython` the reference runs the cells as written in IPython too.
+            Some(code) if plan.settings.ipython => (code.source.clone(), None),
             Some(code) => (code.program.clone(), code.cell_magic.as_ref().map(|m| json!([m.name, m.args]))),
             None if plan.parameter_cells.contains(&cell.index) || plan.metrics_cells.contains(&cell.index) => {
                 (cell.source.clone(), None)
@@ -254,6 +279,7 @@ fn manifest(
     json!({
         "cells": cells,
         "params_cells": plan.parameter_cells,
+        "ipython": plan.settings.ipython,
         "overrides": overrides,
         "seed": options.seed.map(|s| s.to_string()),
         "values": values,

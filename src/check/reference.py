@@ -159,8 +159,11 @@ def _nbkf_reference(manifest_path, result_path):
     import json
     import types
 
+    global _NBKF_IPYTHON
+
     with open(manifest_path, encoding="utf-8") as f:
         m = json.load(f)
+    _NBKF_IPYTHON = bool(m.get("ipython"))
     _nbkf_os.environ.setdefault("MPLBACKEND", "Agg")
     _nbkf_seed(m.get("seed"))
     module = types.ModuleType("__main__")

@@ -66,8 +66,12 @@ fn environment() -> &'static Environment<'static> {
 }
 
 /// `_nbkf_cell(index, id, source[, magic])`: a cell as the runtime takes it.
-fn cell_literal(cell: &CellCode) -> String {
+/// (Translated Python, or the cell as written when IPython runs the cells.)
+fn cell_literal(cell: &CellCode, ipython: bool) -> String {
     let id = cell.id.as_deref().map_or("None".to_string(), py);
+    if ipython {
+        return format!("_nbkf_cell({}, {id}, {})", cell.index, py(&cell.source));
+    }
     let magic =
         cell.cell_magic.as_ref().map(|m| format!(", magic=({}, {})", py(&m.name), py(&m.args))).unwrap_or_default();
     format!("_nbkf_cell({}, {id}, {}{magic})", cell.index, py(&cell.program))
@@ -79,7 +83,8 @@ fn injected_literal(cell: usize, source: &str) -> String {
 
 /// Renders the step's Python source.
 pub fn render(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> String {
-    let cell = |i: &usize| plan.cells.get(*i).and_then(Option::as_ref).map(cell_literal);
+    let ipython = plan.settings.ipython;
+    let cell = |i: &usize| plan.cells.get(*i).and_then(Option::as_ref).map(|c| cell_literal(c, ipython));
     let prelude: Vec<String> = plan.prelude.iter().filter_map(cell).collect();
     let cells: Vec<String> = step.cells.iter().filter_map(cell).collect();
     let definitions: Vec<String> =
@@ -123,6 +128,7 @@ pub fn render(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> String {
                 step_literal => py(&step.name),
                 notebook => plan.notebook_file.replace('\n', " "),
                 notebook_literal => py(&plan.notebook_file),
+                ipython => if ipython { "True" } else { "False" },
                 version => env!("CARGO_PKG_VERSION"),
                 runtime => STEP_RUNTIME,
                 prelude, definitions, late_definitions, cells,

@@ -61,7 +61,13 @@ pub fn build(
             }
             Some(Slot::Prelude | Slot::Step(_)) => {
                 let f = python::analyze_cell(&cell.source);
-                push_problems(&mut diags, cell.index, f.problems.clone());
+                let mut problems = f.problems.clone();
+                if settings.ipython {
+                    // IPython runs the magics nbkf cannot translate.
+                    let unsupported: Vec<usize> = f.magics.iter().filter(|m| m.handling == python::MagicHandling::Unsupported).map(|m| m.span.line).collect();
+                    problems.retain(|p| !(p.severity == ProblemSeverity::Error && unsupported.contains(&p.span.line)));
+                }
+                push_problems(&mut diags, cell.index, problems);
                 facts[cell.index] = Some(f);
             }
             None => {}
@@ -120,6 +126,9 @@ pub fn build(
         }
         let mut packages: BTreeSet<String> = pip;
         packages.extend(acc.extra_packages.iter().cloned());
+        if settings.ipython {
+            packages.insert("ipython".into());
+        }
         for module in &modules {
             let top = packages::top_level(module);
             if is_local_module(top) {
@@ -182,6 +191,7 @@ pub fn build(
                 index: c.index,
                 id: c.id.clone(),
                 program: f.program.clone(),
+                source: c.source.clone(),
                 cell_magic: f.cell_magic.clone(),
             })
         })

@@ -57,6 +57,8 @@ pub struct CellCode {
     pub id: Option<String>,
     /// Plain Python (IPython syntax translated), same line numbers as the notebook.
     pub program: String,
+    /// The cell as written (what a step runs when cells run in IPython).
+    pub source: String,
     pub cell_magic: Option<CellMagic>,
 }
 

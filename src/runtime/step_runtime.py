@@ -299,6 +299,8 @@ def _nbkf_run_cell(cell, ns, record):
     import subprocess
 
     filename = _nbkf_filename(cell)
+    if _NBKF_IPYTHON:
+        return _nbkf_run_ipython(cell["source"], filename, ns)
     magic = cell["magic"]
     if magic is None:
         return _nbkf_exec_python(cell["source"], filename, ns, record)
@@ -346,6 +348,28 @@ def _nbkf_run_cell(cell, ns, record):
     if name in ("html", "HTML", "javascript", "js", "latex", "markdown", "svg"):
         return
     raise NbkfStepFailed("cell magic %%%%%s is not supported in a pipeline step" % name)
+
+
+_NBKF_SHELL = []
+
+
+def _nbkf_run_ipython(source, filename, ns):
+    """Runs a cell as written in a real IPython shell whose namespace is the step's."""
+    if not _NBKF_SHELL:
+        from IPython.core.interactiveshell import InteractiveShell
+
+        module = _nbkf_sys.modules["__main__"]
+        shell = InteractiveShell.instance(user_module=module, user_ns=ns)
+        shell.enable_gui = lambda gui=None: None  # `%matplotlib inline` outside Jupyter
+        shell.ast_node_interactivity = "none"  # a cell's last value is a display, not output
+        _NBKF_SHELL.append(shell)
+    shell = _NBKF_SHELL[0]
+    # Tracebacks name the notebook cell, as in translated mode.
+    shell.compile.get_code_name = lambda raw_code, transformed_code, number: filename
+    result = shell.run_cell(source, store_history=False)
+    error = result.error_before_exec or result.error_in_exec
+    if error is not None:
+        raise error
 
 
 class _NbkfCaptured:
