@@ -6,7 +6,7 @@ use crate::config::{self, Overrides};
 use crate::diagnostics::{self, Diagnostic};
 use crate::emit;
 use crate::notebook::{Notebook, NotebookError};
-use crate::plan::{self, Plan};
+use crate::plan::{self, Plan, SplitMode};
 
 pub use crate::emit::PreambleMode;
 
@@ -16,6 +16,8 @@ pub struct ConvertOptions {
     /// Command-line values that win over the notebook's metadata.
     pub overrides: Overrides,
     pub preamble: PreambleMode,
+    /// How a notebook without step tags is split into steps.
+    pub split: SplitMode,
 }
 
 /// The result of converting a notebook.
@@ -28,6 +30,9 @@ pub struct Conversion {
     pub yaml: Option<String>,
     /// Everything found, errors and warnings, sorted by cell.
     pub diagnostics: Vec<Diagnostic>,
+    /// The tags nbkf inferred for a notebook without step tags (cell index, all its
+    /// tags), when it split it automatically.
+    pub inferred_tags: Option<Vec<(usize, Vec<String>)>>,
 }
 
 impl Conversion {
@@ -71,7 +76,11 @@ pub fn convert(
         dir.as_ref()
             .is_some_and(|d| d.join(format!("{module}.py")).is_file() || d.join(module).join("__init__.py").is_file())
     };
-    let mut plan = plan::build(&notebook, settings, file, &is_local);
+    let inferred_tags = plan::inferred_tags(&notebook, options.split);
+    let mut plan = match &inferred_tags {
+        Some(tags) => plan::build(&plan::with_tags(&notebook, tags), settings, file, &is_local),
+        None => plan::build(&notebook, settings, file, &is_local),
+    };
     diagnostics.append(&mut plan.diagnostics);
     diagnostics::sort(&mut diagnostics);
     let yaml = if diagnostics.iter().any(Diagnostic::is_error) {
@@ -79,5 +88,5 @@ pub fn convert(
     } else {
         Some(emit::kfp_ir_yaml(&plan, options.preamble).map_err(|e| ConvertError::Yaml(e.to_string()))?)
     };
-    Ok(Conversion { notebook, plan, yaml, diagnostics })
+    Ok(Conversion { notebook, plan, yaml, diagnostics, inferred_tags })
 }

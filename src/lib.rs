@@ -21,3 +21,4 @@ mod convert;
 
 pub use convert::{convert, convert_file, Conversion, ConvertError, ConvertOptions, PreambleMode};
 pub use diagnostics::{Diagnostic, Severity};
+pub use plan::SplitMode;

@@ -329,3 +329,55 @@ fn cell_magics() {
     // "captured text" (13) + 7 + len("hello")
     assert_eq!(metric(&r, "length"), 25.0);
 }
+
+#[test]
+fn headings_mixed_levels() {
+    let c = convert("headings_mixed_levels");
+    assert_eq!(c.task_names(), ["compute-the-area", "report-it", "untagged-headings-at-mixed-levels"]);
+    assert_eq!(c.deps("report-it"), ["compute-the-area"]);
+    c.equivalent(2, &[]);
+}
+
+#[test]
+fn headings_duplicate_text() {
+    let c = convert("headings_duplicate_text");
+    assert_eq!(c.task_names(), ["plot", "plot-2"]);
+    c.equivalent(1, &[]);
+}
+
+#[test]
+fn no_headings() {
+    let c = convert("no_headings");
+    assert_eq!(c.task_names(), ["step-1", "step-2"]);
+    c.equivalent(1, &[]);
+}
+
+#[test]
+fn code_before_first_heading() {
+    let c = convert("code_before_first_heading");
+    // The code above the first heading is part of the first step, not dropped.
+    assert_eq!(c.task_names(), ["mean", "spread"]);
+    let r = c.equivalent(2, &[]);
+    has_variables(&r, &["mean:values"]);
+}
+
+#[test]
+fn papermill_parameters() {
+    let c = convert("papermill_parameters");
+    let params = &c.docs[0]["root"]["inputDefinitions"]["parameters"];
+    assert_eq!(params["alpha"]["parameterType"], "NUMBER_DOUBLE");
+    assert_eq!(params["repeats"]["defaultValue"], 3);
+    let r = c.equivalent(1, &["repeats=5"]);
+    assert_eq!(metric(&r, "repeats"), 5.0);
+}
+
+#[test]
+fn partially_tagged() {
+    let notebook = fixture("partially_tagged");
+    let out = common::run(common::nbkf().arg("convert").arg(&notebook).args(["-o", "-", "--color", "never"]), true);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("come before the first step tag; they run at the start of step `first`"), "{stderr}");
+    let c = convert("partially_tagged");
+    let r = c.equivalent(2, &[]);
+    has_variables(&r, &["first:base", "first:doubled"]);
+}

@@ -1,6 +1,7 @@
 //! The notebook model: cells (with ids, tags, source) and notebook metadata, read from
 //! nbformat 4.x JSON as found in the wild.
 
+pub mod edit;
 mod schema;
 
 use std::path::Path;

@@ -9,8 +9,12 @@ mod build;
 mod builtins;
 mod hidden_state;
 mod names;
+mod split;
+mod summary;
 
 pub use build::build;
+pub use split::{inferred_tags, with_tags, SplitMode};
+pub use summary::{kale_tags, summary, summary_text, PlanSummary};
 
 /// Makes `wanted` unique among `taken` (appending `_2`, `_3`, ...) and records it.
 pub fn unique_name(wanted: String, taken: &mut std::collections::BTreeSet<String>) -> String {

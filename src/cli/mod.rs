@@ -1,0 +1,285 @@
+//! The `nbkf` command line: argument definitions (clap) and one module per command.
+//! Each command parses nothing itself: it calls the library and prints.
+
+mod convert;
+mod local;
+mod tag;
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "nbkf", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// When to color messages.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Convert a notebook into a KFP v2 pipeline (IR YAML).
+    ///
+    /// Cells are grouped into steps by their tags (Kale's `step:`, `prev:`, `imports`,
+    /// `pipeline-parameters`, ...; a notebook without step tags becomes one step). What
+    /// each step needs from the others is found by analysing the Python; every problem is
+    /// reported with its cell and line, and nothing is written when there are errors.
+    Convert(ConvertArgs),
+    /// Run a pipeline here, without a cluster: its steps as local processes.
+    ///
+    /// Takes a notebook (converted first) or a pipeline YAML. Steps run in dependency
+    /// order, independent ones in parallel, executing the same step programs the IR
+    /// carries; the pip preamble is skipped, so the local Python needs the notebook's
+    /// packages (the `kfp` package is not needed). Steps run in the notebook's folder (the
+    /// current one for a YAML file). Artifacts, logs and `run.json` stay in
+    /// `<workdir>/runs/<run-id>/`. Exit codes: 0 all steps succeeded; 1 the notebook has
+    /// errors or a step failed; 2 usage or I/O problems.
+    Run(RunArgs),
+    /// Check that the pipeline computes what the notebook computes.
+    ///
+    /// Runs the pipeline locally (as `nbkf run`), runs the notebook's non-`skip` cells top
+    /// to bottom in one Python process, and compares every value passed between steps
+    /// (with the notebook's value after the cell that made it final), every metric, and
+    /// each step cell's printed output. Exit codes: 0 nothing differs; 1 something differs,
+    /// a step or the notebook fails, or the notebook has errors; 2 usage or I/O problems.
+    Check(CheckArgs),
+    /// Show how the notebook becomes a pipeline: steps, their cells, what each reads
+    /// (and from which step), passes on, its parameters and packages.
+    ///
+    /// For a person deciding whether the split is right; `--format json` gives the same
+    /// as data. Exit codes: 0 success; 1 the notebook has errors; 2 usage or I/O problems.
+    Plan(PlanArgs),
+    /// Write the inferred plan back into the notebook as Kale tags.
+    ///
+    /// Adds `step:` tags (for a notebook without them, from the automatic split),
+    /// `imports` for import-only cells, and a `prev:` tag for each step a step runs after,
+    /// so that the notebook opens in Kale's JupyterLab extension (or nbkf) showing the same
+    /// pipeline. Everything else in the file is kept byte for byte. `--check` only reports
+    /// whether the tags match. Exit codes: 0 success (or, with --check, the tags match);
+    /// 1 the notebook has errors or (with --check) the tags differ; 2 usage or I/O
+    /// problems.
+    Tag(TagArgs),
+}
+
+#[derive(clap::Args)]
+pub struct PlanArgs {
+    /// The notebook.
+    pub notebook: PathBuf,
+    /// `text` for people, `json` for programs.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// How to split a notebook that has no `step:` tags into steps.
+    #[arg(long, value_enum, default_value_t = Split::Auto)]
+    pub split: Split,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct TagArgs {
+    /// The notebook.
+    pub notebook: PathBuf,
+    /// Write the tagged notebook here (`-` for standard output).
+    #[arg(short, long, value_name = "OUT.ipynb", conflicts_with_all = ["in_place", "check"])]
+    pub output: Option<PathBuf>,
+    /// Rewrite the notebook itself.
+    #[arg(long, conflicts_with = "check")]
+    pub in_place: bool,
+    /// Only report whether the notebook's tags match what nbkf infers (exit 1 if not).
+    #[arg(long)]
+    pub check: bool,
+    /// How to split a notebook that has no `step:` tags into steps.
+    #[arg(long, value_enum, default_value_t = Split::Auto)]
+    pub split: Split,
+}
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// A notebook (.ipynb) or a pipeline YAML written by `nbkf convert`.
+    pub target: PathBuf,
+    #[command(flatten)]
+    pub local: LocalArgs,
+    /// Reuse the outputs of an earlier run for steps whose program, parameters and
+    /// inputs are unchanged (like KFP caching; steps with `cache:disabled` always run).
+    #[arg(long)]
+    pub cache: bool,
+}
+
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// The notebook.
+    pub notebook: PathBuf,
+    #[command(flatten)]
+    pub local: LocalArgs,
+    /// Seed `random` and `numpy.random` with this value at the start of both runs, so a
+    /// notebook that draws unseeded random numbers can be compared.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+}
+
+/// Flags shared by `run` and `check`.
+#[derive(clap::Args)]
+pub struct LocalArgs {
+    /// A pipeline parameter value, checked against the parameter's type (repeatable).
+    #[arg(short, long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Run at most N steps at once. [default: the number of cores]
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Directory that keeps runs (`<workdir>/runs/<run-id>/`).
+    #[arg(long, value_name = "DIR", default_value = ".nbkf")]
+    pub workdir: PathBuf,
+    /// The Python interpreter that runs the steps.
+    #[arg(long, value_name = "PATH", default_value = "python3")]
+    pub python: PathBuf,
+    /// How to split a notebook that has no `step:` tags into steps.
+    #[arg(long, value_enum, default_value_t = Split::Auto)]
+    pub split: Split,
+    /// Run the cells of each step in a real IPython shell (as `nbkf convert --ipython`),
+    /// when converting a notebook.
+    #[arg(long)]
+    pub ipython: bool,
+    /// Run each step in its own empty folder, as on a cluster where pods share no files:
+    /// only the files nbkf carries between steps are there (the notebook's data files are
+    /// then reachable by absolute paths only).
+    #[arg(long)]
+    pub isolated: bool,
+    /// Print errors only.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(clap::Args)]
+pub struct ConvertArgs {
+    /// The notebook (.ipynb, nbformat 4).
+    pub notebook: PathBuf,
+    /// Where to write the pipeline YAML; `-` for standard output.
+    /// [default: <pipeline-name>.pipeline.yaml beside the notebook]
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Pipeline name (lower-case letters, digits and `-`); wins over the notebook's
+    /// `kubeflow_notebook.pipeline_name`. [default: from the notebook, else its file name]
+    #[arg(long, value_name = "NAME")]
+    pub pipeline_name: Option<String>,
+    /// Pipeline description; wins over `kubeflow_notebook.pipeline_description`.
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// Default container image of the steps (an `image:` tag still wins for its step);
+    /// wins over `kubeflow_notebook.base_image`. [default: from the notebook, else python:3.11]
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// KFP experiment that runs of this pipeline go to; wins over
+    /// `kubeflow_notebook.experiment_name`. Recorded for submission.
+    #[arg(long, value_name = "NAME")]
+    pub experiment: Option<String>,
+    /// How step pods get `kfp` and the step's packages: `pip` installs them when the pod
+    /// starts (as the KFP SDK does; needs PyPI access), `image` means the images already
+    /// contain them.
+    #[arg(long, value_enum, default_value_t = Packages::Pip)]
+    pub packages: Packages,
+    /// How to split a notebook that has no `step:` tags into steps.
+    #[arg(long, value_enum, default_value_t = Split::Auto)]
+    pub split: Split,
+    /// Run the cells of each step in a real IPython shell (IPython is added to every
+    /// step's packages), for notebooks that need every magic exactly as in Jupyter; by
+    /// default steps run the cells as plain Python with IPython syntax translated.
+    #[arg(long)]
+    pub ipython: bool,
+    /// Print errors only, no warnings or summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// How a notebook without `step:` tags is split into steps.
+#[derive(Clone, Copy, Default, ValueEnum)]
+pub enum Split {
+    /// At markdown headings (the level that gives at least two sections with code), else
+    /// into groups of cells that depend on each other, else one step for tiny notebooks.
+    #[default]
+    Auto,
+    /// At markdown headings.
+    Headings,
+    /// One step per code cell.
+    Cells,
+    /// One step for the whole notebook.
+    None,
+}
+
+impl From<Split> for nbkf::SplitMode {
+    fn from(s: Split) -> Self {
+        match s {
+            Split::Auto => nbkf::SplitMode::Auto,
+            Split::Headings => nbkf::SplitMode::Headings,
+            Split::Cells => nbkf::SplitMode::Cells,
+            Split::None => nbkf::SplitMode::None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Packages {
+    Pip,
+    Image,
+}
+
+/// Parses the command line and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let color = match cli.color {
+        Color::Auto => std::io::stderr().is_terminal(),
+        Color::Always => true,
+        Color::Never => false,
+    };
+    match cli.command {
+        Command::Convert(args) => convert::convert(args, color),
+        Command::Run(args) => local::run_command(args, color),
+        Command::Check(args) => local::check_command(args, color),
+        Command::Plan(args) => tag::plan(args, color),
+        Command::Tag(args) => tag::tag(args, color),
+    }
+}
+
+/// Writes a file so that readers see the old content or the whole new one, never a part.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+pub fn usage_error(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+pub fn io_error(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}

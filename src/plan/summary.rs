@@ -1,0 +1,188 @@
+//! The plan for a person deciding whether the split is right (`nbkf plan`), as text or
+//! data, and the Kale tags that write it back into the notebook (`nbkf tag`).
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::{Plan, Variable};
+use crate::emit::literal_json;
+use crate::notebook::Notebook;
+
+/// The plan as data (`nbkf plan --format json`). Cell numbers count from 1, as Jupyter
+/// shows them.
+#[derive(Debug, Serialize)]
+pub struct PlanSummary {
+    pub pipeline: String,
+    pub notebook: String,
+    pub parameters: Vec<ParameterSummary>,
+    /// Cells that run at the start of every step (`imports`, `functions`).
+    pub prelude_cells: Vec<usize>,
+    pub steps: Vec<StepSummary>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ParameterSummary {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub default: serde_json::Value,
+    pub cell: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StepSummary {
+    pub name: String,
+    pub task: String,
+    pub cells: Vec<usize>,
+    /// Steps this one runs after.
+    pub after: Vec<String>,
+    pub inputs: Vec<InputSummary>,
+    pub outputs: Vec<Variable>,
+    pub parameters: Vec<String>,
+    pub metrics: Vec<String>,
+    /// Imports, functions and classes copied in from other steps.
+    pub definitions: Vec<String>,
+    pub packages: Vec<String>,
+    pub image: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InputSummary {
+    pub variable: Variable,
+    pub from: String,
+}
+
+/// The plan as data.
+pub fn summary(plan: &Plan) -> PlanSummary {
+    let one = |c: &usize| c + 1;
+    PlanSummary {
+        pipeline: plan.settings.name.clone(),
+        notebook: plan.notebook_file.clone(),
+        parameters: plan
+            .parameters
+            .iter()
+            .map(|p| ParameterSummary {
+                name: p.name.clone(),
+                kind: p.kind.describe(),
+                default: literal_json(&p.default),
+                cell: p.cell + 1,
+            })
+            .collect(),
+        prelude_cells: plan.prelude.iter().map(one).collect(),
+        steps: plan
+            .steps
+            .iter()
+            .map(|s| StepSummary {
+                name: s.name.clone(),
+                task: s.task.clone(),
+                cells: s.cells.iter().map(one).collect(),
+                after: s.after.iter().map(|a| plan.steps[*a].name.clone()).collect(),
+                inputs: s
+                    .inputs
+                    .iter()
+                    .map(|i| InputSummary { variable: i.variable.clone(), from: plan.steps[i.producer].name.clone() })
+                    .collect(),
+                outputs: s.outputs.clone(),
+                parameters: s.parameters.clone(),
+                metrics: s.metrics.iter().map(|(k, _)| k.clone()).collect(),
+                definitions: s.definitions.iter().map(|d| d.name.clone()).collect(),
+                packages: s.packages.clone(),
+                image: s.settings.image.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Cell numbers as ranges: `3-5, 8`.
+fn ranges(cells: &[usize]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < cells.len() {
+        let start = cells[i];
+        let mut end = start;
+        while i + 1 < cells.len() && cells[i + 1] == end + 1 {
+            i += 1;
+            end = cells[i];
+        }
+        parts.push(if start == end { start.to_string() } else { format!("{start}-{end}") });
+        i += 1;
+    }
+    parts.join(", ")
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "-".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// The plan in words.
+pub fn summary_text(plan: &Plan) -> String {
+    let s = summary(plan);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "pipeline `{}` from {}: {} step{}, {} parameter{}",
+        s.pipeline,
+        s.notebook,
+        s.steps.len(),
+        if s.steps.len() == 1 { "" } else { "s" },
+        s.parameters.len(),
+        if s.parameters.len() == 1 { "" } else { "s" }
+    );
+    for p in &s.parameters {
+        let _ = writeln!(out, "  parameter {}: {} = {} (cell {})", p.name, p.kind, p.default, p.cell);
+    }
+    if !s.prelude_cells.is_empty() {
+        let _ = writeln!(out, "  every step first runs cells {} (imports, functions)", ranges(&s.prelude_cells));
+    }
+    for step in &s.steps {
+        let _ = writeln!(out, "\nstep {} (cells {})", step.name, ranges(&step.cells));
+        if !step.after.is_empty() {
+            let _ = writeln!(out, "  after:      {}", step.after.join(", "));
+        }
+        let inputs: Vec<String> = step.inputs.iter().map(|i| format!("{} (from {})", i.variable, i.from)).collect();
+        let _ = writeln!(out, "  reads:      {}", list(&inputs));
+        let _ = writeln!(out, "  passes on:  {}", list(&step.outputs));
+        if !step.parameters.is_empty() {
+            let _ = writeln!(out, "  parameters: {}", step.parameters.join(", "));
+        }
+        if !step.metrics.is_empty() {
+            let _ = writeln!(out, "  metrics:    {}", step.metrics.join(", "));
+        }
+        if !step.definitions.is_empty() {
+            let _ = writeln!(out, "  code from other steps: {}", step.definitions.join(", "));
+        }
+        let _ = writeln!(out, "  packages:   {}", list(&step.packages));
+    }
+    out
+}
+
+/// The Kale tags that describe the plan, for every code cell whose tags would change:
+/// the step tags (inferred ones included) and a `prev:` tag for each step a step runs
+/// after, so that Kale's JupyterLab extension shows the same DAG.
+pub fn kale_tags(plan: &Plan, notebook: &Notebook, inferred: Option<&[(usize, Vec<String>)]>) -> Vec<(usize, Vec<String>)> {
+    let mut tags: Vec<Vec<String>> = notebook.cells.iter().map(|c| c.tags.clone()).collect();
+    for (cell, t) in inferred.unwrap_or_default() {
+        tags[*cell] = t.clone();
+    }
+    for step in &plan.steps {
+        // The step's first cell carries its name (code before the first tagged cell joins
+        // the first step: tagging that code keeps Kale from dropping it) and its `prev:`s.
+        let Some(&first) = step.cells.first() else { continue };
+        let cell_tags = &mut tags[first];
+        if plan.steps.len() > 1 && !cell_tags.iter().any(|t| t.starts_with("step:") || t.starts_with("block:")) {
+            cell_tags.push(format!("step:{}", step.name));
+        }
+        for dep in &step.after {
+            let tag = format!("prev:{}", plan.steps[*dep].name);
+            if !cell_tags.contains(&tag) {
+                cell_tags.push(tag);
+            }
+        }
+    }
+    notebook.cells.iter().filter(|c| c.tags != tags[c.index]).map(|c| (c.index, tags[c.index].clone())).collect()
+}
