@@ -146,7 +146,8 @@ fn edit_cell(
     // the original bytes of every other member and the original whitespace.
     let member_indent = line_indent(raw, meta_members[0].key_start);
     let expanded = !style.compact;
-    let tags_text = |indent: &str| format!("\"tags\"{}{}", style.colon, render_tags_array(tags, indent, style, expanded));
+    let tags_text =
+        |indent: &str| format!("\"tags\"{}{}", style.colon, render_tags_array(tags, indent, style, expanded));
     let mut texts: Vec<String> = Vec::new();
     let mut placed = false;
     for m in meta_members {
@@ -753,10 +754,11 @@ mod tests {
 
     #[test]
     fn adds_tags_to_empty_metadata() {
-        check(&[Some(json!({})), Some(json!({}))], &[(1, tags(&["step:x", "b"]))], &[
-            Some(json!({})),
-            Some(json!({"tags": ["step:x", "b"]})),
-        ]);
+        check(
+            &[Some(json!({})), Some(json!({}))],
+            &[(1, tags(&["step:x", "b"]))],
+            &[Some(json!({})), Some(json!({"tags": ["step:x", "b"]}))],
+        );
     }
 
     #[test]
@@ -764,7 +766,9 @@ mod tests {
         check(
             &[Some(json!({"collapsed": false, "vscode": {"languageId": "python", "empty": {}, "list": [1, []]}}))],
             &[(0, tags(&["a"]))],
-            &[Some(json!({"collapsed": false, "tags": ["a"], "vscode": {"languageId": "python", "empty": {}, "list": [1, []]}}))],
+            &[Some(
+                json!({"collapsed": false, "tags": ["a"], "vscode": {"languageId": "python", "empty": {}, "list": [1, []]}}),
+            )],
         );
         check(&[Some(json!({"a": 1}))], &[(0, tags(&["t"]))], &[Some(json!({"a": 1, "tags": ["t"]}))]);
         check(&[Some(json!({"zz": 1}))], &[(0, tags(&["t"]))], &[Some(json!({"tags": ["t"], "zz": 1}))]);
@@ -772,9 +776,11 @@ mod tests {
 
     #[test]
     fn appends_tags_to_unsorted_keys() {
-        check(&[Some(json!({"zeta": 1, "alpha": 2}))], &[(0, tags(&["t"]))], &[Some(
-            json!({"zeta": 1, "alpha": 2, "tags": ["t"]}),
-        )]);
+        check(
+            &[Some(json!({"zeta": 1, "alpha": 2}))],
+            &[(0, tags(&["t"]))],
+            &[Some(json!({"zeta": 1, "alpha": 2, "tags": ["t"]}))],
+        );
     }
 
     #[test]
@@ -867,9 +873,11 @@ mod tests {
     #[test]
     fn compact_files_stay_compact() {
         // serde_json::to_string style.
-        let nb = notebook(&[Some(json!({})), Some(json!({"a": 1, "z": 2})), Some(json!({"tags": ["x"], "z": 2})), None]);
+        let nb =
+            notebook(&[Some(json!({})), Some(json!({"a": 1, "z": 2})), Some(json!({"tags": ["x"], "z": 2})), None]);
         let raw = serde_json::to_string(&nb).unwrap();
-        let got = set_cell_tags(&raw, &[(0, tags(&["t"])), (1, tags(&["t", "u"])), (2, vec![]), (3, tags(&["m"]))]).unwrap();
+        let got =
+            set_cell_tags(&raw, &[(0, tags(&["t"])), (1, tags(&["t", "u"])), (2, vec![]), (3, tags(&["m"]))]).unwrap();
         let expected = notebook(&[
             Some(json!({"tags": ["t"]})),
             Some(json!({"a": 1, "tags": ["t", "u"], "z": 2})),
@@ -894,7 +902,11 @@ mod tests {
         for unit in [" ", "  ", "    ", "\t"] {
             for nl in ["\n", "\r\n"] {
                 let raw = dump(
-                    &notebook(&[Some(json!({})), Some(json!({"a": 1, "tags": ["p", "q"]})), Some(json!({"b": {"c": [2]}}))]),
+                    &notebook(&[
+                        Some(json!({})),
+                        Some(json!({"a": 1, "tags": ["p", "q"]})),
+                        Some(json!({"b": {"c": [2]}})),
+                    ]),
                     unit,
                     nl,
                 ) + nl;
@@ -928,20 +940,25 @@ mod tests {
             set_cell_tags(&raw, &[(1, tags(&["t"]))]),
             Err(EditError::CellOutOfRange { index: 1, count: 1 })
         ));
-        assert!(matches!(set_cell_tags("{\"cells\": [1]}", &[(0, vec![])]), Err(EditError::CellNotObject { index: 0 })));
+        assert!(matches!(
+            set_cell_tags("{\"cells\": [1]}", &[(0, vec![])]),
+            Err(EditError::CellNotObject { index: 0 })
+        ));
         assert!(matches!(
             set_cell_tags("{\"cells\": [{\"metadata\": []}]}", &[(0, tags(&["t"]))]),
             Err(EditError::MetadataNotObject { index: 0 })
         ));
         // Python's NaN / Infinity are accepted as found.
-        let got = set_cell_tags("{\"cells\": [{\"metadata\": {}, \"x\": [NaN, -Infinity]}]}", &[(0, tags(&["t"]))]).unwrap();
+        let got =
+            set_cell_tags("{\"cells\": [{\"metadata\": {}, \"x\": [NaN, -Infinity]}]}", &[(0, tags(&["t"]))]).unwrap();
         assert_eq!(got, "{\"cells\": [{\"metadata\": {\"tags\": [\"t\"]}, \"x\": [NaN, -Infinity]}]}");
     }
 
     // ---- the shared corpus of real notebooks -------------------------------------------
 
     fn corpus_dir() -> std::path::PathBuf {
-        let shared = std::env::var("NBKF_SHARED").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared").into());
+        let shared =
+            std::env::var("NBKF_SHARED").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared").into());
         std::path::Path::new(&shared).join("corpus")
     }
 
@@ -999,9 +1016,10 @@ mod tests {
             let original: Value = serde_json::from_str(raw.trim_start_matches('\u{feff}')).unwrap();
             let cells = original["cells"].as_array().unwrap();
             let Some(code) = cells.iter().position(|c| c["cell_type"] == "code") else { continue };
-            let tagged = cells.iter().enumerate().position(|(i, c)| {
-                i != code && tags_of(c).and_then(Value::as_array).is_some_and(|t| !t.is_empty())
-            });
+            let tagged = cells
+                .iter()
+                .enumerate()
+                .position(|(i, c)| i != code && tags_of(c).and_then(Value::as_array).is_some_and(|t| !t.is_empty()));
             let mut edits = vec![(code, tags(&["step:x"]))];
             edits.extend(tagged.map(|i| (i, vec![])));
 
@@ -1049,9 +1067,9 @@ mod tests {
             let back: Vec<(usize, Vec<String>)> = edits
                 .iter()
                 .map(|(i, _)| {
-                    let old = tags_of(&cells[*i]).and_then(Value::as_array).map(|a| {
-                        a.iter().map(|t| t.as_str().unwrap().to_string()).collect::<Vec<_>>()
-                    });
+                    let old = tags_of(&cells[*i])
+                        .and_then(Value::as_array)
+                        .map(|a| a.iter().map(|t| t.as_str().unwrap().to_string()).collect::<Vec<_>>());
                     (*i, old.unwrap_or_default())
                 })
                 .collect();
@@ -1081,7 +1099,9 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, c)| {
-                    let old = tags_of(c).and_then(Value::as_array).map(|a| a.iter().map(|t| t.as_str().unwrap().to_string()).collect());
+                    let old = tags_of(c)
+                        .and_then(Value::as_array)
+                        .map(|a| a.iter().map(|t| t.as_str().unwrap().to_string()).collect());
                     (i, old.unwrap_or_default())
                 })
                 .collect();

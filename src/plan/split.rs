@@ -25,7 +25,8 @@ pub enum SplitMode {
     None,
 }
 
-/// Notebooks with fewer code cells than this stay one step in `auto` mode.
+/// Notebooks without headings and with fewer code cells than this stay one step in `auto`
+/// mode.
 const TINY: usize = 3;
 
 /// The tags nbkf infers: for each code cell whose tags change, its complete new tag list.
@@ -47,8 +48,8 @@ pub fn inferred_tags(notebook: &Notebook, mode: SplitMode) -> Option<Vec<(usize,
     let starts: Vec<(usize, String)> = match mode {
         SplitMode::Cells => code.iter().enumerate().map(|(n, c)| (*c, format!("step_{}", n + 1))).collect(),
         SplitMode::Headings => headings_split(notebook, &code).unwrap_or_default(),
-        SplitMode::Auto if code.len() < TINY => Vec::new(),
-        SplitMode::Auto => headings_split(notebook, &code).unwrap_or_else(|| dataflow_split(notebook, &code)),
+        SplitMode::Auto => headings_split(notebook, &code)
+            .unwrap_or_else(|| if code.len() < TINY { Vec::new() } else { dataflow_split(notebook, &code) }),
         SplitMode::None => Vec::new(),
     };
     if starts.len() < 2 && imports.is_empty() {
