@@ -12,6 +12,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+/// Turn Jupyter notebooks into Kubeflow Pipelines (KFP v2) that compute what the
+/// notebook computes.
+///
+/// Exit codes: 0 success; 1 the notebook has errors (each is printed with its cell and
+/// line), a step failed, or `check` found a difference; 2 usage or I/O problems (bad
+/// flags, unreadable or invalid files).
 #[derive(Parser)]
 #[command(name = "nbkf", version, about, long_about)]
 pub struct Cli {

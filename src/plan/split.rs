@@ -52,20 +52,36 @@ pub fn inferred_tags(notebook: &Notebook, mode: SplitMode) -> Option<Vec<(usize,
             .unwrap_or_else(|| if code.len() < TINY { Vec::new() } else { dataflow_split(notebook, &code) }),
         SplitMode::None => Vec::new(),
     };
-    if starts.len() < 2 && imports.is_empty() {
+    if starts.len() < 2 {
+        // One step: no tags (an `imports` tag would make the cells after it continue the
+        // imports, leaving no step).
         return None;
     }
     let mut taken = BTreeSet::new();
+    let starts: Vec<(usize, String)> = starts.iter().map(|(c, n)| (*c, unique(n, &mut taken))).collect();
     let mut out = Vec::new();
-    for (cell, name) in &starts {
-        let name = unique(name, &mut taken);
-        let mut tags = notebook.cells[*cell].tags.clone();
-        tags.push(format!("step:{name}"));
-        out.push((*cell, tags));
-    }
-    if starts.len() < 2 {
-        // One step: it needs no tag, but the imports cells are still worth marking.
-        out.clear();
+    {
+        let mut current: Option<&str> = None;
+        let mut after_imports = false;
+        for cell in free.iter().copied() {
+            if imports.contains(&cell) {
+                after_imports = true;
+                continue;
+            }
+            if let Some((_, name)) = starts.iter().find(|(c, _)| *c == cell) {
+                current = Some(name);
+            } else if !after_imports {
+                continue;
+            }
+            // A step's first cell is tagged; so is a cell right after an `imports` cell,
+            // which would otherwise continue the imports (Kale's rule).
+            if let Some(name) = current {
+                let mut tags = notebook.cells[cell].tags.clone();
+                tags.push(format!("step:{name}"));
+                out.push((cell, tags));
+            }
+            after_imports = false;
+        }
     }
     for cell in imports {
         let mut tags = notebook.cells[cell].tags.clone();
