@@ -537,3 +537,31 @@ fn ipython_mode_runs_cells_as_written() {
     let (code, stdout, stderr) = outcome(nbkf_in(dir.path(), "check", &copy_into(&common::repo().join("fixtures/cell_magics.ipynb"), dir.path())).args(["--ipython", "-q"]));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
 }
+
+/// A step loads (and so unpickles) only artifacts an nbkf step of this pipeline wrote and
+/// that did not change since: here a cached output is altered in the run directory, and
+/// the step that reads it refuses it.
+#[test]
+fn altered_artifacts_are_refused() {
+    let dir = tempdir();
+    let nb = copy_into(&test_notebook("cached_steps"), dir.path());
+    let work = workdir(dir.path());
+    let before = run_ids(&work);
+    run(nbkf_in(dir.path(), "run", &nb).arg("--cache"), true);
+    let first = new_run(&work, &before);
+    let outputs = std::path::Path::new(first["run_dir"].as_str().unwrap()).join("load").join("outputs");
+    let mut altered = 0;
+    for entry in std::fs::read_dir(&outputs).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("out_")) {
+            // A pickle that would run code when loaded.
+            std::fs::write(&path, b"cos\nsystem\n(S'echo pwned'\ntR.").unwrap();
+            altered += 1;
+        }
+    }
+    assert!(altered > 0, "no output of `load` in {}", outputs.display());
+    let (code, _, stderr) = outcome(nbkf_in(dir.path(), "run", &nb).arg("--cache"));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("changed after the step that wrote it finished"), "{stderr}");
+    assert!(!stderr.contains("pwned"), "the altered pickle ran: {stderr}");
+}

@@ -135,9 +135,10 @@ pub fn check(
     };
     let manifest_path = write("manifest.json", serde_json::to_string_pretty(&manifest).unwrap_or_default())?;
     let program = format!(
-        "{}\n_NBKF_NOTEBOOK = {}\n{}\n_nbkf_reference({}, {})\n",
+        "{}\n_NBKF_NOTEBOOK = {}\n_NBKF_PIPELINE = {}\n{}\n_nbkf_reference({}, {})\n",
         crate::runtime::STEP_RUNTIME,
         crate::emit::python_literal::string(&plan.notebook_file),
+        crate::emit::python_literal::string(&plan.settings.name),
         include_str!("reference.py"),
         crate::emit::python_literal::string(&manifest_path.to_string_lossy()),
         crate::emit::python_literal::string(&dir.join("result.json").to_string_lossy()),

@@ -128,6 +128,7 @@ pub fn render(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> String {
                 step_literal => py(&step.name),
                 notebook => plan.notebook_file.replace('\n', " "),
                 notebook_literal => py(&plan.notebook_file),
+                pipeline_literal => py(&plan.settings.name),
                 ipython => if ipython { "True" } else { "False" },
                 version => env!("CARGO_PKG_VERSION"),
                 runtime => STEP_RUNTIME,

@@ -4,6 +4,7 @@
 pub mod edit;
 mod schema;
 
+use std::io::BufRead;
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -58,22 +59,41 @@ pub enum NotebookError {
 impl Notebook {
     /// Reads and parses a notebook file. Problems that do not prevent reading (a tag that
     /// is not a string, ...) are returned as diagnostics.
+    ///
+    /// The file is parsed as a stream: outputs (images, ...) are skipped as they are read,
+    /// so memory grows with the cells' sources, not with the file.
     pub fn from_path(path: &Path) -> Result<(Notebook, Vec<Diagnostic>), NotebookError> {
-        let bytes =
-            std::fs::read(path).map_err(|source| NotebookError::Io { path: path.display().to_string(), source })?;
-        Self::from_slice(&bytes, &path.display().to_string())
+        let name = path.display().to_string();
+        let io = |source| NotebookError::Io { path: name.clone(), source };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+        // A UTF-8 byte order mark is legal in the wild (Windows editors) but not in JSON.
+        let start = reader.fill_buf().map_err(io)?;
+        if start.starts_with(BOM) {
+            reader.consume(BOM.len());
+        }
+        if reader.fill_buf().map_err(io)?.is_empty() {
+            return Err(NotebookError::Unsupported { path: name, message: EMPTY.into() });
+        }
+        let raw = serde_json::from_reader(reader).map_err(|e| match e.io_error_kind() {
+            Some(kind) => NotebookError::Io { path: name.clone(), source: std::io::Error::new(kind, e.to_string()) },
+            None => json_error(&e, &name),
+        });
+        Self::from_raw(raw?, &name)
     }
 
     /// Parses notebook JSON. `name` is used in error messages.
     pub fn from_slice(bytes: &[u8], name: &str) -> Result<(Notebook, Vec<Diagnostic>), NotebookError> {
-        // A UTF-8 byte order mark is legal in the wild (Windows editors) but not in JSON.
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let raw: schema::RawNotebook = serde_json::from_slice(bytes).map_err(|e| NotebookError::Json {
-            path: name.to_string(),
-            message: json_message(&e),
-            line: e.line(),
-            column: e.column(),
-        })?;
+        let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+        if bytes.is_empty() {
+            return Err(NotebookError::Unsupported { path: name.to_string(), message: EMPTY.into() });
+        }
+        let raw = serde_json::from_slice(bytes).map_err(|e| json_error(&e, name))?;
+        Self::from_raw(raw, name)
+    }
+
+    fn from_raw(raw: schema::RawNotebook, name: &str) -> Result<(Notebook, Vec<Diagnostic>), NotebookError> {
+        let raw = raw.0;
         let unsupported = |message: String| NotebookError::Unsupported { path: name.to_string(), message };
         let nbformat =
             raw.nbformat.ok_or_else(|| unsupported("no `nbformat` field: this is not a Jupyter notebook".into()))?;
@@ -91,7 +111,7 @@ impl Notebook {
             .ok_or_else(|| unsupported("no `cells` list".into()))?
             .into_iter()
             .enumerate()
-            .map(|(index, raw)| cell_from_raw(index, raw, &mut diagnostics))
+            .map(|(index, raw)| cell_from_raw(index, raw.0, &mut diagnostics))
             .collect();
         Ok((Notebook { nbformat, nbformat_minor: raw.nbformat_minor.unwrap_or(0), cells, metadata }, diagnostics))
     }
@@ -102,13 +122,36 @@ impl Notebook {
     }
 }
 
-/// serde_json's message without its trailing " at line X column Y" (we print those apart).
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+const EMPTY: &str = "the file is empty; a notebook is a JSON object with `nbformat` and `cells`";
+
+fn json_error(e: &serde_json::Error, name: &str) -> NotebookError {
+    NotebookError::Json { path: name.to_string(), message: json_message(e), line: e.line(), column: e.column() }
+}
+
+/// serde_json's message without its trailing " at line X column Y" (we print those apart),
+/// made clearer where serde_json's wording is obscure.
 fn json_message(e: &serde_json::Error) -> String {
     let s = e.to_string();
-    match s.rfind(" at line ") {
+    let mut s = match s.rfind(" at line ") {
         Some(i) => s[..i].to_string(),
         None => s,
+    };
+    if s == "invalid unicode code point" {
+        // serde_json's name for bytes that are not UTF-8 inside a string.
+        s = "a string holds bytes that are not valid UTF-8 (notebooks are UTF-8 text)".into();
     }
+    s = s
+        .replace("expected a map", "expected a JSON object")
+        .replace("expected a sequence", "expected a JSON list")
+        .replace("invalid type: map", "invalid type: JSON object")
+        .replace("invalid type: sequence", "invalid type: JSON list")
+        .replace("expected u64", "expected an integer")
+        .replace("missing field `cell_type`", "a cell has no `cell_type` (`code`, `markdown` or `raw`)");
+    if e.is_eof() {
+        s.push_str("; the file ends early (truncated?)");
+    }
+    s
 }
 
 /// Refuses notebooks whose kernel is not Python: their cells would be analysed as Python.
@@ -126,7 +169,16 @@ fn check_language(metadata: &Map<String, Value>) -> Result<(), String> {
     }
 }
 
-fn cell_from_raw(index: usize, raw: schema::RawCell, diagnostics: &mut Vec<Diagnostic>) -> Cell {
+/// A JSON value for a message, cut to a readable length.
+fn short_json(value: &Value) -> String {
+    let s = value.to_string();
+    match s.char_indices().nth(80) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s,
+    }
+}
+
+fn cell_from_raw(index: usize, raw: schema::RawCellFields, diagnostics: &mut Vec<Diagnostic>) -> Cell {
     let kind = match raw.cell_type.as_str() {
         "code" => CellKind::Code,
         "markdown" => CellKind::Markdown,
@@ -134,7 +186,18 @@ fn cell_from_raw(index: usize, raw: schema::RawCell, diagnostics: &mut Vec<Diagn
     };
     let metadata = match raw.metadata {
         Some(Value::Object(map)) => map,
-        _ => Map::new(),
+        None | Some(Value::Null) => Map::new(),
+        Some(other) => {
+            diagnostics.push(
+                Diagnostic::error(
+                    "invalid-metadata",
+                    format!("the cell's `metadata` must be a JSON object; found {}", short_json(&other)),
+                )
+                .in_cell(index)
+                .with_hint("write it as an object, e.g. `\"metadata\": {\"tags\": [\"step:name\"]}`"),
+            );
+            Map::new()
+        }
     };
     let mut tags = Vec::new();
     match metadata.get("tags") {
@@ -144,7 +207,7 @@ fn cell_from_raw(index: usize, raw: schema::RawCell, diagnostics: &mut Vec<Diagn
                 match value {
                     Value::String(s) => tags.push(s.clone()),
                     other => diagnostics.push(
-                        Diagnostic::error("invalid-tag", format!("tags must be strings; found {other}"))
+                        Diagnostic::error("invalid-tag", format!("tags must be strings; found {}", short_json(other)))
                             .in_cell(index)
                             .with_hint("remove the tag or write it as a string"),
                     ),
@@ -152,7 +215,7 @@ fn cell_from_raw(index: usize, raw: schema::RawCell, diagnostics: &mut Vec<Diagn
             }
         }
         Some(other) => diagnostics.push(
-            Diagnostic::error("invalid-tag", format!("`metadata.tags` must be a list of strings; found {other}"))
+            Diagnostic::error("invalid-tag", format!("`metadata.tags` must be a list of strings; found {}", short_json(other)))
                 .in_cell(index),
         ),
     }

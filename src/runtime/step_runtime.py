@@ -511,12 +511,14 @@ def _nbkf_save_file(variable, artifact, cell):
             f.write(_NBKF_ABSENT_MARK)
         serializer = "absent"
     artifact.metadata.update({"nbkf_variable": variable, "nbkf_serializer": serializer, "nbkf_type": "file", "nbkf_cell": cell})
+    artifact.metadata.update(_nbkf_seal(_nbkf_read_bytes(artifact.path)))
 
 
 def _nbkf_load_file(variable, artifact):
     import shutil
     import tarfile
 
+    _nbkf_verify(variable, artifact, _nbkf_read_bytes(artifact.path))
     path = _nbkf_file_path(variable)
     serializer = (artifact.metadata or {}).get("nbkf_serializer")
     if serializer == "absent":
@@ -549,6 +551,43 @@ def _nbkf_save(variable, ns, artifact, cell):
     artifact.metadata.update(
         {"nbkf_variable": variable, "nbkf_serializer": serializer, "nbkf_type": type_name, "nbkf_cell": cell}
     )
+    artifact.metadata.update(_nbkf_seal(data))
+
+
+def _nbkf_read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _nbkf_seal(data):
+    """What a reader checks before it trusts an artifact: the pipeline that wrote it and
+    the SHA-256 of its bytes. The metadata travels through KFP's metadata store, apart
+    from the artifact files in the object store."""
+    import hashlib
+
+    return {"nbkf_pipeline": _NBKF_PIPELINE, "nbkf_sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _nbkf_verify(variable, artifact, data):
+    """Refuses to load (and so to unpickle) an artifact that this pipeline's steps did not
+    write, or whose bytes changed after they were written."""
+    import hashlib
+
+    meta = artifact.metadata or {}
+    if "nbkf_sha256" not in meta:
+        raise NbkfStepFailed(
+            "input `%s` (%s) was not written by an nbkf step: it has no digest in its metadata, so it is not loaded"
+            % (variable, artifact.uri)
+        )
+    if meta.get("nbkf_pipeline") != _NBKF_PIPELINE:
+        raise NbkfStepFailed(
+            "input `%s` was written by pipeline `%s`, not `%s`: it is not loaded" % (variable, meta.get("nbkf_pipeline"), _NBKF_PIPELINE)
+        )
+    if hashlib.sha256(data).hexdigest() != meta["nbkf_sha256"]:
+        raise NbkfStepFailed(
+            "input `%s` (%s) changed after the step that wrote it finished (its SHA-256 differs): it is not loaded"
+            % (variable, artifact.uri)
+        )
 
 
 def _nbkf_load(variable, ns, artifact):
@@ -556,6 +595,7 @@ def _nbkf_load(variable, ns, artifact):
         return _nbkf_load_file(variable, artifact)
     with open(artifact.path, "rb") as f:
         data = f.read()
+    _nbkf_verify(variable, artifact, data)
     value = _nbkf_loads((artifact.metadata or {}).get("nbkf_serializer", ""), data)
     if value is _NbkfAbsent:
         ns.pop(variable, None)
@@ -679,7 +719,9 @@ def _nbkf_run_step(step, parameters, inputs, outputs, metrics, metrics_artifact,
                     continue
                 message = _nbkf_failure(step, e)
                 saved_streams[1].write("nbkf: " + message)
-                raise NbkfStepFailed(message.splitlines()[0]) from None
+                failure = NbkfStepFailed(message.splitlines()[0])
+                failure.reported = True
+                raise failure from None
             finally:
                 if record is not None and capture:
                     record["stdout"] = _nbkf_sys.stdout.copy.getvalue()
@@ -702,6 +744,12 @@ def _nbkf_run_step(step, parameters, inputs, outputs, metrics, metrics_artifact,
             metrics_artifact.log_metric(key, number)
         if report is not None:
             _nbkf_write_report(step, records, report)
+    except NbkfStepFailed as e:
+        # Failures outside the cells (loading an input, saving an output, a metric): say
+        # which step and why, as for a cell.
+        if not getattr(e, "reported", False):
+            saved_streams[1].write("nbkf: step `%s` failed: %s\n" % (step, e))
+        raise
     finally:
         _nbkf_sys.stdout, _nbkf_sys.stderr = saved_streams
         if saved_main is not None:
