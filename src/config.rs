@@ -176,7 +176,10 @@ pub fn resolve(
     }
     let volumes = volumes(kf.get("volumes"), &mut diags);
     let ipython = overrides.ipython;
-    (PipelineSettings { name, description, experiment, base_image, enable_caching, step_defaults, volumes, ipython }, diags)
+    (
+        PipelineSettings { name, description, experiment, base_image, enable_caching, step_defaults, volumes, ipython },
+        diags,
+    )
 }
 
 const KNOWN_KEYS: &[&str] = &[

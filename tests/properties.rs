@@ -17,10 +17,52 @@ use serde_json::{json, Value};
 /// Strings that broke other tools, or could: quotes, backslashes, newlines, template and
 /// shell syntax, YAML specials, NUL, line separators, right-to-left text.
 const TROUBLE: &[&str] = &[
-    "it's", "say \"hi\"", "back\\slash", "\\", "\\\\n", "line\nbreak", "cr\rlf\r\n", "tab\there", "{{$}}", "{{", "{{{{x}}}}",
-    "${HOME}", "$(rm -rf /)", "`id`", "yes", "no", "on", "~", "null", "12:30", "2024-01-01", "0x1F", "1e3", ": ", "a: b",
-    "# comment", "- item", "*alias", "&anchor", "!tag", "%magic", "@at", "'''", "\"\"\"", "\u{0}nul", "\u{2028}sep", "עברית",
-    "emoji 🎉", "e\u{301}", " leading", "trailing ", "", "[1, 2]", "{\"a\": 1}", "\u{7f}del", "\u{1b}[31mred",
+    "it's",
+    "say \"hi\"",
+    "back\\slash",
+    "\\",
+    "\\\\n",
+    "line\nbreak",
+    "cr\rlf\r\n",
+    "tab\there",
+    "{{$}}",
+    "{{",
+    "{{{{x}}}}",
+    "${HOME}",
+    "$(rm -rf /)",
+    "`id`",
+    "yes",
+    "no",
+    "on",
+    "~",
+    "null",
+    "12:30",
+    "2024-01-01",
+    "0x1F",
+    "1e3",
+    ": ",
+    "a: b",
+    "# comment",
+    "- item",
+    "*alias",
+    "&anchor",
+    "!tag",
+    "%magic",
+    "@at",
+    "'''",
+    "\"\"\"",
+    "\u{0}nul",
+    "\u{2028}sep",
+    "עברית",
+    "emoji 🎉",
+    "e\u{301}",
+    " leading",
+    "trailing ",
+    "",
+    "[1, 2]",
+    "{\"a\": 1}",
+    "\u{7f}del",
+    "\u{1b}[31mred",
 ];
 
 fn strings(n: u32) -> Vec<String> {
@@ -80,7 +122,10 @@ fn user_strings_reach_the_yaml_exactly() {
         // A JSON string is also a valid Python string literal.
         let param = format!("TEXT = {}", serde_json::to_string(s).unwrap());
         let nb = notebook(
-            json!([code(vec!["pipeline-parameters".into()], &param), code(vec!["step:a".into(), format!("annotation:example.com/note:{s}")], "copy = TEXT")]),
+            json!([
+                code(vec!["pipeline-parameters".into()], &param),
+                code(vec!["step:a".into(), format!("annotation:example.com/note:{s}")], "copy = TEXT")
+            ]),
             json!({"kubeflow_notebook": {"pipeline_description": s}}),
         );
         let c = convert(&nb);
@@ -89,7 +134,8 @@ fn user_strings_reach_the_yaml_exactly() {
         assert_eq!(docs[0]["root"]["inputDefinitions"]["parameters"]["TEXT"]["defaultValue"], json!(s), "{yaml}");
         let description = if s.trim().is_empty() { Value::Null } else { json!(s.trim()) };
         assert_eq!(docs[0]["pipelineInfo"]["description"], description);
-        let annotation = &docs[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["exec-a"]["podMetadata"]["annotations"]["example.com/note"];
+        let annotation = &docs[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["exec-a"]["podMetadata"]
+            ["annotations"]["example.com/note"];
         assert_eq!(annotation, &json!(s), "{yaml}");
         yamls.push(yaml);
     }
@@ -154,7 +200,8 @@ fn troublesome_strings_reach_the_running_step() {
     // KFP resolves its own placeholders (`{{$...}}`) inside parameter values by design
     // (that is how a pipeline passes its run's name to a step), so those are left out here;
     // generated code never contains them (see `python_literals_give_back_the_exact_string`).
-    let text: String = TROUBLE.iter().filter(|s| !s.contains('\u{0}') && !s.contains("{{")).copied().collect::<Vec<_>>().join("|");
+    let text: String =
+        TROUBLE.iter().filter(|s| !s.contains('\u{0}') && !s.contains("{{")).copied().collect::<Vec<_>>().join("|");
     let param = format!("TEXT = {}", serde_json::to_string(&text).unwrap());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("strings.ipynb");
@@ -163,7 +210,10 @@ fn troublesome_strings_reach_the_running_step() {
         notebook(
             json!([
                 code(vec!["pipeline-parameters".into()], &param),
-                code(vec!["step:a".into(), format!("annotation:example.com/text:{text}")], "copy = TEXT\nsize = len(TEXT)"),
+                code(
+                    vec!["step:a".into(), format!("annotation:example.com/text:{text}")],
+                    "copy = TEXT\nsize = len(TEXT)"
+                ),
                 code(vec!["step:b".into()], "same = copy == TEXT"),
                 code(vec!["pipeline-metrics".into()], "print(size)"),
             ]),

@@ -241,7 +241,13 @@ fn check_passes_on_runnable_corpus_notebooks_split_into_steps() {
         if tagged {
             std::fs::copy(&source, &nb).unwrap();
         } else {
-            common::run(Command::new(common::python()).arg(common::repo().join("tests/support/split_sections.py")).arg(&source).arg(&nb), true);
+            common::run(
+                Command::new(common::python())
+                    .arg(common::repo().join("tests/support/split_sections.py"))
+                    .arg(&source)
+                    .arg(&nb),
+                true,
+            );
         }
         let out = common::run(common::nbkf().arg("convert").arg(&nb).args(["-o", "-", "-q"]), true);
         let yaml = String::from_utf8_lossy(&out.stdout);
@@ -534,7 +540,10 @@ fn ipython_mode_runs_cells_as_written() {
     // compared too and may go to the process's own output instead of `sys.stdout`.
     assert!(!stdout.lines().any(|l| l.starts_with("✗ variable")), "{stdout}\n{stderr}");
     assert!(code == 0 || code == 1, "{stdout}\n{stderr}");
-    let (code, stdout, stderr) = outcome(nbkf_in(dir.path(), "check", &copy_into(&common::repo().join("fixtures/cell_magics.ipynb"), dir.path())).args(["--ipython", "-q"]));
+    let (code, stdout, stderr) = outcome(
+        nbkf_in(dir.path(), "check", &copy_into(&common::repo().join("fixtures/cell_magics.ipynb"), dir.path()))
+            .args(["--ipython", "-q"]),
+    );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
 }
 

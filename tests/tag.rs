@@ -31,7 +31,9 @@ fn json(path: &Path) -> Value {
 
 fn has_step_tags(nb: &Value) -> bool {
     nb["cells"].as_array().unwrap().iter().any(|c| {
-        c["metadata"]["tags"].as_array().is_some_and(|t| t.iter().any(|t| t.as_str().is_some_and(|t| t.starts_with("step:") || t.starts_with("block:"))))
+        c["metadata"]["tags"].as_array().is_some_and(|t| {
+            t.iter().any(|t| t.as_str().is_some_and(|t| t.starts_with("step:") || t.starts_with("block:")))
+        })
     })
 }
 
@@ -41,7 +43,9 @@ fn headed_sections_with_code(nb: &Value) -> usize {
     let mut open = false;
     for cell in nb["cells"].as_array().unwrap() {
         let text = source(cell);
-        if cell["cell_type"] == "markdown" && text.lines().any(|l| l.starts_with('#') && l.trim_start_matches('#').starts_with(' ')) {
+        if cell["cell_type"] == "markdown"
+            && text.lines().any(|l| l.starts_with('#') && l.trim_start_matches('#').starts_with(' '))
+        {
             open = true;
         } else if cell["cell_type"] == "code" && open && !text.trim().is_empty() {
             sections += 1;
@@ -119,7 +123,11 @@ fn tag_round_trip_on_corpus_notebooks() {
         assert_eq!(strip(json(&original)), strip(json(&tagged)), "{name}: more than tags changed");
         let (a, b) = (std::fs::read_to_string(&original).unwrap(), std::fs::read_to_string(&tagged).unwrap());
         let kept = a.lines().filter(|l| b.contains(*l)).count();
-        assert!(kept * 100 >= a.lines().count() * 99, "{name}: too many lines changed ({kept} of {} kept)", a.lines().count());
+        assert!(
+            kept * 100 >= a.lines().count() * 99,
+            "{name}: too many lines changed ({kept} of {} kept)",
+            a.lines().count()
+        );
         if has_step_tags(&json(&original)) && name.contains("titanic") {
             // Kale's own notebook: nbkf adds only `prev:` tags for data dependencies.
             assert!(b.contains("\"prev:"), "{name}");
@@ -141,7 +149,10 @@ fn tag_in_place_and_plan_outputs() {
     std::fs::copy(common::repo().join("fixtures/headings_mixed_levels.ipynb"), &nb).unwrap();
     let out = common::run(common::nbkf().arg("plan").arg(&nb), true);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("3 steps") && text.contains("step compute_the_area") && text.contains("reads:      radius (from"), "{text}");
+    assert!(
+        text.contains("3 steps") && text.contains("step compute_the_area") && text.contains("reads:      radius (from"),
+        "{text}"
+    );
     let out = common::run(common::nbkf().args(["plan", "--format", "json"]).arg(&nb), true);
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["steps"][2]["after"], serde_json::json!(["compute_the_area"]));
@@ -149,11 +160,21 @@ fn tag_in_place_and_plan_outputs() {
 
     common::run(common::nbkf().arg("tag").arg("--in-place").arg(&nb), true);
     let tagged = std::fs::read_to_string(&nb).unwrap();
-    assert!(tagged.contains("\"step:compute_the_area\"") && tagged.contains("\"prev:compute_the_area\"") && tagged.contains("\"imports\""), "{tagged}");
+    assert!(
+        tagged.contains("\"step:compute_the_area\"")
+            && tagged.contains("\"prev:compute_the_area\"")
+            && tagged.contains("\"imports\""),
+        "{tagged}"
+    );
     // Without a destination, `nbkf tag` refuses rather than guessing.
     let out = common::nbkf().arg("tag").arg(&nb).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     // --split none keeps one step.
-    let out = common::run(common::nbkf().args(["plan", "--split", "none"]).arg(common::repo().join("fixtures/headings_mixed_levels.ipynb")), true);
+    let out = common::run(
+        common::nbkf()
+            .args(["plan", "--split", "none"])
+            .arg(common::repo().join("fixtures/headings_mixed_levels.ipynb")),
+        true,
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 step,"));
 }

@@ -104,7 +104,8 @@ pub fn check(
     run_options.cache = false;
     // Both runs see the notebook's folder, but files they create land in a folder of their
     // own: neither sees what the other wrote.
-    let pipeline_view = overlay(&options.run.step_dir, &options.run.runs_dir.join(format!(".check-{}-pipeline", std::process::id())))?;
+    let pipeline_view =
+        overlay(&options.run.step_dir, &options.run.runs_dir.join(format!(".check-{}-pipeline", std::process::id())))?;
     run_options.step_dir = pipeline_view.clone();
     run_options.env.push(("NBKF_CELL_OUTPUT_DIR".into(), cells_dir.path().to_string_lossy().into_owned()));
     if let Some(seed) = options.seed {
@@ -145,7 +146,8 @@ pub fn check(
     );
     let program_path = write("reference.py", program)?;
     let _ = std::fs::remove_dir_all(&pipeline_view);
-    let work_dir = if options.run.isolated { dir.join("work") } else { overlay(&options.run.step_dir, &dir.join("work"))? };
+    let work_dir =
+        if options.run.isolated { dir.join("work") } else { overlay(&options.run.step_dir, &dir.join("work"))? };
     std::fs::create_dir_all(&work_dir)
         .map_err(|e| RunError::Io { context: format!("cannot create {}", work_dir.display()), source: e })?;
     let log = std::fs::File::create(dir.join("log.txt"))

@@ -1,13 +1,12 @@
 //! `nbkf convert`: a notebook in, KFP IR YAML out.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
 use nbkf::config::Overrides;
 use nbkf::{diagnostics, ConvertOptions, PreambleMode};
 
-use super::{io_error, plural, usage_error, write_atomically, ConvertArgs, Packages};
+use super::{io_error, plural, usage_error, write_output, ConvertArgs, Packages};
 
 pub fn convert(args: ConvertArgs, color: bool) -> ExitCode {
     if let Some(name) = &args.pipeline_name {
@@ -54,13 +53,8 @@ pub fn convert(args: ConvertArgs, color: bool) -> ExitCode {
             .unwrap_or(Path::new("."))
             .join(format!("{}.pipeline.yaml", conversion.plan.settings.name)),
     };
-    if output.as_os_str() == "-" {
-        let mut stdout = std::io::stdout().lock();
-        if let Err(e) = stdout.write_all(yaml.as_bytes()).and_then(|_| stdout.flush()) {
-            return io_error(&format!("cannot write to standard output: {e}"));
-        }
-    } else if let Err(e) = write_atomically(&output, yaml.as_bytes()) {
-        return io_error(&format!("cannot write {}: {e}", output.display()));
+    if let Err(code) = write_output(&output, yaml.as_bytes()) {
+        return code;
     }
     if !args.quiet {
         let steps = conversion.plan.steps.len();
@@ -78,4 +72,3 @@ pub fn convert(args: ConvertArgs, color: bool) -> ExitCode {
     }
     ExitCode::SUCCESS
 }
-

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use nbkf::check::{self, CheckOptions};
 use nbkf::config::Overrides;
 use nbkf::run::{self, LocalPipeline, RunOptions, StepState, TerminalProgress};
-use nbkf::{diagnostics, ConvertOptions, Conversion};
+use nbkf::{diagnostics, Conversion, ConvertOptions};
 
 use super::{io_error, usage_error, CheckArgs, LocalArgs, RunArgs};
 
@@ -167,4 +167,3 @@ pub fn check_command(args: CheckArgs, color: bool) -> ExitCode {
         Err(e) => io_error(&e.to_string()),
     }
 }
-

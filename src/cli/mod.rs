@@ -262,6 +262,18 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Writes `bytes` to `target`: standard output for `-`, else atomically.
+pub fn write_output(target: &Path, bytes: &[u8]) -> Result<(), ExitCode> {
+    if target.as_os_str() == "-" {
+        let mut out = std::io::stdout().lock();
+        out.write_all(bytes)
+            .and_then(|_| out.flush())
+            .map_err(|e| io_error(&format!("cannot write to standard output: {e}")))
+    } else {
+        write_atomically(target, bytes).map_err(|e| io_error(&format!("cannot write {}: {e}", target.display())))
+    }
+}
+
 /// Writes a file so that readers see the old content or the whole new one, never a part.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));

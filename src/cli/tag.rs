@@ -1,12 +1,11 @@
 //! `nbkf plan` and `nbkf tag`: the plan for a person, and the plan written back into the
 //! notebook as Kale tags.
 
-use std::io::Write;
 use std::process::ExitCode;
 
-use nbkf::{diagnostics, plan, ConvertOptions, Conversion};
+use nbkf::{diagnostics, plan, Conversion, ConvertOptions};
 
-use super::{io_error, usage_error, write_atomically, Format, PlanArgs, Split, TagArgs};
+use super::{io_error, usage_error, write_output, Format, PlanArgs, Split, TagArgs};
 
 /// Converts (without writing anything) and prints the diagnostics; `None` on errors.
 fn conversion(path: &std::path::Path, split: Split, color: bool) -> Result<Conversion, ExitCode> {
@@ -38,7 +37,9 @@ pub fn plan(args: PlanArgs, color: bool) -> ExitCode {
 
 pub fn tag(args: TagArgs, color: bool) -> ExitCode {
     if !args.check && !args.in_place && args.output.is_none() {
-        return usage_error("say where the tagged notebook goes: `-o OUT.ipynb`, `-o -` or `--in-place` (or use `--check`)");
+        return usage_error(
+            "say where the tagged notebook goes: `-o OUT.ipynb`, `-o -` or `--in-place` (or use `--check`)",
+        );
     }
     let conversion = match conversion(&args.notebook, args.split, color) {
         Ok(c) => c,
@@ -64,7 +65,11 @@ pub fn tag(args: TagArgs, color: bool) -> ExitCode {
             }
             println!("{line}");
         }
-        eprintln!("the tags of {} do not match the plan ({} cell(s) differ); `nbkf tag --in-place` writes them", args.notebook.display(), changes.len());
+        eprintln!(
+            "the tags of {} do not match the plan ({} cell(s) differ); `nbkf tag --in-place` writes them",
+            args.notebook.display(),
+            changes.len()
+        );
         return ExitCode::from(1);
     }
     let raw = match std::fs::read_to_string(&args.notebook) {
@@ -76,13 +81,8 @@ pub fn tag(args: TagArgs, color: bool) -> ExitCode {
         Err(e) => return io_error(&format!("cannot edit {}: {e}", args.notebook.display())),
     };
     let target = if args.in_place { args.notebook.clone() } else { args.output.clone().unwrap_or_default() };
-    if target.as_os_str() == "-" {
-        let mut out = std::io::stdout().lock();
-        if let Err(e) = out.write_all(tagged.as_bytes()).and_then(|_| out.flush()) {
-            return io_error(&format!("cannot write to standard output: {e}"));
-        }
-    } else if let Err(e) = write_atomically(&target, tagged.as_bytes()) {
-        return io_error(&format!("cannot write {}: {e}", target.display()));
+    if let Err(code) = write_output(&target, tagged.as_bytes()) {
+        return code;
     }
     eprintln!(
         "tagged {} cell(s) of {} for {} step(s) -> {}",

@@ -215,8 +215,11 @@ fn cell_from_raw(index: usize, raw: schema::RawCellFields, diagnostics: &mut Vec
             }
         }
         Some(other) => diagnostics.push(
-            Diagnostic::error("invalid-tag", format!("`metadata.tags` must be a list of strings; found {}", short_json(other)))
-                .in_cell(index),
+            Diagnostic::error(
+                "invalid-tag",
+                format!("`metadata.tags` must be a list of strings; found {}", short_json(other)),
+            )
+            .in_cell(index),
         ),
     }
     let id = match raw.id {

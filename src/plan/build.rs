@@ -64,7 +64,12 @@ pub fn build(
                 let mut problems = f.problems.clone();
                 if settings.ipython {
                     // IPython runs the magics nbkf cannot translate.
-                    let unsupported: Vec<usize> = f.magics.iter().filter(|m| m.handling == python::MagicHandling::Unsupported).map(|m| m.span.line).collect();
+                    let unsupported: Vec<usize> = f
+                        .magics
+                        .iter()
+                        .filter(|m| m.handling == python::MagicHandling::Unsupported)
+                        .map(|m| m.span.line)
+                        .collect();
                     problems.retain(|p| !(p.severity == ProblemSeverity::Error && unsupported.contains(&p.span.line)));
                 }
                 push_problems(&mut diags, cell.index, problems);

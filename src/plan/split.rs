@@ -33,8 +33,7 @@ const TINY: usize = 3;
 /// `None` when the notebook already has step tags (they are the user's split) or the
 /// mode gives a single step.
 pub fn inferred_tags(notebook: &Notebook, mode: SplitMode) -> Option<Vec<(usize, Vec<String>)>> {
-    let roles: Vec<(usize, Role)> =
-        notebook.code_cells().map(|c| (c.index, tags::parse_cell_tags(c).0.role)).collect();
+    let roles: Vec<(usize, Role)> = notebook.code_cells().map(|c| (c.index, tags::parse_cell_tags(c).0.role)).collect();
     if roles.iter().any(|(_, r)| matches!(r, Role::Step(_))) || mode == SplitMode::None {
         return None;
     }
@@ -48,8 +47,13 @@ pub fn inferred_tags(notebook: &Notebook, mode: SplitMode) -> Option<Vec<(usize,
     let starts: Vec<(usize, String)> = match mode {
         SplitMode::Cells => code.iter().enumerate().map(|(n, c)| (*c, format!("step_{}", n + 1))).collect(),
         SplitMode::Headings => headings_split(notebook, &code).unwrap_or_default(),
-        SplitMode::Auto => headings_split(notebook, &code)
-            .unwrap_or_else(|| if code.len() < TINY { Vec::new() } else { dataflow_split(notebook, &code) }),
+        SplitMode::Auto => headings_split(notebook, &code).unwrap_or_else(|| {
+            if code.len() < TINY {
+                Vec::new()
+            } else {
+                dataflow_split(notebook, &code)
+            }
+        }),
         SplitMode::None => Vec::new(),
     };
     if starts.len() < 2 {

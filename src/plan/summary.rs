@@ -164,7 +164,11 @@ pub fn summary_text(plan: &Plan) -> String {
 /// The Kale tags that describe the plan, for every code cell whose tags would change:
 /// the step tags (inferred ones included) and a `prev:` tag for each step a step runs
 /// after, so that Kale's JupyterLab extension shows the same DAG.
-pub fn kale_tags(plan: &Plan, notebook: &Notebook, inferred: Option<&[(usize, Vec<String>)]>) -> Vec<(usize, Vec<String>)> {
+pub fn kale_tags(
+    plan: &Plan,
+    notebook: &Notebook,
+    inferred: Option<&[(usize, Vec<String>)]>,
+) -> Vec<(usize, Vec<String>)> {
     let mut tags: Vec<Vec<String>> = notebook.cells.iter().map(|c| c.tags.clone()).collect();
     for (cell, t) in inferred.unwrap_or_default() {
         tags[*cell] = t.clone();

@@ -1677,7 +1677,9 @@ impl<'a> Analyzer<'a> {
                     _ => None,
                 };
                 let p = match (p, extension) {
-                    (resources::PathArg::Known(path), Some(ext)) if !path.ends_with(ext) => resources::PathArg::Known(format!("{path}{ext}")),
+                    (resources::PathArg::Known(path), Some(ext)) if !path.ends_with(ext) => {
+                        resources::PathArg::Known(format!("{path}{ext}"))
+                    }
                     (p, _) => p,
                 };
                 self.file_access(p, write, &callee, span);

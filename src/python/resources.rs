@@ -231,66 +231,7 @@ pub(super) fn string_literal(n: Node, text: &str) -> Option<String> {
 
 /// Decodes Python escape sequences; `None` for `\N{...}` or malformed escapes.
 fn unescape(s: &str, bytes: bool) -> Option<String> {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        let Some(e) = chars.next() else {
-            out.push('\\');
-            break;
-        };
-        match e {
-            '\n' => {}
-            '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-            }
-            '\\' => out.push('\\'),
-            '\'' => out.push('\''),
-            '"' => out.push('"'),
-            'a' => out.push('\x07'),
-            'b' => out.push('\x08'),
-            'f' => out.push('\x0c'),
-            'n' => out.push('\n'),
-            'r' => out.push('\r'),
-            't' => out.push('\t'),
-            'v' => out.push('\x0b'),
-            '0'..='7' => {
-                let mut v = e.to_digit(8)?;
-                for _ in 0..2 {
-                    match chars.peek().and_then(|d| d.to_digit(8)) {
-                        Some(d) => {
-                            v = v * 8 + d;
-                            chars.next();
-                        }
-                        None => break,
-                    }
-                }
-                out.push(char::from_u32(v)?);
-            }
-            'x' => out.push(hex_escape(&mut chars, 2)?),
-            'u' if !bytes => out.push(hex_escape(&mut chars, 4)?),
-            'U' if !bytes => out.push(hex_escape(&mut chars, 8)?),
-            'N' if !bytes => return None,
-            other => {
-                out.push('\\');
-                out.push(other);
-            }
-        }
-    }
-    Some(out)
-}
-
-fn hex_escape(chars: &mut std::iter::Peekable<std::str::Chars>, digits: usize) -> Option<char> {
-    let mut v = 0u32;
-    for _ in 0..digits {
-        v = v * 16 + chars.next()?.to_digit(16)?;
-    }
-    char::from_u32(v)
+    super::special_cells::decode_escapes(s, bytes).ok()
 }
 
 /// `open`, `io.open`, `gzip.open`, ...: functions that open a file given its path first.

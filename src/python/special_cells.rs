@@ -248,11 +248,12 @@ fn string_literal(n: Node, src: &str) -> Result<String, String> {
     if prefix.contains('r') {
         return Ok(body);
     }
-    decode_escapes(&body)
+    decode_escapes(&body, false)
 }
 
-/// Decodes Python's string escape sequences. Unknown escapes (`\d`) stay as written.
-fn decode_escapes(s: &str) -> Result<String, String> {
+/// Decodes Python's string escape sequences (of a bytes literal when `bytes`: no `\u`,
+/// `\U`, `\N`). Unknown escapes (`\d`) stay as written.
+pub(super) fn decode_escapes(s: &str, bytes: bool) -> Result<String, String> {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -266,6 +267,14 @@ fn decode_escapes(s: &str) -> Result<String, String> {
         };
         match e {
             '\n' => {}
+            '\r' => {
+                // A backslash before a CRLF line end continues the line too.
+                chars.next_if_eq(&'\n');
+            }
+            'u' | 'U' | 'N' if bytes => {
+                out.push('\\');
+                out.push(e);
+            }
             '\\' => out.push('\\'),
             '\'' => out.push('\''),
             '"' => out.push('"'),

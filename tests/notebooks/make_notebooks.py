@@ -5,47 +5,18 @@ Run `python3 tests/notebooks/make_notebooks.py` from anywhere; it rewrites every
 `*.ipynb` it defines next to itself. Each notebook's first cell says what it shows. They
 use the standard library only, so any Python 3 runs them.
 """
-import json
 import os
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-KERNEL_METADATA = {
-    "kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"},
-    "language_info": {"name": "python"},
-}
-
-
-def md(text):
-    return ("markdown", [], text)
-
-
-def code(tags, text):
-    return ("code", list(tags), text)
-
-
-def lines(text):
-    """nbformat's list-of-lines source form."""
-    parts = text.strip("\n").split("\n")
-    return [p + "\n" for p in parts[:-1]] + [parts[-1]]
+# The notebook-writing helpers are the fixtures' own.
+sys.path.insert(0, os.path.join(HERE, "..", "..", "fixtures"))
+from make_fixtures import code, md  # noqa: E402
+from make_fixtures import notebook as _notebook  # noqa: E402
 
 
 def notebook(name, cells, extra_metadata=None):
-    out = []
-    for i, (kind, tags, text) in enumerate(cells):
-        cell = {"cell_type": kind, "id": "%s-%d" % (name.replace("_", "-"), i), "metadata": {}, "source": lines(text)}
-        if tags:
-            cell["metadata"]["tags"] = tags
-        if kind == "code":
-            cell["execution_count"] = None
-            cell["outputs"] = []
-        out.append(cell)
-    metadata = dict(KERNEL_METADATA)
-    metadata.update(extra_metadata or {})
-    nb = {"cells": out, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
-    with open(os.path.join(HERE, name + ".ipynb"), "w", encoding="utf-8") as f:
-        json.dump(nb, f, indent=1, ensure_ascii=False)
-        f.write("\n")
+    _notebook(name, cells, extra_metadata, directory=HERE)
 
 
 NOTEBOOKS = {}
