@@ -228,3 +228,28 @@ fn troublesome_strings_reach_the_running_step() {
     assert!(report["variables"].as_array().unwrap().contains(&json!("a:copy")), "{report:#}");
     assert_eq!(report["metrics"]["size"], json!(text.chars().count() as f64));
 }
+
+/// Unicode variable names become KFP input and output names (`in_données`) that the
+/// validator and the KFP local runner accept, and their values arrive.
+#[test]
+fn unicode_variable_names_run_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("unicode.ipynb");
+    std::fs::write(
+        &path,
+        notebook(
+            json!([
+                code(vec!["step:a".into()], "données = [1, 2]\nπ = 3.5"),
+                code(vec!["step:b".into()], "total = sum(données) * π"),
+                code(vec!["pipeline-metrics".into()], "print(total)"),
+            ]),
+            json!({}),
+        ),
+    )
+    .unwrap();
+    let yaml = common::convert(&path, dir.path(), &[]);
+    common::validate_ir(std::slice::from_ref(&yaml));
+    let report = common::equivalence(&path, &yaml, &[]);
+    assert_eq!(report["differences"], json!([]), "{report:#}");
+    assert_eq!(report["metrics"]["total"], json!(10.5));
+}
