@@ -825,11 +825,7 @@ impl<'a> Walk<'a> {
                 self.hints.insert(name.clone(), (hint.clone(), cell, *span));
             }
             Effect::DynamicNamespace { call, span } if call_site.is_none() => self.dynamic_namespace(cell, call, *span),
-            Effect::FileWrite { path, span } => {
-                let var = file_variable(path);
-                self.write(unit, cell, &var, Kind::Value);
-                let _ = span;
-            }
+            Effect::FileWrite { path, .. } => self.write(unit, cell, &file_variable(path), Kind::Value),
             Effect::FileRead { path, span } => {
                 let var = file_variable(path);
                 self.read(unit, cell, &var, here(*span), true);
