@@ -111,6 +111,8 @@ fn flags_win_over_notebook_metadata() {
     let out = run(nbkf().arg("convert").arg(&nb).args(["-o", "-"]), true);
     let yaml = String::from_utf8_lossy(&out.stdout);
     assert!(yaml.contains("name: from-meta") && yaml.contains("image: meta/image:1"), "{yaml}");
+    let out = run(nbkf().arg("convert").arg(&nb).args(["-o", "-", "--experiment", "exp-1"]), true);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\n# Experiment: exp-1\n"));
     let out =
         run(nbkf().arg("convert").arg(&nb).args(["-o", "-", "--image", "cli/image:2", "--packages", "image"]), true);
     let yaml = String::from_utf8_lossy(&out.stdout);

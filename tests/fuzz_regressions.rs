@@ -55,8 +55,14 @@ fn tags_inputs_do_not_panic() {
         for tag in &tags {
             let _ = nbkf::tags::parse_setting(tag);
         }
-        let cell =
-            Cell { index: 0, id: None, kind: CellKind::Code, source: String::new(), tags, metadata: Default::default() };
+        let cell = Cell {
+            index: 0,
+            id: None,
+            kind: CellKind::Code,
+            source: String::new(),
+            tags,
+            metadata: Default::default(),
+        };
         let _ = nbkf::tags::parse_cell_tags(&cell);
     }
 }

@@ -266,9 +266,12 @@ pub fn main() -> ExitCode {
 pub fn write_output(target: &Path, bytes: &[u8]) -> Result<(), ExitCode> {
     if target.as_os_str() == "-" {
         let mut out = std::io::stdout().lock();
-        out.write_all(bytes)
-            .and_then(|_| out.flush())
-            .map_err(|e| io_error(&format!("cannot write to standard output: {e}")))
+        match out.write_all(bytes).and_then(|_| out.flush()) {
+            // The reader stopped reading (`| head`): nothing left to say.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(io_error(&format!("cannot write to standard output: {e}"))),
+            Ok(()) => Ok(()),
+        }
     } else {
         write_atomically(target, bytes).map_err(|e| io_error(&format!("cannot write {}: {e}", target.display())))
     }

@@ -59,6 +59,10 @@ fn comment_text(text: &str) -> String {
 fn header(plan: &Plan) -> String {
     let mut h = String::from("# PIPELINE DEFINITION\n");
     h.push_str(&format!("# Name: {}\n", plan.settings.name));
+    if let Some(e) = &plan.settings.experiment {
+        // KFP's IR has no field for it: `nbkf` records it here for submission tools.
+        h.push_str(&format!("# Experiment: {}\n", comment_text(e)));
+    }
     if let Some(d) = &plan.settings.description {
         h.push_str(&format!("# Description: {}\n", comment_text(&d.replace('\n', " "))));
     }

@@ -14,6 +14,8 @@ use crate::notebook::Notebook;
 #[derive(Debug, Serialize)]
 pub struct PlanSummary {
     pub pipeline: String,
+    /// The KFP experiment runs go to, when the notebook or the command line names one.
+    pub experiment: Option<String>,
     pub notebook: String,
     pub parameters: Vec<ParameterSummary>,
     /// Cells that run at the start of every step (`imports`, `functions`).
@@ -58,6 +60,7 @@ pub fn summary(plan: &Plan) -> PlanSummary {
     let one = |c: &usize| c + 1;
     PlanSummary {
         pipeline: plan.settings.name.clone(),
+        experiment: plan.settings.experiment.clone(),
         notebook: plan.notebook_file.clone(),
         parameters: plan
             .parameters
