@@ -233,5 +233,27 @@ fn cell_from_raw(index: usize, raw: schema::RawCellFields, diagnostics: &mut Vec
     Cell { index, id, kind, source, tags, metadata }
 }
 
+/// An in-memory notebook for unit tests: (kind, source, tags) per cell.
+#[cfg(test)]
+pub(crate) fn test_notebook(cells: &[(CellKind, &str, &[&str])]) -> Notebook {
+    Notebook {
+        nbformat: 4,
+        nbformat_minor: 5,
+        cells: cells
+            .iter()
+            .enumerate()
+            .map(|(index, (kind, source, tags))| Cell {
+                index,
+                id: None,
+                kind: *kind,
+                source: source.to_string(),
+                tags: tags.iter().map(|t| t.to_string()).collect(),
+                metadata: Default::default(),
+            })
+            .collect(),
+        metadata: Default::default(),
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -235,26 +235,9 @@ fn unique(name: &str, taken: &mut BTreeSet<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notebook::Cell;
 
     fn nb(cells: &[(CellKind, &str, &[&str])]) -> Notebook {
-        Notebook {
-            nbformat: 4,
-            nbformat_minor: 5,
-            cells: cells
-                .iter()
-                .enumerate()
-                .map(|(index, (kind, source, tags))| Cell {
-                    index,
-                    id: None,
-                    kind: *kind,
-                    source: source.to_string(),
-                    tags: tags.iter().map(|t| t.to_string()).collect(),
-                    metadata: Default::default(),
-                })
-                .collect(),
-            metadata: Default::default(),
-        }
+        crate::notebook::test_notebook(cells)
     }
     use CellKind::{Code as C, Markdown as M};
 

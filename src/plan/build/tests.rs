@@ -2,26 +2,11 @@
 
 use super::*;
 use crate::config;
-use crate::notebook::Cell;
 
 fn notebook(cells: &[(&[&str], &str)]) -> Notebook {
-    Notebook {
-        nbformat: 4,
-        nbformat_minor: 5,
-        cells: cells
-            .iter()
-            .enumerate()
-            .map(|(index, (tags, source))| Cell {
-                index,
-                id: None,
-                kind: CellKind::Code,
-                source: source.to_string(),
-                tags: tags.iter().map(|t| t.to_string()).collect(),
-                metadata: Default::default(),
-            })
-            .collect(),
-        metadata: Default::default(),
-    }
+    let cells: Vec<(CellKind, &str, &[&str])> =
+        cells.iter().map(|(tags, source)| (CellKind::Code, *source, *tags)).collect();
+    crate::notebook::test_notebook(&cells)
 }
 
 fn plan(cells: &[(&[&str], &str)]) -> Plan {
