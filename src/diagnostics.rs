@@ -2,11 +2,33 @@
 //!
 //! Every stage collects its diagnostics instead of stopping at the first, so a user sees
 //! all problems of a notebook at once.
+//!
+//! The module is a leaf: it knows cells only through [`CellSources`], so that every stage,
+//! the notebook reader included, can report into it.
 
 use std::fmt::Write as _;
 
-use crate::notebook::Notebook;
-use crate::python::Span;
+/// A position in a cell's source: byte range plus 1-based line and column (in chars).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Span {
+    /// Byte offset of the first byte, in the cell source.
+    pub start: usize,
+    /// Byte offset one past the last byte.
+    pub end: usize,
+    /// 1-based line number within the cell.
+    pub line: usize,
+    /// 1-based column (counted in characters) within the line.
+    pub column: usize,
+}
+
+/// The cells diagnostics point into, as [`render`] shows them: each cell's source and id,
+/// by 0-based cell index. The notebook provides them.
+pub trait CellSources {
+    /// The source of the cell at `cell`, if there is such a cell.
+    fn cell_source(&self, cell: usize) -> Option<&str>;
+    /// The nbformat 4.5 id of the cell at `cell`, if it has one.
+    fn cell_id(&self, cell: usize) -> Option<&str>;
+}
 
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -75,11 +97,12 @@ impl Diagnostic {
     }
 
     /// `cell 7 (id 3f2a…), line 3` — the location in words, as users read it
-    /// (cells and lines counted from 1, as Jupyter shows them).
-    pub fn location(&self, notebook: Option<&Notebook>) -> Option<String> {
+    /// (cells and lines counted from 1, as Jupyter shows them). `cell_id` is the id of the
+    /// diagnostic's cell, when known.
+    pub fn location(&self, cell_id: Option<&str>) -> Option<String> {
         let cell = self.cell?;
         let mut s = format!("cell {}", cell + 1);
-        if let Some(id) = notebook.and_then(|nb| nb.cells.get(cell)).and_then(|c| c.id.as_deref()) {
+        if let Some(id) = cell_id {
             let _ = write!(s, " (id {id})");
         }
         if let Some(span) = self.span {
@@ -102,15 +125,22 @@ pub fn sort(diagnostics: &mut Vec<Diagnostic>) {
 }
 
 /// Renders diagnostics like a compiler (with miette): the message, the notebook location,
-/// the cell's source lines around the span with a marker, and the hint.
-pub fn render(diagnostics: &[Diagnostic], notebook: Option<&Notebook>, file: &str, color: bool) -> String {
+/// the cell's source lines around the span with a marker, and the hint. `cells` gives the
+/// cells' sources and ids (the notebook), when there are cells to show.
+pub fn render<C: CellSources + ?Sized>(
+    diagnostics: &[Diagnostic],
+    cells: Option<&C>,
+    file: &str,
+    color: bool,
+) -> String {
     use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Report};
 
     let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
     let mut out = String::new();
     for d in diagnostics {
-        let location = d.location(notebook).map(|l| format!("{file}, {l}")).unwrap_or_else(|| file.to_string());
+        let id = d.cell.and_then(|c| cells.and_then(|cells| cells.cell_id(c)));
+        let location = d.location(id).map(|l| format!("{file}, {l}")).unwrap_or_else(|| file.to_string());
         let tag = d.tag.as_ref().map(|t| format!(" (tag `{t}`)")).unwrap_or_default();
         let mut diag = MietteDiagnostic::new(format!("{}{tag}\n  at {location}", d.message))
             .with_code(d.code)
@@ -121,16 +151,14 @@ pub fn render(diagnostics: &[Diagnostic], notebook: Option<&Notebook>, file: &st
         if let Some(hint) = &d.hint {
             diag = diag.with_help(hint.clone());
         }
-        let cell = d.cell.and_then(|c| notebook.and_then(|nb| nb.cells.get(c)));
-        let report = match (d.span, cell) {
-            (Some(span), Some(cell)) if span.end <= cell.source.len() && span.start <= span.end => {
-                let len = cell.source[span.start..span.end].lines().next().map_or(0, str::len).max(1);
-                let len = len
-                    .min(cell.source.len().saturating_sub(span.start))
-                    .max(usize::from(span.start < cell.source.len()));
+        let source = d.cell.and_then(|c| cells.and_then(|cells| cells.cell_source(c)));
+        let report = match (d.span, source) {
+            (Some(span), Some(source)) if span.end <= source.len() && span.start <= span.end => {
+                let len = source[span.start..span.end].lines().next().map_or(0, str::len).max(1);
+                let len = len.min(source.len().saturating_sub(span.start)).max(usize::from(span.start < source.len()));
                 diag = diag.with_label(LabeledSpan::at(span.start..span.start + len, "here"));
                 let name = format!("{file} [cell {}]", d.cell.unwrap_or(0) + 1);
-                Report::new(diag).with_source_code(NamedSource::new(name, cell.source.clone()))
+                Report::new(diag).with_source_code(NamedSource::new(name, source.to_string()))
             }
             _ => Report::new(diag),
         };

@@ -4,11 +4,13 @@
 //! The flow goes one way: [`notebook`] (parse) → [`tags`] and [`config`] (what the user
 //! asked for) → [`python`] (what each cell does) → [`plan`] (steps, DAG, routed
 //! variables, diagnostics) → [`emit`] (KFP IR YAML). [`convert`] runs it all.
+//! [`diagnostics`] and [`names`] are leaves that every stage may use.
 
 pub mod check;
 pub mod config;
 pub mod diagnostics;
 pub mod emit;
+pub mod names;
 pub mod notebook;
 pub mod packages;
 pub mod plan;

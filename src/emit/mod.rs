@@ -316,17 +316,10 @@ fn secrets(list: &[(String, String, String)]) -> Vec<SecretAsEnv> {
         .collect()
 }
 
-/// A literal as a JSON value (KFP parameter defaults are protobuf `Value`s).
+/// A literal as a JSON value (KFP parameter defaults are protobuf `Value`s); see
+/// [`Literal::to_json`].
 pub fn literal_json(l: &Literal) -> Value {
-    match l {
-        Literal::Int(i) => Value::from(*i),
-        Literal::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
-        Literal::Str(s) => Value::String(s.clone()),
-        Literal::Bool(b) => Value::Bool(*b),
-        Literal::None => Value::Null,
-        Literal::List(items) => Value::Array(items.iter().map(literal_json).collect()),
-        Literal::Dict(items) => Value::Object(items.iter().map(|(k, v)| (k.clone(), literal_json(v))).collect()),
-    }
+    l.to_json()
 }
 
 #[cfg(test)]

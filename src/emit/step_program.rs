@@ -46,7 +46,7 @@ pub fn component_names(_plan: &Plan, step: &StepPlan) -> ComponentNames {
     let mut taken = BTreeSet::new();
     let mut take = |wanted: String| {
         let wanted = if wanted.starts_with("_nbkf") { format!("p{wanted}") } else { wanted };
-        crate::plan::unique_name(wanted, &mut taken)
+        crate::names::unique_name(wanted, &mut taken)
     };
     let parameters = step.parameters.iter().map(|p| (p.clone(), take(p.clone()))).collect();
     let inputs = step.inputs.iter().map(|i| (i.variable.clone(), take(format!("in_{}", slug(&i.variable))))).collect();

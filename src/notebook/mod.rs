@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{CellSources, Diagnostic};
 
 /// What kind of cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -119,6 +119,17 @@ impl Notebook {
     /// The code cells, in order.
     pub fn code_cells(&self) -> impl Iterator<Item = &Cell> {
         self.cells.iter().filter(|c| c.kind == CellKind::Code)
+    }
+}
+
+/// Diagnostics show the notebook's cells by index.
+impl CellSources for Notebook {
+    fn cell_source(&self, cell: usize) -> Option<&str> {
+        self.cells.get(cell).map(|c| c.source.as_str())
+    }
+
+    fn cell_id(&self, cell: usize) -> Option<&str> {
+        self.cells.get(cell).and_then(|c| c.id.as_deref())
     }
 }
 

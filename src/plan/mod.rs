@@ -8,7 +8,6 @@
 mod build;
 mod builtins;
 mod hidden_state;
-mod names;
 mod split;
 mod summary;
 
@@ -16,10 +15,8 @@ pub use build::build;
 pub use split::{inferred_tags, with_tags, SplitMode};
 pub use summary::{kale_tags, summary, summary_text, PlanSummary};
 
-/// Makes `wanted` unique among `taken` (appending `_2`, `_3`, ...) and records it.
-pub fn unique_name(wanted: String, taken: &mut std::collections::BTreeSet<String>) -> String {
-    names::unique(wanted, taken, '_', 200)
-}
+// The naming helper moved to `crate::names`; re-exported so `plan::unique_name` still works.
+pub use crate::names::unique_name;
 
 use std::collections::BTreeMap;
 

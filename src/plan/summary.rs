@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::{Plan, Variable};
-use crate::emit::literal_json;
 use crate::notebook::Notebook;
 
 /// The plan as data (`nbkf plan --format json`). Cell numbers count from 1, as Jupyter
@@ -68,7 +67,7 @@ pub fn summary(plan: &Plan) -> PlanSummary {
             .map(|p| ParameterSummary {
                 name: p.name.clone(),
                 kind: p.kind.describe(),
-                default: literal_json(&p.default),
+                default: p.default.to_json(),
                 cell: p.cell + 1,
             })
             .collect(),

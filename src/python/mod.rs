@@ -13,18 +13,8 @@ mod special_cells;
 pub use analyze::analyze_cell;
 pub use special_cells::{parse_metrics_cell, parse_parameters_cell, Literal, MetricLine, ParameterAssignment};
 
-/// A position in a cell's source: byte range plus 1-based line and column (in chars).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-pub struct Span {
-    /// Byte offset of the first byte, in the cell source.
-    pub start: usize,
-    /// Byte offset one past the last byte.
-    pub end: usize,
-    /// 1-based line number within the cell.
-    pub line: usize,
-    /// 1-based column (counted in characters) within the line.
-    pub column: usize,
-}
+// A position in a cell is a diagnostics span: `diagnostics` is the leaf every stage reports into.
+pub use crate::diagnostics::Span;
 
 /// Everything the planner needs to know about one code cell.
 #[derive(Debug, Clone, Default)]

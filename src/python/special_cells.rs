@@ -24,6 +24,22 @@ pub enum Literal {
     None,
 }
 
+impl Literal {
+    /// The literal as a JSON value (KFP parameter defaults are protobuf `Value`s).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            Literal::Int(i) => Value::from(*i),
+            Literal::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+            Literal::Str(s) => Value::String(s.clone()),
+            Literal::Bool(b) => Value::Bool(*b),
+            Literal::None => Value::Null,
+            Literal::List(items) => Value::Array(items.iter().map(Literal::to_json).collect()),
+            Literal::Dict(items) => Value::Object(items.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
+        }
+    }
+}
+
 /// One `NAME = <literal>` of a parameters cell.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ParameterAssignment {

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::config;
+use crate::notebook::CellKind;
 
 fn notebook(cells: &[(&[&str], &str)]) -> Notebook {
     let cells: Vec<(CellKind, &str, &[&str])> =

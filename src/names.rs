@@ -1,5 +1,6 @@
 //! Names the outside world imposes: KFP task names (DNS-1123 labels) and Python
-//! function names, made from step names, unique and deterministic.
+//! function names, made from step names, unique and deterministic. A leaf module: the plan
+//! names steps with it, the emitters name component arguments.
 
 use std::collections::BTreeSet;
 
@@ -39,6 +40,11 @@ pub fn python_identifier(task: &str) -> String {
         out.push_str("_step");
     }
     out
+}
+
+/// Makes `wanted` unique among `taken` (appending `_2`, `_3`, ...) and records it.
+pub fn unique_name(wanted: String, taken: &mut BTreeSet<String>) -> String {
+    unique(wanted, taken, '_', 200)
 }
 
 /// Makes `wanted` unique among `taken` by appending `-2`, `-3`, ... (or `_2` with
