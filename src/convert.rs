@@ -6,7 +6,8 @@ use crate::config::{self, Overrides};
 use crate::diagnostics::{self, Diagnostic};
 use crate::emit;
 use crate::notebook::{Notebook, NotebookError};
-use crate::plan::{self, Plan, SplitMode};
+use crate::packages::ModuleFinder;
+use crate::plan::{self, Plan, SplitMode, Surroundings};
 
 pub use crate::emit::PreambleMode;
 
@@ -18,6 +19,8 @@ pub struct ConvertOptions {
     pub preamble: PreambleMode,
     /// How a notebook without step tags is split into steps.
     pub split: SplitMode,
+    /// More folders to find local modules in (after the notebook's own), like `PYTHONPATH`.
+    pub module_paths: Vec<PathBuf>,
 }
 
 /// The result of converting a notebook.
@@ -51,6 +54,19 @@ pub enum ConvertError {
     Yaml(String),
 }
 
+/// What the plan may look at beside the notebook: its folder (local modules, requirement
+/// files) and the module folders given with `--module-path`.
+fn surroundings(dir: Option<&Path>, options: &ConvertOptions) -> Surroundings {
+    let mut folders: Vec<PathBuf> =
+        dir.map(|d| if d.as_os_str().is_empty() { PathBuf::from(".") } else { d.to_path_buf() }).into_iter().collect();
+    folders.extend(options.module_paths.iter().cloned());
+    Surroundings {
+        dir: dir.map(Path::to_path_buf),
+        modules: ModuleFinder::new(folders),
+        carry_modules: options.preamble == PreambleMode::Pip,
+    }
+}
+
 /// Reads a notebook file and converts it.
 pub fn convert_file(path: &Path, options: &ConvertOptions) -> Result<Conversion, ConvertError> {
     let (notebook, parse_diagnostics) = Notebook::from_path(path)?;
@@ -71,15 +87,11 @@ pub fn convert(
     let stem = file.strip_suffix(".ipynb").unwrap_or(file);
     let (settings, settings_diagnostics) = config::resolve(&notebook.metadata, stem, &options.overrides);
     diagnostics.extend(settings_diagnostics);
-    let dir: Option<PathBuf> = dir.map(Path::to_path_buf);
-    let is_local = move |module: &str| {
-        dir.as_ref()
-            .is_some_and(|d| d.join(format!("{module}.py")).is_file() || d.join(module).join("__init__.py").is_file())
-    };
+    let surroundings = surroundings(dir, options);
     let inferred_tags = plan::inferred_tags(&notebook, options.split);
     let mut plan = match &inferred_tags {
-        Some(tags) => plan::build(&plan::with_tags(&notebook, tags), settings, file, &is_local),
-        None => plan::build(&notebook, settings, file, &is_local),
+        Some(tags) => plan::build(&plan::with_tags(&notebook, tags), settings, file, &surroundings),
+        None => plan::build(&notebook, settings, file, &surroundings),
     };
     diagnostics.append(&mut plan.diagnostics);
     diagnostics::sort(&mut diagnostics);

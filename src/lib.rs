@@ -12,6 +12,7 @@ pub mod diagnostics;
 pub mod emit;
 pub mod names;
 pub mod notebook;
+pub mod output;
 pub mod packages;
 pub mod plan;
 pub mod python;

@@ -12,7 +12,24 @@ const PYTHON_KEYWORDS: &[&str] = &[
 
 /// A DNS-1123 label from any text: lower-case letters, digits and `-`, at most 63
 /// characters, starting with a letter (task names are also used as pod name parts).
+/// Text in other scripts is transliterated where Unicode says how (`données` →
+/// `donnees`) and gets a short hash of the original, so that different names stay
+/// different (`données` → `donnees-1f0a`, `数据` → `step-8d2c`).
 pub fn dns_label(text: &str) -> String {
+    if text.is_ascii() {
+        return ascii_label(text);
+    }
+    use sha2::{Digest, Sha256};
+    use unicode_normalization::UnicodeNormalization;
+    let transliterated: String = text.nfkd().filter(char::is_ascii).collect();
+    let hash = Sha256::digest(text.as_bytes());
+    let suffix = format!("{:02x}{:02x}", hash[0], hash[1]);
+    let mut base = ascii_label(&transliterated);
+    base.truncate(63 - suffix.len() - 1);
+    format!("{}-{suffix}", base.trim_end_matches('-'))
+}
+
+fn ascii_label(text: &str) -> String {
     let mut out = String::new();
     for c in text.chars() {
         if c.is_ascii_alphanumeric() {
@@ -76,6 +93,23 @@ mod tests {
         assert_eq!(dns_label("2nd"), "step-2nd");
         assert_eq!(dns_label("___"), "step");
         assert_eq!(dns_label(&"x".repeat(100)).len(), 63);
+        // Names in any language: transliterated, with a hash of the original.
+        let d = dns_label("données");
+        assert!(d.starts_with("donnees-") && d.len() == "donnees-".len() + 4, "{d}");
+        assert_ne!(dns_label("données"), dns_label("donnees"));
+        assert_ne!(dns_label("résumé"), dns_label("resume"));
+        let cjk = dns_label("数据");
+        assert!(cjk.starts_with("step-") && cjk.len() == 9, "{cjk}");
+        assert_ne!(cjk, dns_label("模型"));
+        assert_eq!(dns_label("données"), dns_label("données"), "deterministic");
+        for name in ["données", "数据", "Ünïcödé-Nämé", &"é".repeat(100)] {
+            let l = dns_label(name);
+            assert!(
+                l.len() <= 63 && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{l}"
+            );
+            assert!(l.starts_with(|c: char| c.is_ascii_lowercase()) && !l.ends_with('-'), "{l}");
+        }
         assert_eq!(python_identifier("load-data"), "load_data");
         assert_eq!(python_identifier("class"), "class_step");
         let mut taken = BTreeSet::new();

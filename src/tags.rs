@@ -310,15 +310,16 @@ fn unknown_tag(cell: &Cell, tag: &str) -> Option<Diagnostic> {
     }
 }
 
-/// Step names: letters, digits, `_` and `-` (a superset of Kale's `[_a-z][_a-z0-9]*`).
+/// Step names: letters and digits of any language (as Python identifiers take them),
+/// `_` and `-` (a superset of Kale's `[_a-z][_a-z0-9]*`).
 pub fn check_step_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("the name is empty".into());
     }
-    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-')) {
+    if let Some(c) = name.chars().find(|c| !(c.is_alphanumeric() || *c == '_' || *c == '-')) {
         return Err(format!("`{c}` is not allowed; use letters, digits, `_` and `-`"));
     }
-    if !name.chars().any(|c| c.is_ascii_alphanumeric()) {
+    if !name.chars().any(char::is_alphanumeric) {
         return Err("the name needs at least one letter or digit".into());
     }
     Ok(())
@@ -326,7 +327,7 @@ pub fn check_step_name(name: &str) -> Result<(), String> {
 
 fn suggest_step_name(name: &str) -> String {
     let s: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+        name.chars().map(|c| if c.is_alphanumeric() { c.to_lowercase().next().unwrap_or(c) } else { '_' }).collect();
     let s = s.trim_matches('_').to_string();
     if s.is_empty() {
         "step".into()

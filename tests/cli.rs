@@ -119,3 +119,49 @@ fn flags_win_over_notebook_metadata() {
     assert!(yaml.contains("image: cli/image:2"), "{yaml}");
     assert!(!yaml.contains("pip install"), "--packages image must drop the pip preamble");
 }
+
+#[cfg(unix)]
+#[test]
+fn output_files_get_the_permissions_of_any_new_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let nb = write(dir.path(), "nb.ipynb", &[(&["step:a"], "x = 1")]);
+    let yaml = dir.path().join("nb.yaml");
+    run(nbkf().arg("convert").arg(&nb).arg("-o").arg(&yaml), true);
+    // What this process's umask gives any new file.
+    let probe = dir.path().join("probe");
+    std::fs::write(&probe, b"").unwrap();
+    let expected = std::fs::metadata(&probe).unwrap().permissions().mode() & 0o777;
+    assert_eq!(std::fs::metadata(&yaml).unwrap().permissions().mode() & 0o777, expected);
+    // A file that exists keeps its mode.
+    std::fs::set_permissions(&yaml, std::fs::Permissions::from_mode(0o640)).unwrap();
+    run(nbkf().arg("convert").arg(&nb).arg("-o").arg(&yaml), true);
+    assert_eq!(std::fs::metadata(&yaml).unwrap().permissions().mode() & 0o777, 0o640);
+}
+
+#[test]
+fn help_says_how_untagged_notebooks_are_split_and_names_module_path() {
+    let out = run(nbkf().args(["convert", "--help"]), true);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("becomes one step"), "{text}");
+    assert!(text.contains("split automatically") && text.contains("--module-path"), "{text}");
+}
+
+#[test]
+fn local_modules_too_large_to_carry_are_an_error_that_suggests_the_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let nb = write(dir.path(), "nb.ipynb", &[(&["step:a"], "import big_helpers\nx = big_helpers.X")]);
+    let big = format!("X = 1\n{}", "# padding\n".repeat(40_000));
+    std::fs::write(dir.path().join("big_helpers.py"), big).unwrap();
+    let out = run(nbkf().arg("convert").arg(&nb).args(["-o", "-", "--color", "never"]), false);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("local-module") && err.contains("big_helpers") && err.contains("--packages image"), "{err}");
+    // With the modules in the image, nothing is carried and the notebook converts.
+    let out = run(nbkf().arg("convert").arg(&nb).args(["-o", "-", "--packages", "image", "--color", "never"]), true);
+    assert!(stderr(&out).contains("step image must contain it"), "{}", stderr(&out));
+    // A --module-path that is not a folder is a usage error.
+    let out = run(nbkf().arg("convert").arg(&nb).args(["-o", "-", "--module-path", "/no/such/folder"]), false);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--module-path /no/such/folder"), "{}", stderr(&out));
+}

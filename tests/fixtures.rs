@@ -381,3 +381,164 @@ fn partially_tagged() {
     let r = c.equivalent(2, &[]);
     has_variables(&r, &["first:base", "first:doubled"]);
 }
+
+/// The pip preamble of a task (its `sh -c` script).
+fn preamble(c: &Converted, task: &str) -> String {
+    c.docs[0]["deploymentSpec"]["executors"][format!("exec-{task}")]["container"]["command"][2]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The Python source a task runs.
+fn program(c: &Converted, task: &str) -> String {
+    let command = c.docs[0]["deploymentSpec"]["executors"][format!("exec-{task}")]["container"]["command"]
+        .as_array()
+        .unwrap()
+        .clone();
+    command.last().unwrap().as_str().unwrap().to_string()
+}
+
+#[test]
+fn optional_imports() {
+    let c = convert("optional_imports");
+    for task in ["load", "use"] {
+        let p = preamble(&c, task);
+        assert!(!p.contains("StringIO") && !p.contains("ujson"), "optional imports are not installed:\n{p}");
+        assert!(!p.contains("/dev/null") && !p.contains("2>&1"), "redirections are not packages:\n{p}");
+        assert!(p.contains("'numpy>=1.20'"), "the `%pip` requirement keeps its version:\n{p}");
+    }
+    let r = c.equivalent(3, &[]);
+    has_variables(&r, &["load:StringIO", "load:json", "load:rows"]);
+    assert_eq!(metric(&r, "n-rows"), 4.0);
+}
+
+#[test]
+fn local_modules() {
+    let c = convert("local_modules");
+    let prepare = program(&c, "prepare");
+    assert!(prepare.contains("nbkf_fixture_helpers.py") && prepare.contains("def add_noise"), "the module travels");
+    assert!(!prepare.contains("nbkf_fixture_shapes"), "a step carries only the modules it imports");
+    let shape = program(&c, "shape");
+    assert!(shape.contains("nbkf_fixture_shapes/__init__.py") && shape.contains("nbkf_fixture_shapes/area.py"));
+    let p = preamble(&c, "shape");
+    assert!(
+        p.contains("'numpy'") && !p.contains("nbkf"),
+        "the package's imports are installed, the package is not:\n{p}"
+    );
+    // `helpers.add_noise(values)` may change `values` (a function nbkf does not know).
+    assert_eq!(c.deps("total"), ["noise", "shape"]);
+    let r = c.equivalent(3, &[]);
+    has_variables(&r, &["noise:values"]);
+    // [2, 4, 6, 1000] + squares of [2, 4, 6]
+    assert_eq!(metric(&r, "total"), 1012.0 + 56.0);
+}
+
+#[test]
+fn process_state() {
+    let c = convert("process_state");
+    let r = c.equivalent(6, &[]);
+    has_variables(
+        &r,
+        &["configure:@state:os.environ", "configure:@attrs:Settings", "compute:limits", "compute:record"],
+    );
+    assert_eq!(metric(&r, "level"), 3.0);
+}
+
+#[test]
+fn module_settings() {
+    let c = convert("module_settings");
+    let r = c.equivalent(6, &[]);
+    has_variables(
+        &r,
+        &[
+            "configure:@state:pandas.options",
+            "configure:@state:numpy.printoptions",
+            "configure:@state:matplotlib.rcParams",
+            "configure:@state:warnings.filters",
+            "configure:@state:sys.path",
+            "configure:@attr:math.tau",
+        ],
+    );
+    assert_eq!(metric(&r, "width"), 4.0);
+    assert_eq!(metric(&r, "silenced"), 0.0);
+    assert_eq!(metric(&r, "tau"), 6.0);
+}
+
+#[test]
+fn alias_across_steps() {
+    let c = convert("alias_across_steps");
+    let r = c.equivalent(4, &[]);
+    has_variables(&r, &["make:base", "make:holder", "make:view", "make:view_source", "grow:base"]);
+    // [1, 2, 3] and 100.0: the changes made through `holder` and `view` reach `base` and `view_source`.
+    assert_eq!(metric(&r, "total"), 106.0);
+}
+
+#[test]
+fn never_stricter() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::run(
+        common::nbkf().arg("convert").arg(fixture("never_stricter")).arg("-o").arg(dir.path().join("p.yaml")),
+        true,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("undefined-name") && stderr.contains("`unicode`"), "a warning names `unicode`:\n{stderr}");
+    assert!(!stderr.contains("conditional-binding"), "`text` is bound in both branches:\n{stderr}");
+    let c = convert("never_stricter");
+    let r = c.equivalent(2, &[]);
+    assert_eq!(metric(&r, "doubled"), 5.0);
+}
+
+#[test]
+fn conditional_definitions() {
+    let c = convert("conditional_definitions");
+    let r = c.equivalent(5, &[]);
+    has_variables(&r, &["define:transform", "define:encode", "define:Shape", "define:scaler"]);
+    // transform(5) == 10 in the `fast` branch, Shape.sides == 2 for KIND 2.
+    assert_eq!(metric(&r, "final"), 12.0);
+    // The other branches, chosen by parameters at run time.
+    let r = c.equivalent(5, &["MODE=slow", "KIND=1"]);
+    assert_eq!(metric(&r, "final"), 106.0);
+    let r = c.equivalent(5, &["MODE=other", "KIND=7"]);
+    assert_eq!(metric(&r, "final"), -5.0);
+}
+
+#[test]
+fn classes_by_calls() {
+    let c = convert("classes_by_calls");
+    let r = c.equivalent(2, &[]);
+    has_variables(&r, &["make:things"]);
+    assert_eq!(metric(&r, "count"), 5.0);
+}
+
+#[test]
+fn calls_change_arguments() {
+    let c = convert("calls_change_arguments");
+    for variable in ["buffer", "out_positional", "out_keyword", "grid", "source", "counts", "numbers", "queue"] {
+        let inputs = &c.tasks()["report"]["inputs"]["artifacts"];
+        let producer = inputs.as_object().unwrap().iter().find(|(k, _)| k.ends_with(variable)).map(|(_, v)| v);
+        assert_eq!(
+            producer.map(|p| p["taskOutputArtifact"]["producerTask"].as_str().unwrap()),
+            Some("change"),
+            "`{variable}` comes from the step that changed it: {inputs:#}"
+        );
+    }
+    let r = c.equivalent(10, &[]);
+    assert_eq!(metric(&r, "trace"), 21.0);
+}
+
+#[test]
+fn unicode_step_names() {
+    let c = convert("unicode_step_names");
+    let names = c.task_names();
+    assert_eq!(names.len(), 3);
+    for n in &names {
+        assert!(n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{n}");
+    }
+    let shown: Vec<&str> = c.tasks().values().map(|t| t["taskInfo"]["name"].as_str().unwrap()).collect();
+    for name in ["données", "résumé", "数据"] {
+        assert!(shown.contains(&name), "the KFP UI shows `{name}`: {shown:?}");
+    }
+    let r = c.equivalent(2, &[]);
+    assert_eq!(metric(&r, "answer"), 12.0);
+}

@@ -80,6 +80,16 @@ snapshot_tests!(
     untagged,
     random_state,
     platform_settings,
+    optional_imports,
+    local_modules,
+    process_state,
+    module_settings,
+    alias_across_steps,
+    never_stricter,
+    conditional_definitions,
+    classes_by_calls,
+    calls_change_arguments,
+    unicode_step_names,
 );
 
 /// Every fixture notebook has a snapshot test (add new fixtures to the list above).
@@ -109,6 +119,16 @@ fn every_fixture_is_snapshotted() {
         "untagged",
         "random_state",
         "platform_settings",
+        "optional_imports",
+        "local_modules",
+        "process_state",
+        "module_settings",
+        "alias_across_steps",
+        "never_stricter",
+        "conditional_definitions",
+        "classes_by_calls",
+        "calls_change_arguments",
+        "unicode_step_names",
     ];
     let mut found: Vec<String> = std::fs::read_dir(common::repo().join("fixtures"))
         .unwrap()

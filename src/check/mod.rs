@@ -236,16 +236,30 @@ fn manifest(
             let art = &entry["artifacts"][0];
             let meta = &art["metadata"];
             if let Some(variable) = meta["nbkf_variable"].as_str() {
-                values.push(json!({"task": task.name, "variable": variable, "cell": meta["nbkf_cell"], "path": art["uri"], "serializer": meta["nbkf_serializer"]}));
-                // Also as each consumer loads it: the notebook's value right before the
-                // consumer's first cell must be the same (a change the plan could not see,
-                // such as one made through an alias, shows up here).
-                if let Some(producer) = step {
-                    for consumer in plan.steps.iter().filter(|s| {
-                        s.inputs.iter().any(|i| i.variable == variable && plan.steps[i.producer].task == producer.task)
-                    }) {
-                        if let Some(first) = consumer.cells.first() {
-                            values.push(json!({"task": consumer.task, "variable": variable, "cell": first, "before": true, "path": art["uri"], "serializer": meta["nbkf_serializer"]}));
+                // A group artifact holds several variables (aliases saved together).
+                let members: Vec<(String, Value)> = match meta["nbkf_group"].as_array() {
+                    Some(names) => names
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(|n| (n.to_string(), meta["nbkf_cells"][n].clone()))
+                        .collect(),
+                    None => vec![(variable.to_string(), meta["nbkf_cell"].clone())],
+                };
+                let group = meta["nbkf_group"].is_array();
+                for (variable, cell) in members {
+                    values.push(json!({"task": task.name, "variable": variable, "cell": cell, "path": art["uri"], "serializer": meta["nbkf_serializer"], "group": group}));
+                    // Also as each consumer loads it: the notebook's value right before the
+                    // consumer's first cell must be the same (a change the plan could not
+                    // see shows up here).
+                    if let Some(producer) = step {
+                        for consumer in plan.steps.iter().filter(|s| {
+                            s.inputs
+                                .iter()
+                                .any(|i| i.variable == variable && plan.steps[i.producer].task == producer.task)
+                        }) {
+                            if let Some(first) = consumer.cells.first() {
+                                values.push(json!({"task": consumer.task, "variable": variable, "cell": first, "before": true, "path": art["uri"], "serializer": meta["nbkf_serializer"], "group": group}));
+                            }
                         }
                     }
                 }
@@ -333,7 +347,7 @@ pub fn render(report: &CheckReport, plan: &Plan) -> String {
             .unwrap_or_else(|| format!("the output of {} (step `{}`)", cell(u.cell), u.task));
         let _ = writeln!(out, "? {what} could not be compared: {}", u.reason.as_deref().unwrap_or("unknown reason"));
     }
-    let random = differences.iter().any(|d| d.variable.as_deref().is_some_and(|v| v.starts_with('@')));
+    let random = differences.iter().any(|d| matches!(d.variable.as_deref(), Some("@random" | "@numpy.random")));
     if random {
         let _ = writeln!(out, "hint: the notebook draws random numbers without a seed; seed them in the notebook or run `nbkf check --seed 0`");
     }

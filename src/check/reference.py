@@ -45,9 +45,17 @@ def _nbkf_snapshot(variable, ns):
         return _nbkf_file_state(_nbkf_file_path(variable)), None
     if variable in _NBKF_RANDOM_STATES:
         return _nbkf_get_state(variable), None
-    if variable not in ns:
+    if variable.startswith("@state:"):
+        # The whole setting: the pipeline carries its changes, which must all be in it.
+        value = _NBKF_STATES[_nbkf_state_name(variable)][0]()
+    elif variable.startswith(("@attr:", "@attrs:")):
+        value = _nbkf_attribute_value(variable, ns)
+    elif variable not in ns:
         return _NbkfAbsent, None
-    value = ns[variable]
+    else:
+        value = ns[variable]
+    if value is _NbkfAbsent:
+        return value, None
     try:
         return copy.deepcopy(value), None
     except Exception:
@@ -136,6 +144,26 @@ def _nbkf_same(a, b, _seen=None):
         raise _NbkfNotComparable("neither == nor pickle can compare %s values (%s)" % (type(a).__name__, e))
 
 
+def _nbkf_state_included(got, expected):
+    """Whether the changes a step carries for a setting (`@state:`) are all in the
+    notebook's setting at that point."""
+    if isinstance(got, dict) and set(got) == {"front", "back"} and isinstance(expected, list):
+        return all(entry in expected for entry in got["front"] + got["back"])
+    if isinstance(got, dict) and isinstance(expected, dict):
+        return all(
+            (k not in expected) if v == _NBKF_GONE else (k in expected and _nbkf_same(v, expected[k]))
+            for k, v in got.items()
+        )
+    return False
+
+
+def _nbkf_same_definition(key, value):
+    """Whether the notebook's `value` comes from the definition at `key` (cell, first
+    line, last line)."""
+    origin = _nbkf_origin(value)
+    return origin is not None and origin[0] == key[0] and key[1] <= origin[1] <= key[2]
+
+
 def _nbkf_short(value):
     if value is _NbkfAbsent:
         return "<not defined>"
@@ -166,6 +194,9 @@ def _nbkf_reference(manifest_path, result_path):
     _NBKF_IPYTHON = bool(m.get("ipython"))
     _nbkf_os.environ.setdefault("MPLBACKEND", "Agg")
     _nbkf_seed(m.get("seed"))
+    _nbkf_track_classes()
+    # A kernel finds modules in the notebook's folder (its working directory).
+    _nbkf_sys.path.insert(0, "")
     module = types.ModuleType("__main__")
     ns = module.__dict__
     ns["__builtins__"] = _nbkf_builtins
@@ -208,6 +239,13 @@ def _nbkf_reference(manifest_path, result_path):
             try:
                 if v["variable"].startswith("@file:"):
                     got = _nbkf_artifact_file_state(v["serializer"], v["path"])
+                elif v["serializer"] == "definition":
+                    with open(v["path"], "rb") as f:
+                        got = ("definition", tuple(json.loads(f.read().decode("utf-8"))))
+                elif v.get("group"):
+                    with open(v["path"], "rb") as f:
+                        members = _nbkf_group_values(_nbkf_loads(v["serializer"], f.read()))
+                    got = members.get(v["variable"], _NbkfAbsent)
                 else:
                     with open(v["path"], "rb") as f:
                         got = _nbkf_loads(v["serializer"], f.read())
@@ -217,7 +255,14 @@ def _nbkf_reference(manifest_path, result_path):
                 entry.update(status="not_comparable", reason=why)
             else:
                 try:
-                    entry["status"] = "equal" if _nbkf_same(got, expected) else "differs"
+                    if v["variable"].startswith("@state:"):
+                        equal = _nbkf_state_included(got, expected)
+                    elif isinstance(got, tuple) and len(got) == 2 and got[0] == "definition":
+                        equal = _nbkf_same_definition(got[1], expected)
+                        got = "the definition in cell %d, lines %d-%d" % (got[1][0] + 1, got[1][1], got[1][2])
+                    else:
+                        equal = _nbkf_same(got, expected)
+                    entry["status"] = "equal" if equal else "differs"
                 except _NbkfNotComparable as e:
                     entry.update(status="not_comparable", reason=str(e))
                 show = _nbkf_state_digest if v["variable"] in _NBKF_RANDOM_STATES else _nbkf_short

@@ -17,6 +17,10 @@ pub fn convert(args: ConvertArgs, color: bool) -> ExitCode {
             ));
         }
     }
+    let module_paths = match super::module_paths(&args.module_path) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     let options = ConvertOptions {
         overrides: Overrides {
             pipeline_name: args.pipeline_name,
@@ -30,6 +34,7 @@ pub fn convert(args: ConvertArgs, color: bool) -> ExitCode {
             Packages::Image => PreambleMode::Image,
         },
         split: args.split.into(),
+        module_paths,
     };
     let started = std::time::Instant::now();
     let conversion = match nbkf::convert_file(&args.notebook, &options) {

@@ -26,6 +26,7 @@ fn load_target(path: &Path, color: bool, local: &LocalArgs) -> Result<Target, Ex
         let options = ConvertOptions {
             overrides: Overrides { ipython: local.ipython, ..Default::default() },
             split: local.split.into(),
+            module_paths: super::module_paths(&local.module_path)?,
             ..Default::default()
         };
         let conversion = nbkf::convert_file(path, &options).map_err(|e| io_error(&e.to_string()))?;

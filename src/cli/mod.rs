@@ -40,7 +40,8 @@ pub enum Command {
     /// Convert a notebook into a KFP v2 pipeline (IR YAML).
     ///
     /// Cells are grouped into steps by their tags (Kale's `step:`, `prev:`, `imports`,
-    /// `pipeline-parameters`, ...; a notebook without step tags becomes one step). What
+    /// `pipeline-parameters`, ...); a notebook without step tags is split automatically
+    /// (`--split`: at its headings, else into groups of cells that depend on each other). What
     /// each step needs from the others is found by analysing the Python; every problem is
     /// reported with its cell and line, and nothing is written when there are errors.
     Convert(ConvertArgs),
@@ -90,6 +91,10 @@ pub struct PlanArgs {
     /// How to split a notebook that has no `step:` tags into steps.
     #[arg(long, value_enum, default_value_t = Split::Auto)]
     pub split: Split,
+    /// A folder to find the notebook's own modules in, after the notebook's folder
+    /// (repeatable): their sources travel with the steps that import them.
+    #[arg(long = "module-path", value_name = "DIR")]
+    pub module_path: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -114,6 +119,10 @@ pub struct TagArgs {
     /// How to split a notebook that has no `step:` tags into steps.
     #[arg(long, value_enum, default_value_t = Split::Auto)]
     pub split: Split,
+    /// A folder to find the notebook's own modules in, after the notebook's folder
+    /// (repeatable): their sources travel with the steps that import them.
+    #[arg(long = "module-path", value_name = "DIR")]
+    pub module_path: Vec<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -167,6 +176,10 @@ pub struct LocalArgs {
     /// then reachable by absolute paths only).
     #[arg(long)]
     pub isolated: bool,
+    /// A folder to find the notebook's own modules in, after the notebook's folder
+    /// (repeatable): their sources travel with the steps that import them.
+    #[arg(long = "module-path", value_name = "DIR")]
+    pub module_path: Vec<PathBuf>,
     /// Print errors only.
     #[arg(short, long)]
     pub quiet: bool,
@@ -208,6 +221,10 @@ pub struct ConvertArgs {
     /// default steps run the cells as plain Python with IPython syntax translated.
     #[arg(long)]
     pub ipython: bool,
+    /// A folder to find the notebook's own modules in, after the notebook's folder
+    /// (repeatable): their sources travel with the steps that import them.
+    #[arg(long = "module-path", value_name = "DIR")]
+    pub module_path: Vec<PathBuf>,
     /// Print errors only, no warnings or summary.
     #[arg(short, long)]
     pub quiet: bool,
@@ -273,18 +290,19 @@ pub fn write_output(target: &Path, bytes: &[u8]) -> Result<(), ExitCode> {
             Ok(()) => Ok(()),
         }
     } else {
-        write_atomically(target, bytes).map_err(|e| io_error(&format!("cannot write {}: {e}", target.display())))
+        nbkf::output::write_atomically(target, bytes)
+            .map_err(|e| io_error(&format!("cannot write {}: {e}", target.display())))
     }
 }
 
-/// Writes a file so that readers see the old content or the whole new one, never a part.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+/// Checks `--module-path` folders: each must be a folder.
+pub fn module_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ExitCode> {
+    for p in paths {
+        if !p.is_dir() {
+            return Err(usage_error(&format!("--module-path {}: no such folder", p.display())));
+        }
+    }
+    Ok(paths.to_vec())
 }
 
 pub fn plural(n: usize) -> &'static str {

@@ -8,8 +8,14 @@ use nbkf::{diagnostics, plan, Conversion, ConvertOptions};
 use super::{io_error, usage_error, write_output, Format, PlanArgs, Split, TagArgs};
 
 /// Converts (without writing anything) and prints the diagnostics; `None` on errors.
-fn conversion(path: &std::path::Path, split: Split, color: bool) -> Result<Conversion, ExitCode> {
-    let options = ConvertOptions { split: split.into(), ..Default::default() };
+fn conversion(
+    path: &std::path::Path,
+    split: Split,
+    module_path: &[std::path::PathBuf],
+    color: bool,
+) -> Result<Conversion, ExitCode> {
+    let options =
+        ConvertOptions { split: split.into(), module_paths: super::module_paths(module_path)?, ..Default::default() };
     let conversion = nbkf::convert_file(path, &options).map_err(|e| io_error(&e.to_string()))?;
     let errors: Vec<_> = conversion.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
     if !errors.is_empty() {
@@ -21,7 +27,7 @@ fn conversion(path: &std::path::Path, split: Split, color: bool) -> Result<Conve
 }
 
 pub fn plan(args: PlanArgs, color: bool) -> ExitCode {
-    let conversion = match conversion(&args.notebook, args.split, color) {
+    let conversion = match conversion(&args.notebook, args.split, &args.module_path, color) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -41,7 +47,7 @@ pub fn tag(args: TagArgs, color: bool) -> ExitCode {
             "say where the tagged notebook goes: `-o OUT.ipynb`, `-o -` or `--in-place` (or use `--check`)",
         );
     }
-    let conversion = match conversion(&args.notebook, args.split, color) {
+    let conversion = match conversion(&args.notebook, args.split, &args.module_path, color) {
         Ok(c) => c,
         Err(code) => return code,
     };

@@ -102,12 +102,12 @@ fn pipeline_spec(plan: &Plan, names: &[ComponentNames], preamble: PreambleMode) 
         for (input, arg) in step.inputs.iter().zip(&n.inputs) {
             inputs.artifacts.insert(arg.1.clone(), ArtifactSpec { artifact_type: ArtifactType::of("system.Artifact") });
             let producer = &plan.steps[input.producer];
-            let key = names[input.producer]
-                .outputs
-                .iter()
-                .find(|(v, _)| *v == input.variable)
-                .map(|(_, a)| a.clone())
-                .unwrap_or_default();
+            let produced = &names[input.producer];
+            let key = match input.group {
+                Some(g) => produced.output_groups.get(g).map(|(_, a)| a.clone()),
+                None => produced.outputs.iter().find(|(v, _)| *v == input.variable).map(|(_, a)| a.clone()),
+            }
+            .unwrap_or_default();
             task_inputs.artifacts.insert(
                 arg.1.clone(),
                 ArtifactBinding {
@@ -119,7 +119,7 @@ fn pipeline_spec(plan: &Plan, names: &[ComponentNames], preamble: PreambleMode) 
             );
         }
         let mut outputs = Definitions::default();
-        for (_, arg) in &n.outputs {
+        for arg in n.outputs.iter().map(|(_, a)| a).chain(n.output_groups.iter().map(|(_, a)| a)) {
             outputs.artifacts.insert(arg.clone(), ArtifactSpec { artifact_type: ArtifactType::of("system.Artifact") });
         }
         if let Some(m) = &n.metrics {
@@ -145,7 +145,9 @@ fn pipeline_spec(plan: &Plan, names: &[ComponentNames], preamble: PreambleMode) 
                 component_ref: ComponentRef { name: comp },
                 dependent_tasks: step.after.iter().map(|a| plan.steps[*a].task.clone()).collect(),
                 inputs: task_inputs,
-                task_info: TaskInfo { name: step.task.clone() },
+                // The name the KFP UI shows: the step's own name when the task name had to
+                // change it beyond `_` → `-` (a name in another script).
+                task_info: TaskInfo { name: if step.name.is_ascii() { step.task.clone() } else { step.name.clone() } },
             },
         );
     }
@@ -189,7 +191,7 @@ fn container(plan: &Plan, step: &StepPlan, names: &ComponentNames, preamble: Pre
     if preamble == PreambleMode::Pip {
         command.push("sh".into());
         command.push("-c".into());
-        command.push(pip_preamble(&step.packages));
+        command.push(pip_preamble(&step.packages, &step.pip_options));
     }
     command.extend(["sh".into(), "-ec".into(), LAUNCHER.into(), source]);
     Container {
@@ -200,16 +202,35 @@ fn container(plan: &Plan, step: &StepPlan, names: &ComponentNames, preamble: Pre
     }
 }
 
-/// The KFP SDK's pip preamble: the step's packages, then `kfp` without its dependencies.
-fn pip_preamble(packages: &[String]) -> String {
+/// The KFP SDK's pip preamble: the step's packages (with the options the notebook's
+/// install lines give), then `kfp` without its dependencies (from the same indexes, as
+/// the SDK does with `pip_index_urls`).
+fn pip_preamble(packages: &[String], options: &[String]) -> String {
     let pip = "python3 -m pip install --quiet --no-warn-script-location";
+    let quote_all = |words: &[String]| words.iter().map(|w| shell_quote(w)).collect::<Vec<_>>().join(" ");
+    let with = |words: String| if words.is_empty() { String::new() } else { format!(" {words}") };
+    // Where packages come from applies to `kfp` too; what else the options say does not.
+    let mut index = Vec::new();
+    let mut k = 0;
+    while k < options.len() {
+        let takes_value = options.get(k + 1).is_some_and(|v| !v.starts_with('-'));
+        let n = if takes_value { 2 } else { 1 };
+        if matches!(
+            options[k].as_str(),
+            "-i" | "--index-url" | "--extra-index-url" | "-f" | "--find-links" | "--trusted-host" | "--no-index"
+        ) {
+            index.extend(options[k..k + n].iter().cloned());
+        }
+        k += n;
+    }
     let mut commands = Vec::new();
     if !packages.is_empty() {
-        let quoted: Vec<String> = packages.iter().map(|p| shell_quote(p)).collect();
-        commands.push(format!("{pip} {}", quoted.join(" ")));
+        commands.push(format!("{pip}{} {}", with(quote_all(options)), quote_all(packages)));
     }
-    commands
-        .push(format!("{pip} 'kfp=={KFP_VERSION}' '--no-deps' 'typing-extensions>=3.7.4,<5; python_version<\"3.9\"'"));
+    commands.push(format!(
+        "{pip}{} 'kfp=={KFP_VERSION}' '--no-deps' 'typing-extensions>=3.7.4,<5; python_version<\"3.9\"'",
+        with(quote_all(&index))
+    ));
     format!(
         "\nif ! [ -x \"$(command -v pip)\" ]; then\n    python3 -m ensurepip || python3 -m ensurepip --user || apt-get install python3-pip\nfi\n\nPIP_DISABLE_PIP_VERSION_CHECK=1 {} && \"$0\" \"$@\"\n",
         commands.join(" && ")

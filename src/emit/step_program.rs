@@ -16,44 +16,78 @@ use crate::runtime::STEP_RUNTIME;
 pub struct ComponentNames {
     /// (pipeline parameter, argument)
     pub parameters: Vec<(String, String)>,
-    /// (variable, argument), in the order of [`StepPlan::inputs`].
+    /// (variable, argument), in the order of [`StepPlan::inputs`]. Inputs loaded from one
+    /// output group of one producer share an argument.
     pub inputs: Vec<(String, String)>,
-    /// (variable, argument), in the order of [`StepPlan::outputs`].
+    /// (variable, argument), in the order of [`StepPlan::outputs`], for the outputs saved
+    /// alone.
     pub outputs: Vec<(String, String)>,
+    /// (variables, argument), in the order of [`StepPlan::output_groups`].
+    pub output_groups: Vec<(Vec<String>, String)>,
     pub metrics: Option<String>,
     pub report: Option<String>,
 }
 
 /// The Python-identifier part of a variable's argument names.
 fn slug(variable: &str) -> String {
+    // Hidden variables: a prefix and a name or path, made an identifier part:
+    // `@file:data/clean.csv` -> `file_data_clean_csv`, `@state:pandas.options` ->
+    // `state_pandas_options`, `@attrs:Config` -> `attrs_Config`.
+    let hidden = |prefix: &str, rest: &str| {
+        let mut s: String = rest.chars().map(|c| if c.is_alphanumeric() || c == '_' { c } else { '_' }).collect();
+        s.truncate(60);
+        format!("{prefix}_{}", s.trim_matches('_'))
+    };
     match variable {
         "@random" => "random_state".into(),
         "@numpy.random" => "numpy_random_state".into(),
-        v => match v.strip_prefix("@file:") {
-            // A file carried between steps: `@file:data/clean.csv` -> `file_data_clean_csv`.
-            Some(path) => {
-                let mut s: String = path.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
-                s.truncate(60);
-                format!("file_{}", s.trim_matches('_'))
+        v => {
+            for (prefix, slug) in [("@file:", "file"), ("@state:", "state"), ("@attr:", "attr"), ("@attrs:", "attrs")] {
+                if let Some(rest) = v.strip_prefix(prefix) {
+                    return hidden(slug, rest);
+                }
             }
-            None => v.to_string(),
-        },
+            v.to_string()
+        }
     }
 }
 
 /// Allocates the argument names of a step's component.
-pub fn component_names(_plan: &Plan, step: &StepPlan) -> ComponentNames {
+pub fn component_names(plan: &Plan, step: &StepPlan) -> ComponentNames {
     let mut taken = BTreeSet::new();
     let mut take = |wanted: String| {
         let wanted = if wanted.starts_with("_nbkf") { format!("p{wanted}") } else { wanted };
         crate::names::unique_name(wanted, &mut taken)
     };
     let parameters = step.parameters.iter().map(|p| (p.clone(), take(p.clone()))).collect();
-    let inputs = step.inputs.iter().map(|i| (i.variable.clone(), take(format!("in_{}", slug(&i.variable))))).collect();
-    let outputs = step.outputs.iter().map(|v| (v.clone(), take(format!("out_{}", slug(v))))).collect();
+    let mut group_args: Vec<((usize, usize), String)> = Vec::new();
+    let inputs = step
+        .inputs
+        .iter()
+        .map(|i| match i.group {
+            Some(g) => {
+                let arg = match group_args.iter().find(|(k, _)| *k == (i.producer, g)) {
+                    Some((_, a)) => a.clone(),
+                    None => {
+                        let first = &plan.steps[i.producer].output_groups[g][0];
+                        let a = take(format!("in_group_{}", slug(first)));
+                        group_args.push(((i.producer, g), a.clone()));
+                        a
+                    }
+                };
+                (i.variable.clone(), arg)
+            }
+            None => (i.variable.clone(), take(format!("in_{}", slug(&i.variable)))),
+        })
+        .collect();
+    let grouped = |v: &String| step.output_groups.iter().any(|g| g.contains(v));
+    let outputs =
+        step.outputs.iter().filter(|v| !grouped(v)).map(|v| (v.clone(), take(format!("out_{}", slug(v))))).collect();
+    let output_groups =
+        step.output_groups.iter().map(|g| (g.clone(), take(format!("out_group_{}", slug(&g[0]))))).collect();
     let metrics = (!step.metrics.is_empty()).then(|| take("metrics".into()));
     let report = step.settings.report.then(|| take("report".into()));
-    ComponentNames { parameters, inputs, outputs, metrics, report }
+    ComponentNames { parameters, inputs, outputs, output_groups, metrics, report }
 }
 
 fn environment() -> &'static Environment<'static> {
@@ -77,8 +111,12 @@ fn cell_literal(cell: &CellCode, ipython: bool) -> String {
     format!("_nbkf_cell({}, {id}, {}{magic})", cell.index, py(&cell.program))
 }
 
-fn injected_literal(cell: usize, source: &str) -> String {
-    format!("_nbkf_cell({cell}, None, {})", py(source))
+fn injected_literal(cell: usize, line: usize, source: &str) -> String {
+    if line > 1 {
+        format!("_nbkf_cell({cell}, None, {}, line={line})", py(source))
+    } else {
+        format!("_nbkf_cell({cell}, None, {})", py(source))
+    }
 }
 
 /// Renders the step's Python source.
@@ -87,10 +125,34 @@ pub fn render(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> String {
     let cell = |i: &usize| plan.cells.get(*i).and_then(Option::as_ref).map(|c| cell_literal(c, ipython));
     let prelude: Vec<String> = plan.prelude.iter().filter_map(cell).collect();
     let cells: Vec<String> = step.cells.iter().filter_map(cell).collect();
-    let definitions: Vec<String> =
-        step.definitions.iter().filter(|d| !d.after_inputs).map(|d| injected_literal(d.cell, &d.source)).collect();
-    let late_definitions: Vec<String> =
-        step.definitions.iter().filter(|d| d.after_inputs).map(|d| injected_literal(d.cell, &d.source)).collect();
+    let definitions: Vec<String> = step
+        .definitions
+        .iter()
+        .filter(|d| !d.after_inputs)
+        .map(|d| injected_literal(d.cell, d.line, &d.source))
+        .collect();
+    let late_definitions: Vec<String> = step
+        .definitions
+        .iter()
+        .filter(|d| d.after_inputs)
+        .map(|d| injected_literal(d.cell, d.line, &d.source))
+        .collect();
+    let key = |k: &(usize, usize, usize)| format!("({}, {}, {})", k.0, k.1, k.2);
+    let choices: Vec<(String, Vec<(String, String)>)> = step
+        .choices
+        .iter()
+        .map(|(v, codes)| {
+            (py(v), codes.iter().map(|c| (key(&c.key), injected_literal(c.key.0, c.key.1, &c.source))).collect())
+        })
+        .collect();
+    let candidates: Vec<(String, String)> =
+        step.candidates.iter().map(|(v, keys)| (py(v), keys.iter().map(key).collect::<Vec<_>>().join(", "))).collect();
+    let modules: Vec<(String, String)> = step
+        .local_modules
+        .iter()
+        .flat_map(|m| plan.local_modules.get(m).into_iter().flatten())
+        .map(|(path, source)| (py(path), py(source)))
+        .collect();
 
     let mut signature = Vec::new();
     let mut parameters = Vec::new();
@@ -101,17 +163,36 @@ pub fn render(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> String {
         let value = if kind.is_some_and(|k| k.is_json()) { format!("_nbkf_json({arg})") } else { arg.clone() };
         parameters.push((py(param), value));
     }
-    let mut inputs = Vec::new();
+    // Inputs: one artifact per variable, or per output group of a producer (its members
+    // as a tuple key).
+    let mut inputs: Vec<(String, String)> = Vec::new();
+    let mut seen_args: Vec<String> = Vec::new();
     for (variable, arg) in &names.inputs {
+        if seen_args.contains(arg) {
+            continue;
+        }
+        seen_args.push(arg.clone());
         signature.push(format!("{arg}: Input[Artifact]"));
-        inputs.push((py(variable), arg.clone()));
+        let members: Vec<&String> = names.inputs.iter().filter(|(_, a)| a == arg).map(|(v, _)| v).collect();
+        let key = if members.len() > 1 || step.inputs.iter().any(|i| i.variable == *variable && i.group.is_some()) {
+            format!("({},)", members.iter().map(|m| py(m)).collect::<Vec<_>>().join(", "))
+        } else {
+            py(variable)
+        };
+        inputs.push((key, arg.clone()));
     }
     let last_cell = step.cells.last().copied().unwrap_or_default();
-    let mut outputs = Vec::new();
+    let cell_of = |v: &String| step.output_cells.get(v).copied().unwrap_or(last_cell);
+    let mut outputs: Vec<(String, String, String)> = Vec::new();
     for (variable, arg) in &names.outputs {
         signature.push(format!("{arg}: Output[Artifact]"));
-        let cell = step.output_cells.get(variable).copied().unwrap_or(last_cell);
-        outputs.push((py(variable), arg.clone(), cell));
+        outputs.push((py(variable), arg.clone(), cell_of(variable).to_string()));
+    }
+    for (group, arg) in &names.output_groups {
+        signature.push(format!("{arg}: Output[Artifact]"));
+        let key = format!("({},)", group.iter().map(|m| py(m)).collect::<Vec<_>>().join(", "));
+        let cells = group.iter().map(|v| format!("{}: {}", py(v), cell_of(v))).collect::<Vec<_>>().join(", ");
+        outputs.push((key, arg.clone(), format!("{{{cells}}}")));
     }
     if let Some(m) = &names.metrics {
         signature.push(format!("{m}: Output[Metrics]"));
@@ -132,7 +213,7 @@ pub fn render(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> String {
                 ipython => if ipython { "True" } else { "False" },
                 version => env!("CARGO_PKG_VERSION"),
                 runtime => STEP_RUNTIME,
-                prelude, definitions, late_definitions, cells,
+                prelude, definitions, late_definitions, cells, choices, candidates, modules,
                 function => &step.function,
                 signature, parameters, inputs, outputs, metrics,
                 metrics_artifact => names.metrics.clone().unwrap_or_else(|| "None".into()),

@@ -11,7 +11,7 @@ mod hidden_state;
 mod split;
 mod summary;
 
-pub use build::build;
+pub use build::{build, Surroundings};
 pub use split::{inferred_tags, with_tags, SplitMode};
 pub use summary::{kale_tags, summary, summary_text, PlanSummary};
 
@@ -47,6 +47,9 @@ pub struct Plan {
     pub metrics_cells: Vec<usize>,
     /// The steps, in an order where every step comes after the steps it depends on.
     pub steps: Vec<StepPlan>,
+    /// The local modules steps carry, by name: their files (path under the folder put on
+    /// `sys.path`, source).
+    pub local_modules: BTreeMap<String, Vec<(String, String)>>,
     /// All diagnostics (warnings only, when the plan is usable).
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -138,18 +141,34 @@ pub struct StepPlan {
     /// Code the step runs before its cells because its cells use names that other steps
     /// bind to code: imports, functions, classes.
     pub definitions: Vec<InjectedCode>,
+    /// Definitions made in a branch in another step, by the variable they bind: the step
+    /// runs the one its input says ran.
+    pub choices: Vec<(Variable, Vec<ChoiceCode>)>,
+    /// For outputs bound in a branch: where each definition they may hold is, (cell, first
+    /// line, last line), so the step can say which one ran.
+    pub candidates: Vec<(Variable, Vec<DefinitionKey>)>,
     /// Variables loaded from other steps' outputs.
     pub inputs: Vec<VariableInput>,
     /// Variables a later step reads (or a metric needs), saved at the end of the step.
     pub outputs: Vec<Variable>,
+    /// Outputs that share objects (aliases: `b = a`, `data = [train, test]`, numpy
+    /// views): each group is saved in one artifact, so that a step loading them gets one
+    /// object again. Sorted; a variable is in at most one group; single outputs are in none.
+    pub output_groups: Vec<Vec<Variable>>,
     /// For each output, the cell after which its value is final (its last write).
     pub output_cells: BTreeMap<Variable, usize>,
     /// Metrics logged at the end of the step: (metric key, variable).
     pub metrics: Vec<(String, Variable)>,
     /// Steps (indices into [`Plan::steps`]) this one runs after.
     pub after: Vec<usize>,
-    /// Python packages (PyPI names) the step needs, sorted.
+    /// Python packages (PyPI requirements) the step needs, sorted.
     pub packages: Vec<String>,
+    /// Options of the notebook's `pip install` lines to install them with
+    /// (`--index-url URL`, ...).
+    pub pip_options: Vec<String>,
+    /// Local modules (files beside the notebook) whose sources the step carries, by name
+    /// (see [`Plan::local_modules`]).
+    pub local_modules: Vec<String>,
     pub settings: StepSettings,
 }
 
@@ -159,6 +178,9 @@ pub struct VariableInput {
     pub variable: Variable,
     /// Index into [`Plan::steps`].
     pub producer: usize,
+    /// The producer's output group holding it (index into its
+    /// [`StepPlan::output_groups`]), if it is saved with others.
+    pub group: Option<usize>,
 }
 
 /// Code copied into a step because the step uses a name another step binds to code.
@@ -170,9 +192,22 @@ pub struct InjectedCode {
     pub source: String,
     /// The cell it comes from.
     pub cell: usize,
+    /// The line of the cell it starts at (tracebacks name the notebook's lines).
+    pub line: usize,
     /// Runs after the inputs are loaded, because it reads one of them at definition time
     /// (a default value, a decorator, a base class).
     pub after_inputs: bool,
+}
+
+/// Where a definition is: (cell, first line, last line).
+pub type DefinitionKey = (usize, usize, usize);
+
+/// One of the definitions a name bound in a branch may hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChoiceCode {
+    /// Where the statement is.
+    pub key: DefinitionKey,
+    pub source: String,
 }
 
 /// Per-step container and Kubernetes settings, after defaults and tags.

@@ -203,21 +203,32 @@ fn dataflow_split(notebook: &Notebook, code: &[usize]) -> Vec<(usize, String)> {
     }
 }
 
+/// Longest step name made from a heading.
+const MAX_NAME: usize = 40;
+
 /// A Kale step name from heading text: lower-case letters, digits and `_`, starting with
-/// a letter (Kale's `[_a-z][_a-z0-9]*`), at most 40 characters.
+/// a letter (Kale's `[_a-z][_a-z0-9]*`), at most [`MAX_NAME`] characters, cut between
+/// words (a single longer word is cut).
 fn name_from(text: &str) -> String {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_ascii_lowercase())
+        .collect();
     let mut out = String::new();
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.is_empty() && !out.ends_with('_') {
-            out.push('_');
-        }
-        if out.len() >= 40 {
+    for word in &words {
+        let needed = if out.is_empty() { word.len() } else { out.len() + 1 + word.len() };
+        if needed > MAX_NAME {
+            if out.is_empty() {
+                out = word[..MAX_NAME].to_string();
+            }
             break;
         }
+        if !out.is_empty() {
+            out.push('_');
+        }
+        out.push_str(word);
     }
-    let out = out.trim_matches('_').to_string();
     match out.chars().next() {
         None => "section".into(),
         Some(c) if c.is_ascii_digit() => format!("s{out}"),
@@ -290,5 +301,11 @@ mod tests {
         assert_eq!(name_from("1. Load the Data (CSV)"), "s1_load_the_data_csv");
         assert_eq!(name_from("¿Qué?"), "qu");
         assert_eq!(name_from("***"), "section");
+        // Long headings are cut between words, never inside one.
+        assert_eq!(
+            name_from("Prepare the data for machine learning algorithms"),
+            "prepare_the_data_for_machine_learning"
+        );
+        assert_eq!(name_from(&"x".repeat(50)), "x".repeat(40));
     }
 }

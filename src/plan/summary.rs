@@ -45,6 +45,8 @@ pub struct StepSummary {
     /// Imports, functions and classes copied in from other steps.
     pub definitions: Vec<String>,
     pub packages: Vec<String>,
+    /// Local modules (files beside the notebook) whose sources the step carries.
+    pub local_modules: Vec<String>,
     pub image: String,
 }
 
@@ -88,12 +90,24 @@ pub fn summary(plan: &Plan) -> PlanSummary {
                 outputs: s.outputs.clone(),
                 parameters: s.parameters.clone(),
                 metrics: s.metrics.iter().map(|(k, _)| k.clone()).collect(),
-                definitions: s.definitions.iter().map(|d| d.name.clone()).collect(),
+                definitions: unique_names(s.definitions.iter().map(|d| d.name.as_str())),
                 packages: s.packages.clone(),
+                local_modules: s.local_modules.clone(),
                 image: s.settings.image.clone(),
             })
             .collect(),
     }
+}
+
+/// Names in their first order, each once (two steps may supply code of the same name).
+fn unique_names<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in names {
+        if !out.iter().any(|o| o == n) {
+            out.push(n.to_string());
+        }
+    }
+    out
 }
 
 /// Cell numbers as ranges: `3-5, 8`.
@@ -159,6 +173,9 @@ pub fn summary_text(plan: &Plan) -> String {
             let _ = writeln!(out, "  code from other steps: {}", step.definitions.join(", "));
         }
         let _ = writeln!(out, "  packages:   {}", list(&step.packages));
+        if !step.local_modules.is_empty() {
+            let _ = writeln!(out, "  modules:    {} (carried from beside the notebook)", step.local_modules.join(", "));
+        }
     }
     out
 }
@@ -191,4 +208,12 @@ pub fn kale_tags(
         }
     }
     notebook.cells.iter().filter(|c| c.tags != tags[c.index]).map(|c| (c.index, tags[c.index].clone())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn code_from_two_steps_with_one_name_is_listed_once() {
+        assert_eq!(super::unique_names(["f", "g", "f"].into_iter()), ["f", "g"]);
+    }
 }

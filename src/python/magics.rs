@@ -19,6 +19,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::pip::{self, PipCommands};
 use super::{CellMagic, Effect, Magic, MagicHandling, MagicKind, Problem, ProblemSeverity, Span};
 
 /// Maps byte offsets of a cell to 1-based line/column [`Span`]s.
@@ -64,6 +65,13 @@ pub(super) struct Preprocessed {
     pub magics: Vec<Magic>,
     pub problems: Vec<Problem>,
     pub pip_packages: Vec<String>,
+    /// Options of the install lines to pass on (see [`super::CellFacts::pip_options`]).
+    pub pip_options: Vec<String>,
+    /// `-r FILE` of the install lines, with where.
+    pub requirement_files: Vec<(String, Span)>,
+    /// Process settings IPython syntax changes (`%env X=1`: `os.environ`; `%cd`:
+    /// `os.chdir`), with the byte range of the construct.
+    pub settings: Vec<(String, usize, usize)>,
     pub cell_magic: Option<CellMagic>,
     /// Soft reads of shell commands, keyed by the byte offset of the placeholder that
     /// replaced the construct in the masked text (`pass`, `0` or `...`).
@@ -649,13 +657,40 @@ fn shell_call(
         .into_iter()
         .map(|(n, s, e)| if single_line { (n, cmd_at + s, cmd_at + e) } else { (n, cmd_at, cmd_at) })
         .collect();
-    let words = shell_words(cmd);
-    if let Some(pkgs_from) = pip_install_position(&words) {
+    if let Some(p) = pip::parse_shell(cmd) {
         let span = LineIndex::new(src).span(cmd_at, cmd_at + cmd.len());
-        collect_packages(&words[pkgs_from..], span, out);
-        return (None, reads);
+        let rest = record_install(p, span, out);
+        let call = rest.map(|r| format!("_nbkf_ipython.{method}({}, globals(), locals())", py_literal(&r)));
+        return (call, reads);
     }
     (Some(format!("_nbkf_ipython.{method}({}, globals(), locals())", py_literal(cmd))), reads)
+}
+
+/// Records what an install command asks for; returns the rest of the command, which
+/// still runs in the step.
+fn record_install(p: PipCommands, span: Span, out: &mut Preprocessed) -> Option<String> {
+    for r in p.requirements {
+        if !out.pip_packages.contains(&r) {
+            out.pip_packages.push(r);
+        }
+    }
+    let mut k = 0;
+    while k < p.options.len() {
+        // An option and its value stay together; an option already given is not repeated.
+        let with_value = p.options.get(k + 1).is_some_and(|v| !v.starts_with('-'));
+        let chunk = &p.options[k..k + if with_value { 2 } else { 1 }];
+        if !out.pip_options.windows(chunk.len()).any(|w| w == chunk) {
+            out.pip_options.extend(chunk.iter().cloned());
+        }
+        k += chunk.len();
+    }
+    for f in p.requirement_files {
+        out.requirement_files.push((f, span));
+    }
+    for (message, hint) in p.warnings {
+        out.problems.push(Problem { severity: ProblemSeverity::Warning, span, message, hint: Some(hint) });
+    }
+    p.rest
 }
 
 /// Splits a command into words, removing quotes (no expansion).
@@ -688,118 +723,6 @@ fn shell_words(cmd: &str) -> Vec<String> {
         words.push(cur);
     }
     words
-}
-
-/// If the words are a `pip install` / `conda install` command, the index of the first
-/// word after `install`.
-fn pip_install_position(words: &[String]) -> Option<usize> {
-    let mut i = 0;
-    let tool = |w: &str| matches!(w, "pip" | "pip3" | "conda" | "mamba" | "micromamba");
-    // `python -m pip`, `python3 -m pip`, `{sys.executable} -m pip`, `pip`, ...
-    while i < words.len() && !tool(&words[i]) {
-        let w = words[i].as_str();
-        let python = w.starts_with("python")
-            || w.contains("sys.executable")
-            || w.ends_with("/python")
-            || w.ends_with("/python3");
-        if python || w == "-m" || (i > 0 && w.starts_with('-')) {
-            i += 1;
-            continue;
-        }
-        return None;
-    }
-    if i >= words.len() {
-        return None;
-    }
-    i += 1;
-    while i < words.len() && words[i].starts_with('-') {
-        i += 1;
-    }
-    (words.get(i).map(String::as_str) == Some("install")).then_some(i + 1)
-}
-
-/// Options of pip/conda install that take a value.
-const VALUE_OPTIONS: &[&str] = &[
-    "-r",
-    "--requirement",
-    "-c",
-    "--constraint",
-    "-e",
-    "--editable",
-    "-i",
-    "--index-url",
-    "--extra-index-url",
-    "-f",
-    "--find-links",
-    "-t",
-    "--target",
-    "--prefix",
-    "--root",
-    "--trusted-host",
-    "--platform",
-    "--python-version",
-    "--implementation",
-    "--abi",
-    "--src",
-    "--upgrade-strategy",
-    "--progress-bar",
-    "--log",
-    "--cache-dir",
-    "--proxy",
-    "--retries",
-    "--timeout",
-    "--exists-action",
-    "--cert",
-    "--client-cert",
-    "--channel",
-    "-n",
-    "--name",
-    "-p",
-    "--only-binary",
-    "--no-binary",
-];
-
-/// Adds the requirements among `words` (after `install`) to `pip_packages`.
-fn collect_packages(words: &[String], span: Span, out: &mut Preprocessed) {
-    let mut i = 0;
-    while i < words.len() {
-        let w = &words[i];
-        i += 1;
-        if w.starts_with('-') {
-            if VALUE_OPTIONS.contains(&w.as_str()) {
-                let value = words.get(i).cloned().unwrap_or_default();
-                i += 1;
-                if matches!(w.as_str(), "-r" | "--requirement" | "-e" | "--editable") {
-                    out.problems.push(Problem {
-                        severity: ProblemSeverity::Warning,
-                        span,
-                        message: format!("`{w} {value}` is not read: its packages are not added to the step"),
-                        hint: Some("list the packages on the install line, or put them in the step image".into()),
-                    });
-                }
-            } else if w.starts_with("-r") || w.starts_with("--requirement=") {
-                out.problems.push(Problem {
-                    severity: ProblemSeverity::Warning,
-                    span,
-                    message: format!("`{w}` is not read: its packages are not added to the step"),
-                    hint: Some("list the packages on the install line, or put them in the step image".into()),
-                });
-            }
-            continue;
-        }
-        if w.contains('$') || w.contains('{') {
-            out.problems.push(Problem {
-                severity: ProblemSeverity::Warning,
-                span,
-                message: format!("package `{w}` comes from a variable and cannot be added to the step"),
-                hint: Some("write the requirement literally".into()),
-            });
-            continue;
-        }
-        if !out.pip_packages.contains(w) {
-            out.pip_packages.push(w.clone());
-        }
-    }
 }
 
 /// Soft reads of a shell command as IPython expands it: `$name` / `$name.attr` (not
@@ -932,10 +855,10 @@ fn line_magic(
 
     match name {
         "pip" | "pip3" | "conda" | "mamba" => {
-            let mut words = vec![name.to_string()];
-            words.extend(shell_words(&args));
-            if let Some(from) = pip_install_position(&words) {
-                collect_packages(&words[from..], span, out);
+            if let Some(p) = pip::parse_shell(&format!("{name} {args}")) {
+                if let Some(rest) = record_install(p, span, out) {
+                    rw.program = format!("_nbkf_ipython.system({}, globals(), locals())", py_literal(&rest));
+                }
                 push(MagicHandling::Packages, out);
             } else {
                 let tool = if name == "pip3" { "pip" } else { name };
@@ -992,11 +915,13 @@ fn line_magic(
                 push(MagicHandling::NoOp, out);
             } else {
                 rw.program = call("env", "");
+                out.settings.push(("os.environ".into(), at, at + len));
                 push(MagicHandling::Translated, out);
             }
         }
         "cd" => {
             rw.program = call("cd", "");
+            out.settings.push(("os.chdir".into(), at, at + len));
             push(MagicHandling::Translated, out);
         }
         "run" => {
@@ -1264,7 +1189,17 @@ mod tests {
         }
         let p = pre("%pip install -r requirements.txt torch\n");
         assert_eq!(p.pip_packages, vec!["torch"]);
-        assert_eq!(p.problems[0].severity, ProblemSeverity::Warning);
+        assert_eq!(p.requirement_files.len(), 1);
+        assert_eq!(p.requirement_files[0].0, "requirements.txt");
+        // The corpus case: redirections are not packages, and nothing runs in the step.
+        let p = pre("!pip3 install PyGithub pandas > /dev/null 2>&1\n");
+        assert_eq!(p.pip_packages, vec!["PyGithub", "pandas"]);
+        assert!(p.problems.is_empty(), "{:?}", p.problems);
+        assert_eq!(p.program, "pass\n");
+        // What else the command does still runs.
+        let p = pre("!pip install x && echo done\n");
+        assert_eq!(p.pip_packages, vec!["x"]);
+        assert!(p.program.contains("echo done") && !p.program.contains("pip"), "{}", p.program);
     }
 
     #[test]

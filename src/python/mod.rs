@@ -7,6 +7,7 @@
 
 mod analyze;
 mod magics;
+pub mod pip;
 mod resources;
 mod special_cells;
 
@@ -26,12 +27,19 @@ pub struct CellFacts {
     pub definitions: Vec<Definition>,
     /// IPython syntax found in the cell (line magics, shell escapes, help, cell magic).
     pub magics: Vec<Magic>,
-    /// Modules imported anywhere in the cell (module level or inside functions),
-    /// as written (`numpy`, `sklearn.model_selection`, `.local` for relative imports).
-    pub imported_modules: Vec<String>,
+    /// Modules imported anywhere in the cell (module level or inside functions), each
+    /// once, in order: as written (`numpy`, `sklearn.model_selection`, `.local` for
+    /// relative imports), where first imported, and whether every import of it is
+    /// optional.
+    pub imports: Vec<ImportedModule>,
     /// Requirements named by `%pip install` / `!pip install` / `%conda install` lines,
-    /// as written (`pandas==2.1`, `scikit-learn`), flags dropped.
+    /// as pip takes them (`pandas==2.1`, `scikit-learn`, `git+https://...`).
     pub pip_packages: Vec<String>,
+    /// Options of those install lines that change what is installed (`--index-url URL`,
+    /// `--pre`, ...), to pass on to the step's install command.
+    pub pip_options: Vec<String>,
+    /// Requirement files named with `-r FILE` on those lines, with where.
+    pub requirement_files: Vec<(String, Span)>,
     /// Problems found: syntax errors, Python 2 syntax, unsupported magics, ...
     pub problems: Vec<Problem>,
     /// The cell as plain Python to execute in a step: every IPython construct replaced
@@ -42,6 +50,18 @@ pub struct CellFacts {
     pub program: String,
     /// The cell magic (`%%name args` on the first line), if any.
     pub cell_magic: Option<CellMagic>,
+}
+
+/// A module a cell imports.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ImportedModule {
+    /// As written: `numpy`, `sklearn.model_selection`, `.local`.
+    pub module: String,
+    /// The first import statement that names it.
+    pub span: Span,
+    /// Every import of it is in a `try` whose handlers catch `ImportError` (or
+    /// `ModuleNotFoundError`): the code works without it, so it is not installed.
+    pub optional: bool,
 }
 
 /// One module-level effect of a cell, or of a function body when it is called.
@@ -55,6 +75,10 @@ pub enum Effect {
         /// (function bodies, lambdas), in code guarded by `except NameError`, or in a
         /// `$name` of a shell command.
         soft: bool,
+        /// The read is at module level inside a branch, loop, `try` or `match` case that
+        /// may not run: a name never defined is a warning there, not an error (Jupyter
+        /// runs such code).
+        conditional: bool,
     },
     /// A module-level name is (re)bound.
     Bind {
@@ -64,11 +88,18 @@ pub enum Effect {
         /// The binding happens on only some paths (inside `if`, `try`, `for`, `while`,
         /// `match`, or a function body run at call time).
         conditional: bool,
+        /// A conditional binding inside a module-level statement that binds the name on
+        /// every path through it (`if`/`else` both assign it, a `try` whose handlers assign
+        /// it too): after the statement the name is bound, to one of its values.
+        exhaustive: bool,
     },
     /// The object a module-level name refers to is changed in place:
-    /// `x[k] = v`, `x.a = v`, `del x[k]`, `x += v` (also a Read and a Bind), or passed to
-    /// a known in-place function (`random.shuffle(x)`).
-    Mutate { name: String, span: Span },
+    /// `x[k] = v`, `x.a = v`, `del x[k]`, `x += v` (also a Read and a Bind),
+    /// `setattr(x, ...)`, a call with `out=x`, or passed to a known in-place function
+    /// (`random.shuffle(x)`). `path` holds the attribute names between the name and the
+    /// change (`os.environ["K"] = v` is `{name: "os", path: ["environ"]}`,
+    /// `pd.options.display.precision = 3` is `["options", "display", "precision"]`).
+    Mutate { name: String, span: Span, path: Vec<String> },
     /// A method is called on (an attribute path of) a module-level name:
     /// `x.append(1)` is `{receiver: "x", path: ["append"]}`,
     /// `np.random.seed(0)` is `{receiver: "np", path: ["random", "seed"]}`.
@@ -80,17 +111,21 @@ pub enum Effect {
         span: Span,
         /// The call passes `inplace=True`.
         inplace: bool,
+        /// Positional arguments.
+        args: Vec<Arg>,
+        /// Keyword arguments: (keyword, argument).
+        kwargs: Vec<(String, Arg)>,
     },
-    /// A module-level name is called as a function: `f(a, b=c)`. Arguments that are plain
-    /// names are listed, so a call to a notebook function that mutates its parameters
-    /// mutates those names.
+    /// A module-level name is called as a function: `f(a, b=c)`, or something that is
+    /// not a name is (`callee` empty: `make()(a)`, `fs[0](a)`). Arguments that are plain
+    /// names are listed: a call may change what it is given.
     Call {
         callee: String,
         span: Span,
-        /// Positional arguments: `Some(name)` when the argument is a plain name.
-        args: Vec<Option<String>>,
-        /// Keyword arguments: (keyword, `Some(name)` when the value is a plain name).
-        kwargs: Vec<(String, Option<String>)>,
+        /// Positional arguments.
+        args: Vec<Arg>,
+        /// Keyword arguments: (keyword, argument).
+        kwargs: Vec<(String, Arg)>,
     },
     /// `del x` at module level (or `del x` of a `global x` in a function).
     Delete { name: String, span: Span },
@@ -115,6 +150,43 @@ pub enum Effect {
     /// A file API is called with a path that is not a literal (a variable, an f-string):
     /// which file it is cannot be known at convert time.
     FileUnknown { call: String, write: bool, span: Span },
+    /// IPython changes process state: `%env NAME=value` / `%set_env` (`setting` is
+    /// `os.environ`), `%cd dir` (`os.chdir`).
+    SetState { setting: String, span: Span },
+}
+
+/// An argument of a call, as far as the analysis can name it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub enum Arg {
+    /// A module-level name: `f(x)`.
+    Name(String),
+    /// A parameter of the top-level function whose body makes the call, by position:
+    /// in `def f(a, b): g(b)`, `g`'s argument is `Param(1)`.
+    Param(usize),
+    /// A display holding module-level names: `f([a, b])`, `g({"k": a})`. A call that may
+    /// change its argument may change these objects.
+    Names(Vec<String>),
+    /// Anything else: a literal, an expression, a local name, a splat.
+    Other,
+}
+
+impl Arg {
+    /// The module-level name, if the argument is one.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Arg::Name(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// The module-level names the argument is or holds.
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            Arg::Name(n) => vec![n],
+            Arg::Names(ns) => ns.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// What is known about a value from the expression that made it.

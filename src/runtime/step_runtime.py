@@ -8,6 +8,10 @@ import os as _nbkf_os
 import sys as _nbkf_sys
 
 _NBKF_ABSENT_MARK = b"nbkf:absent\n"
+# What a step program sets when it has them (see templates/step.py.j2).
+_NBKF_CHOICES = {}
+_NBKF_CANDIDATES = {}
+_NBKF_MODULES = {}
 _NBKF_RANDOM_STATES = ("@random", "@numpy.random")
 
 
@@ -26,12 +30,17 @@ def _nbkf_json(text):
     return json.loads(text)
 
 
-def _nbkf_cell(index, cell_id, source, magic=None):
+def _nbkf_cell(index, cell_id, source, magic=None, line=1):
+    """A cell (or a definition copied from one, starting at `line` of the cell)."""
+    if line > 1:
+        source = "\n" * (line - 1) + source
     return {"index": index, "id": cell_id, "source": source, "magic": magic}
 
 
 def _nbkf_filename(cell):
-    return "<%s, cell %d%s>" % (_NBKF_NOTEBOOK, cell["index"] + 1, ", id %s" % cell["id"] if cell["id"] else "")
+    name = "<%s, cell %d%s>" % (_NBKF_NOTEBOOK, cell["index"] + 1, ", id %s" % cell["id"] if cell["id"] else "")
+    _NBKF_CELL_FILES[name] = cell["index"]
+    return name
 
 
 # ---- IPython syntax -------------------------------------------------------------------
@@ -412,11 +421,45 @@ def _nbkf_failure(step, exc):
 # ---- passing variables ------------------------------------------------------------------
 
 
+def _nbkf_pickle(base, value):
+    """Pickles `value` with the pickler class `base`, writing the notebook's own classes
+    (bound in `__main__` under their name) as references to the reader's `__main__`, which
+    defines them too: instances keep their class, and `isinstance` holds in the next step,
+    also where pickle alone fails and cloudpickle would copy the class."""
+    main = _nbkf_sys.modules["__main__"]
+
+    class Pickler(base):
+        def reducer_override(self, obj):
+            if obj is main:
+                return (__import__, ("__main__",))
+            # Only classes the notebook makes: a class statement or a call in a cell gives
+            # `__main__` (or `types`, for `make_dataclass` before Python 3.12); classes
+            # imported from libraries stay references to their modules.
+            if isinstance(obj, type) and "." not in obj.__qualname__ and obj.__module__ in ("__main__", "types"):
+                try:
+                    bound = main.__dict__.get(obj.__qualname__) is obj
+                except Exception:
+                    bound = False
+                if bound:
+                    return (getattr, (main, obj.__qualname__))
+            parent = getattr(super(), "reducer_override", None)
+            return parent(obj) if parent is not None else NotImplemented
+
+    buf = _nbkf_io.BytesIO()
+    Pickler(buf, protocol=4).dump(value)
+    return buf.getvalue()
+
+
 def _nbkf_dumps(name, value):
     """Serializes a variable: numpy arrays as .npy, everything else with pickle, falling
     back to cloudpickle or dill (when installed) for what pickle cannot carry."""
     import pickle
 
+    import types
+
+    if isinstance(value, types.ModuleType):
+        # A module is never pickled: the reader imports it.
+        return "module", value.__name__.encode("utf-8")
     module = type(value).__module__
     if module == "numpy" and type(value).__name__ == "ndarray" and value.dtype != object:
         import numpy
@@ -426,7 +469,7 @@ def _nbkf_dumps(name, value):
         return "numpy", buf.getvalue()
     errors = []
     try:
-        return "pickle", pickle.dumps(value, protocol=4)
+        return "pickle", _nbkf_pickle(pickle.Pickler, value)
     except Exception as e:
         errors.append("pickle: %s" % e)
     for fallback in ("cloudpickle", "dill"):
@@ -436,7 +479,7 @@ def _nbkf_dumps(name, value):
             errors.append("%s: not installed" % fallback)
             continue
         try:
-            return fallback, lib.dumps(value)
+            return fallback, _nbkf_pickle(lib.Pickler, value)
         except Exception as e:
             errors.append("%s: %s" % (fallback, e))
     raise NbkfStepFailed(
@@ -451,6 +494,10 @@ def _nbkf_loads(serializer, data):
 
     if serializer == "absent" or data == _NBKF_ABSENT_MARK:
         return _NbkfAbsent
+    if serializer == "module":
+        import importlib
+
+        return importlib.import_module(data.decode("utf-8"))
     if serializer == "numpy" or data.startswith(b"\x93NUMPY"):
         import numpy
 
@@ -533,14 +580,26 @@ def _nbkf_load_file(variable, artifact):
         shutil.copyfile(artifact.path, path)
 
 
-def _nbkf_save(variable, ns, artifact, cell):
+def _nbkf_save(variable, ns, artifact, cell, candidates=None):
     if variable.startswith("@file:"):
         return _nbkf_save_file(variable, artifact, cell)
+    serializer = None
     if variable in _NBKF_RANDOM_STATES:
         value = _nbkf_get_state(variable)
+    elif variable.startswith("@state:"):
+        value = _nbkf_state_value(variable)
+    elif variable.startswith(("@attr:", "@attrs:")):
+        value = _nbkf_attribute_value(variable, ns)
     else:
         value = ns.get(variable, _NbkfAbsent)
-    if value is _NbkfAbsent:
+        chosen = candidates and _nbkf_chosen_definition(variable, value, candidates)
+        if chosen:
+            import json
+
+            serializer, data, type_name = "definition", json.dumps(list(chosen)).encode("utf-8"), "definition"
+    if serializer is not None:
+        pass
+    elif value is _NbkfAbsent:
         serializer, data, type_name = "absent", _NBKF_ABSENT_MARK, ""
     else:
         serializer, data = _nbkf_dumps(variable, value)
@@ -552,6 +611,86 @@ def _nbkf_save(variable, ns, artifact, cell):
         {"nbkf_variable": variable, "nbkf_serializer": serializer, "nbkf_type": type_name, "nbkf_cell": cell}
     )
     artifact.metadata.update(_nbkf_seal(data))
+
+
+def _nbkf_split_views(present):
+    """numpy arrays among `present` that are views of another array (a member, or an array
+    no member names): pickle would copy them apart. Returns (values to pickle, the arrays
+    they are views of, and for each view (array key, byte offset, shape, strides, dtype,
+    writeable))."""
+    numpy = _nbkf_sys.modules.get("numpy")
+    if numpy is None:
+        return present, {}, {}
+    roots, extra, views = {}, {}, {}
+    for name, v in present.items():
+        if isinstance(v, numpy.ndarray) and v.base is None:
+            roots[id(v)] = name
+    for name, v in present.items():
+        if not isinstance(v, numpy.ndarray) or v.base is None:
+            continue
+        r = v
+        while isinstance(r.base, numpy.ndarray):
+            r = r.base
+        if r.base is not None or not (r.flags.c_contiguous or r.flags.f_contiguous):
+            continue
+        key = roots.get(id(r))
+        if key is None:
+            key = "#%d" % len(extra)
+            extra[key] = r
+            roots[id(r)] = key
+        offset = v.__array_interface__["data"][0] - r.__array_interface__["data"][0]
+        views[name] = (key, offset, v.shape, v.strides, v.dtype, v.flags.writeable)
+    values = {n: v for n, v in present.items() if n not in views}
+    return values, extra, views
+
+
+def _nbkf_save_group(names, ns, artifact, cells):
+    """Variables that share objects (aliases), saved in one pickle so that a reader gets
+    one object again; numpy views are rebuilt as views of the same array."""
+    present = {n: ns[n] for n in names if n in ns}
+    values, extra, views = _nbkf_split_views(present)
+    payload = {"values": values, "arrays": extra, "views": views}
+    serializer, data = _nbkf_dumps(", ".join(names), payload)
+    _nbkf_os.makedirs(_nbkf_os.path.dirname(artifact.path) or ".", exist_ok=True)
+    with open(artifact.path, "wb") as f:
+        f.write(data)
+    artifact.metadata.update(
+        {
+            "nbkf_variable": "@group",
+            "nbkf_group": list(names),
+            "nbkf_serializer": serializer,
+            "nbkf_type": "group",
+            "nbkf_cells": {n: cells[n] for n in names},
+        }
+    )
+    artifact.metadata.update(_nbkf_seal(data))
+
+
+def _nbkf_group_values(payload):
+    """The members of a saved group, views rebuilt on their arrays."""
+    values = dict(payload["values"])
+    if payload["views"]:
+        import numpy
+
+        arrays = dict(payload["arrays"])
+        arrays.update(values)
+        for name, (key, offset, shape, strides, dtype, writeable) in payload["views"].items():
+            view = numpy.ndarray(shape, dtype, buffer=arrays[key], offset=offset, strides=strides)
+            view.flags.writeable = writeable
+            values[name] = view
+    return values
+
+
+def _nbkf_load_group(names, ns, artifact):
+    with open(artifact.path, "rb") as f:
+        data = f.read()
+    _nbkf_verify(", ".join(names), artifact, data)
+    values = _nbkf_group_values(_nbkf_loads((artifact.metadata or {}).get("nbkf_serializer", ""), data))
+    for name in names:
+        if name in values:
+            ns[name] = values[name]
+        else:
+            ns.pop(name, None)
 
 
 def _nbkf_read_bytes(path):
@@ -591,18 +730,330 @@ def _nbkf_verify(variable, artifact, data):
 
 
 def _nbkf_load(variable, ns, artifact):
+    """Loads one input. Returns what must wait until the other inputs are loaded: a
+    definition to run ("definition", variable, key) or class attributes ("attrs", name,
+    values); else None."""
     if variable.startswith("@file:"):
         return _nbkf_load_file(variable, artifact)
     with open(artifact.path, "rb") as f:
         data = f.read()
     _nbkf_verify(variable, artifact, data)
-    value = _nbkf_loads((artifact.metadata or {}).get("nbkf_serializer", ""), data)
+    serializer = (artifact.metadata or {}).get("nbkf_serializer", "")
+    if serializer == "definition":
+        import json
+
+        return ("definition", variable, tuple(json.loads(data.decode("utf-8"))))
+    value = _nbkf_loads(serializer, data)
+    if variable.startswith("@attrs:"):
+        return None if value is _NbkfAbsent else ("attrs", variable[len("@attrs:"):], value)
     if value is _NbkfAbsent:
-        ns.pop(variable, None)
+        if not variable.startswith("@"):
+            ns.pop(variable, None)
     elif variable in _NBKF_RANDOM_STATES:
         _nbkf_set_state(variable, value)
+    elif variable.startswith("@state:"):
+        _nbkf_apply_state(variable, value)
+    elif variable.startswith("@attr:"):
+        obj, name = _nbkf_resolve_attribute(variable[len("@attr:"):])
+        setattr(obj, name, value)
     else:
         ns[variable] = value
+    return None
+
+
+# ---- process state ----------------------------------------------------------------------
+# Settings a step changes outside its variables (environment variables, pandas options,
+# matplotlib's rcParams, warning filters, `sys.path`, ...) travel as `@state:<name>`: the
+# changes against the state the step had before it loaded its inputs (its baseline), applied
+# by the steps that run after it. Module attributes set by assignment (`math.tau = 6`) travel
+# as `@attr:<module.path>`, and the data attributes of a notebook class or function
+# (`Config.lr = 0.1`) as `@attrs:<name>`.
+
+_NBKF_BASELINES = {}
+_NBKF_GONE = "nbkf:removed"
+
+
+def _nbkf_equal(a, b):
+    try:
+        return bool(a == b)
+    except Exception:
+        return repr(a) == repr(b)
+
+
+def _nbkf_dict_diff(base, current):
+    diff = {k: v for k, v in current.items() if k not in base or not _nbkf_equal(base[k], v)}
+    diff.update({k: _NBKF_GONE for k in base if k not in current})
+    return diff
+
+
+def _nbkf_list_diff(base, current):
+    """Entries added at the front and at the back of a list (`sys.path`, warning filters)."""
+    front = []
+    for entry in current:
+        if entry in base:
+            break
+        front.append(entry)
+    back = []
+    for entry in reversed(current[len(front):]):
+        if entry in base:
+            break
+        back.insert(0, entry)
+    return {"front": front, "back": back}
+
+
+def _nbkf_list_apply(target, change):
+    for entry in reversed(change["front"]):
+        if entry not in target:
+            target.insert(0, entry)
+    for entry in change["back"]:
+        if entry not in target:
+            target.append(entry)
+
+
+def _nbkf_pandas_options():
+    import warnings
+
+    import pandas
+
+    options = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for key in sorted(pandas._config.config._registered_options):
+            try:
+                options[key] = pandas.get_option(key)
+            except Exception:
+                pass
+    return options
+
+
+def _nbkf_set_pandas_options(diff):
+    import warnings
+
+    import pandas
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for key, value in diff.items():
+            pandas.set_option(key, value)
+
+
+def _nbkf_rcparams():
+    import warnings
+
+    import matplotlib
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {k: v for k, v in matplotlib.rcParams.items() if k not in ("backend", "backend_fallback", "interactive")}
+
+
+def _nbkf_set_rcparams(diff):
+    import warnings
+
+    import matplotlib
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        matplotlib.rcParams.update(diff)
+
+
+def _nbkf_set_environ(diff):
+    for key, value in diff.items():
+        if value == _NBKF_GONE:
+            _nbkf_os.environ.pop(key, None)
+        else:
+            _nbkf_os.environ[key] = value
+
+
+def _nbkf_set_filters(change):
+    import warnings
+
+    _nbkf_list_apply(warnings.filters, change)
+    warnings._filters_mutated()
+
+
+def _nbkf_numpy():
+    import numpy
+
+    return numpy
+
+
+def _nbkf_torch():
+    import torch
+
+    return torch
+
+
+def _nbkf_sklearn():
+    import sklearn
+
+    return sklearn
+
+
+# name: (capture, diff, apply)
+_NBKF_STATES = {
+    "os.environ": (lambda: dict(_nbkf_os.environ), _nbkf_dict_diff, _nbkf_set_environ),
+    "pandas.options": (_nbkf_pandas_options, _nbkf_dict_diff, _nbkf_set_pandas_options),
+    "numpy.printoptions": (
+        lambda: _nbkf_numpy().get_printoptions(),
+        _nbkf_dict_diff,
+        lambda d: _nbkf_numpy().set_printoptions(**d),
+    ),
+    "numpy.errstate": (lambda: _nbkf_numpy().geterr(), _nbkf_dict_diff, lambda d: _nbkf_numpy().seterr(**d)),
+    "matplotlib.rcParams": (_nbkf_rcparams, _nbkf_dict_diff, _nbkf_set_rcparams),
+    "warnings.filters": (lambda: list(__import__("warnings").filters), _nbkf_list_diff, _nbkf_set_filters),
+    "sys.path": (lambda: list(_nbkf_sys.path), _nbkf_list_diff, lambda c: _nbkf_list_apply(_nbkf_sys.path, c)),
+    "sys.recursionlimit": (
+        lambda: {"limit": _nbkf_sys.getrecursionlimit()},
+        _nbkf_dict_diff,
+        lambda d: d and _nbkf_sys.setrecursionlimit(d["limit"]),
+    ),
+    "torch.default_dtype": (
+        lambda: {"dtype": _nbkf_torch().get_default_dtype()},
+        _nbkf_dict_diff,
+        lambda d: d and _nbkf_torch().set_default_dtype(d["dtype"]),
+    ),
+    "sklearn.config": (lambda: _nbkf_sklearn().get_config(), _nbkf_dict_diff, lambda d: _nbkf_sklearn().set_config(**d)),
+}
+
+
+def _nbkf_state_name(variable):
+    return variable[len("@state:"):]
+
+
+def _nbkf_capture_baselines(variables):
+    """Records the state each carried setting has before the step loads its inputs."""
+    for variable in variables:
+        if variable.startswith("@state:") and variable not in _NBKF_BASELINES:
+            capture = _NBKF_STATES[_nbkf_state_name(variable)][0]
+            _NBKF_BASELINES[variable] = capture()
+
+
+def _nbkf_state_value(variable):
+    capture, diff, _ = _NBKF_STATES[_nbkf_state_name(variable)]
+    return diff(_NBKF_BASELINES[variable], capture())
+
+
+def _nbkf_apply_state(variable, change):
+    _NBKF_STATES[_nbkf_state_name(variable)][2](change)
+
+
+def _nbkf_resolve_attribute(dotted):
+    """`math.tau` -> (the `math` module, "tau"); `pandas.options.display.precision` ->
+    (`pandas.options.display`, "precision")."""
+    import importlib
+
+    parts = dotted.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for part in parts[split:-1]:
+            obj = getattr(obj, part)
+        return obj, parts[-1]
+    raise NbkfStepFailed("cannot find the module of `%s`" % dotted)
+
+
+def _nbkf_attribute_value(variable, ns):
+    """The value of `@attr:<module.path>` (a module attribute) or `@attrs:<name>` (the data
+    attributes of a notebook class or function), or `_NbkfAbsent`."""
+    if variable.startswith("@attr:"):
+        obj, name = _nbkf_resolve_attribute(variable[len("@attr:"):])
+        return getattr(obj, name, _NbkfAbsent)
+    owner = ns.get(variable[len("@attrs:"):], _NbkfAbsent)
+    return _NbkfAbsent if owner is _NbkfAbsent else _nbkf_data_attributes(owner)
+
+
+def _nbkf_data_attributes(obj):
+    """The data attributes of a notebook class or function (not its methods or nested
+    classes, which are code and come with its definition)."""
+    import types
+
+    code = (types.FunctionType, classmethod, staticmethod, property, type, types.MethodType)
+    return {
+        k: v
+        for k, v in vars(obj).items()
+        if not (k.startswith("__") and k.endswith("__")) and not isinstance(v, code) and k != "_abc_impl"
+    }
+
+
+# ---- definitions that depend on a condition -------------------------------------------
+# A function or class defined in a branch (`if`/`else`, `try`/`except`, `match`, a loop)
+# travels as *which* of its definitions ran: the producing step records the cell and line
+# of the definition its value comes from; the consuming step runs that definition.
+
+_NBKF_CLASS_ORIGINS = {}
+_NBKF_CELL_FILES = {}
+
+
+def _nbkf_track_classes():
+    """Records where each class defined in a notebook cell comes from (classes carry no
+    code object of their own: the class body's code says where the statement is)."""
+    if getattr(_nbkf_builtins, "_nbkf_build_class", None):
+        return
+    original = _nbkf_builtins.__build_class__
+
+    def build_class(body, name, *bases, **kwargs):
+        cls = original(body, name, *bases, **kwargs)
+        cell = _NBKF_CELL_FILES.get(body.__code__.co_filename)
+        if cell is not None:
+            try:
+                _NBKF_CLASS_ORIGINS[cls] = (cell, body.__code__.co_firstlineno)
+            except TypeError:
+                pass
+        return cls
+
+    _nbkf_builtins._nbkf_build_class = original
+    _nbkf_builtins.__build_class__ = build_class
+
+
+def _nbkf_origin(value):
+    """(cell index, line) of the notebook definition `value` comes from, or None."""
+    seen = 0
+    while value is not None and seen < 50:
+        seen += 1
+        if isinstance(value, type):
+            try:
+                return _NBKF_CLASS_ORIGINS.get(value)
+            except TypeError:
+                return None
+        code = getattr(value, "__code__", None)
+        if code is not None:
+            cell = _NBKF_CELL_FILES.get(code.co_filename)
+            return None if cell is None else (cell, code.co_firstlineno)
+        value = getattr(value, "__wrapped__", None) or getattr(value, "__func__", None)
+    return None
+
+
+def _nbkf_chosen_definition(variable, value, candidates):
+    """The candidate (cell, first line, last line) whose definition made `value`."""
+    origin = _nbkf_origin(value)
+    if origin is None:
+        return None
+    for cell, first, last in candidates:
+        if origin[0] == cell and first <= origin[1] <= last:
+            return (cell, first, last)
+    return None
+
+
+# ---- local modules -------------------------------------------------------------------
+
+
+def _nbkf_install_modules(modules):
+    """Writes the notebook's local modules (files beside it that it imports) into a folder
+    at the front of `sys.path`, as the notebook's folder is in Jupyter."""
+    if not modules:
+        return
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="nbkf-modules-")
+    for path, source in modules.items():
+        full = _nbkf_os.path.join(folder, *path.split("/"))
+        _nbkf_os.makedirs(_nbkf_os.path.dirname(full), exist_ok=True)
+        with open(full, "w", encoding="utf-8") as f:
+            f.write(source)
+    _nbkf_sys.path.insert(0, folder)
 
 
 # ---- the report --------------------------------------------------------------------------
@@ -674,6 +1125,93 @@ def _nbkf_seed(seed):
 # ---- the step ----------------------------------------------------------------------------
 
 
+def _nbkf_run_definition(step, cell, ns, streams, defer_name_errors=False):
+    """Runs a definition copied from another step (failures name its notebook cell). With
+    `defer_name_errors`, a `NameError` (it reads an input not loaded yet) is raised as is."""
+    try:
+        _nbkf_run_cell(cell, ns, None)
+    except NbkfStepFailed:
+        raise
+    except NameError:
+        if defer_name_errors:
+            raise
+        e = _nbkf_sys.exc_info()[1]
+        message = _nbkf_failure(step, e)
+        streams[1].write("nbkf: " + message)
+        failure = NbkfStepFailed(message.splitlines()[0])
+        failure.reported = True
+        raise failure from None
+    except BaseException as e:
+        message = _nbkf_failure(step, e)
+        streams[1].write("nbkf: " + message)
+        failure = NbkfStepFailed(message.splitlines()[0])
+        failure.reported = True
+        raise failure from None
+
+
+def _nbkf_load_inputs(step, inputs, ns, streams):
+    """Loads the inputs. Definitions chosen in a branch run first (values may be instances
+    of their classes); what cannot be done yet (a definition that reads another input, a
+    value whose class comes later) is returned to finish later."""
+    deferred, retry = [], []
+    loaded = []
+    for variable, artifact in sorted(inputs.items(), key=lambda kv: str(kv[0])):
+        if isinstance(variable, tuple):
+            loaded.append((variable, artifact))
+            continue
+        later = _nbkf_load(variable, ns, artifact) if _nbkf_is_definition(artifact) else None
+        if later is None and not _nbkf_is_definition(artifact):
+            loaded.append((variable, artifact))
+            continue
+        try:
+            _nbkf_run_choice(step, later, ns, streams, quiet=True)
+        except NameError:
+            deferred.append(later)
+    for variable, artifact in loaded:
+        try:
+            if isinstance(variable, tuple):
+                _nbkf_load_group(variable, ns, artifact)
+            else:
+                later = _nbkf_load(variable, ns, artifact)
+                if later is not None:
+                    deferred.append(later)
+        except (AttributeError, ImportError) as e:
+            retry.append((variable, artifact, e))
+    return deferred, retry
+
+
+def _nbkf_is_definition(artifact):
+    return (artifact.metadata or {}).get("nbkf_serializer") == "definition"
+
+
+def _nbkf_run_choice(step, later, ns, streams, quiet=False):
+    """Runs the definition an input names (`later` from `_nbkf_load`)."""
+    _, name, key = later
+    choice = dict(_NBKF_CHOICES.get(name, [])).get(key)
+    if choice is None:
+        raise NbkfStepFailed("input `%s` names a definition (cell %d, line %d) this step does not have" % (name, key[0] + 1, key[1]))
+    _nbkf_run_definition(step, choice, ns, streams, defer_name_errors=quiet)
+
+
+def _nbkf_finish_inputs(step, deferred, retry, ns, streams):
+    for later in deferred:
+        if later[0] == "definition":
+            _nbkf_run_choice(step, later, ns, streams)
+    for variable, artifact, first_error in retry:
+        try:
+            if isinstance(variable, tuple):
+                _nbkf_load_group(variable, ns, artifact)
+            else:
+                _nbkf_load(variable, ns, artifact)
+        except (AttributeError, ImportError) as e:
+            raise NbkfStepFailed("input `%s` cannot be loaded: %s" % (variable, e)) from None
+    for later in deferred:
+        if later[0] == "attrs":
+            owner = ns.get(later[1])
+            for attribute, value in later[2].items():
+                setattr(owner, attribute, value)
+
+
 def _nbkf_run_step(step, parameters, inputs, outputs, metrics, metrics_artifact, report, cells):
     """Runs a step: parameters, prelude, injected code, inputs, cells; then outputs,
     metrics and the report. `outputs` maps each variable to (artifact, cell index)."""
@@ -699,13 +1237,24 @@ def _nbkf_run_step(step, parameters, inputs, outputs, metrics, metrics_artifact,
     capture = report is not None or cell_output_dir
     _nbkf_seed(_nbkf_os.environ.get("NBKF_SEED"))
     try:
+        _nbkf_install_modules(_NBKF_MODULES)
+        if _NBKF_CANDIDATES:
+            _nbkf_track_classes()
         ns.update(parameters)
         stages = [("prelude", c) for c in _NBKF_PRELUDE] + [("definition", c) for c in _NBKF_DEFINITIONS]
-        stages += [("inputs", None)] + [("definition", c) for c in _NBKF_LATE_DEFINITIONS] + [("cell", c) for c in cells]
+        stages += [("inputs", None)] + [("definition", c) for c in _NBKF_LATE_DEFINITIONS]
+        stages += [("deferred", None)] + [("cell", c) for c in cells]
+        deferred, retry = [], []
         for kind, cell in stages:
             if kind == "inputs":
-                for variable, artifact in sorted(inputs.items()):
-                    _nbkf_load(variable, ns, artifact)
+                _nbkf_capture_baselines([v for v in list(inputs) + list(outputs) if isinstance(v, str)])
+                deferred, retry = _nbkf_load_inputs(step, inputs, ns, saved_streams)
+                continue
+            if kind == "deferred":
+                # What had to wait for the other inputs and the copied definitions: the
+                # definitions chosen by the producing steps that read an input when they
+                # run, values of classes those define, the attributes of notebook classes.
+                _nbkf_finish_inputs(step, deferred, retry, ns, saved_streams)
                 continue
             record = {"cell": cell["index"], "source": cell["source"]} if kind == "cell" else None
             if record is not None and capture:
@@ -731,8 +1280,11 @@ def _nbkf_run_step(step, parameters, inputs, outputs, metrics, metrics_artifact,
                     records.append(record)
                     if cell_output_dir:
                         _nbkf_write_cell_output(cell_output_dir, record)
-        for variable, (artifact, cell) in sorted(outputs.items()):
-            _nbkf_save(variable, ns, artifact, cell)
+        for variable, (artifact, cell) in sorted(outputs.items(), key=lambda kv: str(kv[0])):
+            if isinstance(variable, tuple):
+                _nbkf_save_group(variable, ns, artifact, cell)
+            else:
+                _nbkf_save(variable, ns, artifact, cell, _NBKF_CANDIDATES.get(variable))
         for key, variable in metrics:
             value = ns.get(variable, _NbkfAbsent)
             try:

@@ -66,18 +66,31 @@ pub fn validate_ir(files: &[PathBuf]) {
 /// metric with a one-process IPython run of the notebook (`tests/support/equivalence.py`).
 /// Returns the JSON report.
 pub fn equivalence(notebook: &Path, yaml: &Path, params: &[&str]) -> serde_json::Value {
-    let root = tempfile::tempdir().unwrap();
-    let out = run(
-        Command::new(python())
-            .arg(repo().join("tests/support/equivalence.py"))
-            .arg(notebook)
-            .arg(yaml)
-            .arg("--root")
-            .arg(root.path())
-            .args(params)
-            .env("NBKF_SHARED", shared()),
-        true,
+    equivalence_with(notebook, yaml, params, None)
+}
+
+/// The local package index of the pip-preamble tests (`scripts/test` downloads it):
+/// `$NBKF_WHEELHOUSE`.
+pub fn wheelhouse() -> PathBuf {
+    let w = std::env::var_os("NBKF_WHEELHOUSE").map(PathBuf::from).unwrap_or_default();
+    assert!(
+        w.join("kfp-2.17.3-py3-none-any.whl").exists(),
+        "the local package index is missing at `{}`: run `scripts/test` (it downloads tests/wheelhouse.txt into ~/.cache/nbkf and sets NBKF_WHEELHOUSE)",
+        w.display()
     );
+    w
+}
+
+/// As [`equivalence`]; with a wheelhouse, every step's pip preamble installs its packages
+/// into a new environment from that folder only (`tests/support/pip_local_run.py`).
+pub fn equivalence_with(notebook: &Path, yaml: &Path, params: &[&str], wheelhouse: Option<&Path>) -> serde_json::Value {
+    let root = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(python());
+    cmd.arg(repo().join("tests/support/equivalence.py")).arg(notebook).arg(yaml).arg("--root").arg(root.path());
+    if let Some(w) = wheelhouse {
+        cmd.arg("--wheelhouse").arg(w);
+    }
+    let out = run(cmd.args(params).env("NBKF_SHARED", shared()), true);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let json =
         stdout.split("=== nbkf equivalence report ===").nth(1).unwrap_or_else(|| panic!("no report in:\n{stdout}"));

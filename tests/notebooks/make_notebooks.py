@@ -28,11 +28,24 @@ def notebook_def(fn):
 
 
 @notebook_def
+def hidden_mutation():
+    return [
+        md("# A change nbkf cannot see\n\nStep `two` changes `a` through `globals()`, which the analysis cannot look "
+           "into (it warns `dynamic-namespace`). The pipeline passes `a` from step `one` as it was there (`[1]`), so "
+           "step `three` sees `a == [1]`: `nbkf check` must report it."),
+        code(["step:one"], "a = [1]"),
+        code(["step:two"], "print(len(a))\nglobals()['a'].append(2)"),
+        code(["step:three"], "n = len(a)"),
+        code(["pipeline-metrics"], "print(n)"),
+    ]
+
+
+@notebook_def
 def aliased_mutation():
     return [
         md("# Aliased mutation\n\n`b` is another name for the list `a`; step `two` appends through `b`, so in the "
-           "notebook `a` becomes `[1, 2]`. The pipeline passes `a` from step `one` as it was there (`[1]`), and "
-           "`b` separately, so step `three` sees `a == [1]`: `nbkf check` must report it."),
+           "notebook `a` becomes `[1, 2]`. Step `one` passes `a` and `b` on together (one object), step `two` "
+           "changes it and passes `a` on: step `three` sees `a == [1, 2]`, as in the notebook."),
         code(["step:one"], "a = [1]\nb = a"),
         code(["step:two"], "b.append(2)"),
         code(["step:three"], "n = len(a)"),

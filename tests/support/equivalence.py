@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Checks that a converted pipeline computes what its notebook computes.
 
-Usage: equivalence.py NOTEBOOK PIPELINE.yaml [--root DIR] [--min-compared N] [NAME=VALUE ...]
+Usage: equivalence.py NOTEBOOK PIPELINE.yaml [--root DIR] [--min-compared N] [--wheelhouse DIR]
+                      [NAME=VALUE ...]
 
 1. Runs PIPELINE.yaml with the KFP SDK's local runner, through the shared oracle
-   `kfp_local_run.py` (SubprocessRunner, use_venv=False), with the given parameter values.
+   `kfp_local_run.py` (SubprocessRunner, use_venv=False), with the given parameter values;
+   with --wheelhouse, through `pip_local_run.py` instead: each step's pip preamble installs
+   its packages into a new environment from that folder of wheels only, as in a pod.
 2. Collects every artifact the steps wrote: routed variables (metadata `nbkf_variable`,
    `nbkf_cell`: the notebook cell after which the value is final) and metrics.
 3. Runs the notebook's non-`skip` code cells top to bottom in ONE IPython shell (the real
@@ -36,7 +39,7 @@ REPORT_MARK = "=== nbkf equivalence report ==="
 
 
 def parse_args(argv):
-    opts = {"root": None, "min": 1, "params": {}}
+    opts = {"root": None, "min": 1, "params": {}, "wheelhouse": None}
     rest = []
     it = iter(argv)
     for a in it:
@@ -44,6 +47,8 @@ def parse_args(argv):
             opts["root"] = next(it)
         elif a == "--min-compared":
             opts["min"] = int(next(it))
+        elif a == "--wheelhouse":
+            opts["wheelhouse"] = next(it)
         elif "=" in a and len(rest) >= 2:
             k, v = a.split("=", 1)
             opts["params"][k] = v
@@ -54,8 +59,12 @@ def parse_args(argv):
     return rest[0], rest[1], opts
 
 
-def run_pipeline(pipeline, root, params):
-    cmd = [sys.executable, ORACLE, pipeline, "--root", root] + ["%s=%s" % kv for kv in params.items()]
+def run_pipeline(pipeline, root, params, wheelhouse=None):
+    if wheelhouse:
+        runner = [os.path.join(HERE, "pip_local_run.py"), pipeline, "--wheelhouse", wheelhouse]
+    else:
+        runner = [ORACLE, pipeline]
+    cmd = [sys.executable] + runner + ["--root", root] + ["%s=%s" % kv for kv in params.items()]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if proc.returncode != 0 or "RUN OK" not in proc.stdout:
         print(proc.stdout[-6000:], file=sys.stderr)
@@ -91,6 +100,13 @@ class MainUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         if module == "__main__" and name in self.namespace:
             return self.namespace[name]
+        if module == "builtins" and name == "__import__":
+            # nbkf writes the notebook's classes as `getattr(__import__("__main__"), name)`.
+            import types
+
+            main = types.SimpleNamespace(**self.namespace)
+            main._NbkfCaptured, main._NbkfSList = Captured, list
+            return lambda n, *rest: main if n == "__main__" else __import__(n, *rest)
         if module == "__main__" and name == "_NbkfSList":
             # nbkf's stand-in for IPython's SList (`x = !cmd`); compared as a list.
             return list
@@ -120,6 +136,14 @@ def load_artifact(meta, path):
     serializer = meta.get("nbkf_serializer")
     if serializer == "absent":
         return ABSENT
+    if serializer == "definition":
+        with open(path, "rb") as f:
+            return ("definition", tuple(json.loads(f.read().decode("utf-8"))))
+    if serializer == "module":
+        import importlib
+
+        with open(path, "rb") as f:
+            return importlib.import_module(f.read().decode("utf-8"))
     if meta.get("nbkf_variable", "").startswith("@file:"):
         if serializer == "tar":
             import tarfile
@@ -142,7 +166,140 @@ def load_artifact(meta, path):
         return dill.loads(data)
     if serializer == "cloudpickle":
         import cloudpickle  # noqa: F401
-    return MainUnpickler(io.BytesIO(data)).load()
+    value = MainUnpickler(io.BytesIO(data)).load()
+    if meta.get("nbkf_group"):
+        return group_values(value)
+    return value
+
+
+def group_values(payload):
+    """The members of a group artifact (aliases saved together), numpy views rebuilt."""
+    values = dict(payload["values"])
+    if payload["views"]:
+        import numpy
+
+        arrays = dict(payload["arrays"])
+        arrays.update(values)
+        for name, (key, offset, shape, strides, dtype, writeable) in payload["views"].items():
+            values[name] = numpy.ndarray(shape, dtype, buffer=arrays[key], offset=offset, strides=strides)
+    return values
+
+
+# ---- process state, as the reference run sees it ----------------------------------------
+
+GONE = "nbkf:removed"
+
+
+def state(name):
+    """The whole of a process setting the pipeline carries as `@state:<name>`."""
+    import warnings
+
+    if name == "os.environ":
+        return dict(os.environ)
+    if name == "pandas.options":
+        import pandas
+
+        out = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for key in pandas._config.config._registered_options:
+                try:
+                    out[key] = pandas.get_option(key)
+                except Exception:
+                    pass
+        return out
+    if name == "numpy.printoptions":
+        import numpy
+
+        return numpy.get_printoptions()
+    if name == "numpy.errstate":
+        import numpy
+
+        return numpy.geterr()
+    if name == "matplotlib.rcParams":
+        import matplotlib
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return dict(matplotlib.rcParams)
+    if name == "warnings.filters":
+        return list(warnings.filters)
+    if name == "sys.path":
+        return list(sys.path)
+    if name == "sys.recursionlimit":
+        return {"limit": sys.getrecursionlimit()}
+    if name == "torch.default_dtype":
+        import torch
+
+        return {"dtype": torch.get_default_dtype()}
+    if name == "sklearn.config":
+        import sklearn
+
+        return sklearn.get_config()
+    raise SystemExit("unknown setting %s" % name)
+
+
+def state_included(got, expected):
+    """Every change the pipeline carries for a setting is in the notebook's setting."""
+    if isinstance(got, dict) and set(got) == {"front", "back"} and isinstance(expected, list):
+        return all(entry in expected for entry in got["front"] + got["back"])
+    return all((k not in expected) if v == GONE else (k in expected and same(v, expected[k])) for k, v in got.items())
+
+
+def module_attribute(dotted):
+    import importlib
+
+    parts = dotted.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for part in parts[split:-1]:
+            obj = getattr(obj, part)
+        return getattr(obj, parts[-1], ABSENT)
+    return ABSENT
+
+
+def data_attributes(obj):
+    import types
+
+    code = (types.FunctionType, classmethod, staticmethod, property, type, types.MethodType)
+    return {k: v for k, v in vars(obj).items() if not (k.startswith("__") and k.endswith("__")) and not isinstance(v, code) and k != "_abc_impl"}
+
+
+CLASS_ORIGINS = {}
+
+
+def track_classes():
+    """Where each class the notebook defines comes from: (cell, line of its statement)."""
+    import builtins
+
+    original = builtins.__build_class__
+
+    def build_class(body, name, *bases, **kwargs):
+        cls = original(body, name, *bases, **kwargs)
+        filename = body.__code__.co_filename
+        if filename.startswith("<cell "):
+            CLASS_ORIGINS[cls] = (int(filename[6:-1]), body.__code__.co_firstlineno)
+        return cls
+
+    builtins.__build_class__ = build_class
+
+
+def origin(value):
+    """(cell index, line) of the notebook definition `value` comes from, or None."""
+    for _ in range(50):
+        if value is None:
+            return None
+        if isinstance(value, type):
+            return CLASS_ORIGINS.get(value)
+        code = getattr(value, "__code__", None)
+        if code is not None:
+            name = code.co_filename
+            return (int(name[6:-1]), code.co_firstlineno) if name.startswith("<cell ") else None
+        value = getattr(value, "__wrapped__", None) or getattr(value, "__func__", None)
+    return None
 
 
 def code_cells(notebook_path):
@@ -175,6 +332,9 @@ def reference_run(notebook_path, wanted, params):
     from IPython.core.interactiveshell import InteractiveShell
 
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # A kernel started for the notebook finds modules in the notebook's folder.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(notebook_path)))
+    track_classes()
     shell = InteractiveShell.instance()
     # The base shell has no GUI event loop and raises on `%matplotlib`; a kernel (where
     # notebooks run) does nothing for the inline backend, so do nothing here too.
@@ -183,6 +343,8 @@ def reference_run(notebook_path, wanted, params):
     for index, tags, source in code_cells(notebook_path):
         if "skip" in tags:
             continue
+        # Functions and classes defined in a cell say which cell: `<cell N>`.
+        shell.compile.get_code_name = lambda raw, transformed, number, index=index: "<cell %d>" % index
         result = shell.run_cell(source, store_history=False)
         if not result.success:
             raise SystemExit("the notebook itself fails in cell %d: %r" % (index + 1, result.error_in_exec or result.error_before_exec))
@@ -203,6 +365,13 @@ def reference_run(notebook_path, wanted, params):
                 import numpy
 
                 values[(variable, index)] = numpy.random.get_state()
+            elif variable.startswith("@state:"):
+                values[(variable, index)] = snapshot(state(variable[len("@state:"):]))
+            elif variable.startswith("@attr:"):
+                values[(variable, index)] = snapshot(module_attribute(variable[len("@attr:"):]))
+            elif variable.startswith("@attrs:"):
+                owner = shell.user_ns.get(variable[len("@attrs:"):], ABSENT)
+                values[(variable, index)] = ABSENT if owner is ABSENT else snapshot(data_attributes(owner))
             else:
                 values[(variable, index)] = snapshot(shell.user_ns.get(variable, ABSENT))
     return values, shell.user_ns
@@ -249,10 +418,14 @@ def same(a, b):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     try:
         r = a == b
-        if isinstance(r, bool):
+        if isinstance(r, bool) and (r or type(a).__eq__ is not object.__eq__):
             return r
     except Exception:
         pass
+    # Objects without their own `==`: the same class and equal attributes.
+    state_a, state_b = getattr(a, "__dict__", None), getattr(b, "__dict__", None)
+    if isinstance(state_a, dict) and isinstance(state_b, dict):
+        return state_a.keys() == state_b.keys() and all(same(state_a[k], state_b[k]) for k in state_a)
     try:
         return pickle.dumps(a) == pickle.dumps(b)
     except Exception:
@@ -273,7 +446,7 @@ def main(argv):
     os.chdir(os.path.join(work))
     os.makedirs("pipeline", exist_ok=True)
     os.chdir("pipeline")
-    run_pipeline(pipeline, root, opts["params"])
+    run_pipeline(pipeline, root, opts["params"], opts["wheelhouse"])
     os.chdir(work)
     os.makedirs("notebook", exist_ok=True)
     os.chdir("notebook")
@@ -282,7 +455,12 @@ def main(argv):
     routed = []
     metrics = []
     for task, name, meta, path in artifacts:
-        if "nbkf_variable" in meta:
+        if meta.get("nbkf_group"):
+            for member in meta["nbkf_group"]:
+                cell = int(meta["nbkf_cells"][member])
+                wanted.setdefault(cell, set()).add(member)
+                routed.append((task, dict(meta, nbkf_variable=member, nbkf_cell=cell, nbkf_member=True), path))
+        elif "nbkf_variable" in meta:
             wanted.setdefault(int(meta["nbkf_cell"]), set()).add(meta["nbkf_variable"])
             routed.append((task, meta, path))
         elif meta and name == "metrics" or all(isinstance(v, (int, float)) for v in meta.values()) and meta and "nbkf_variable" not in meta:
@@ -293,10 +471,19 @@ def main(argv):
     for task, meta, path in sorted(routed, key=lambda r: (r[0], r[1]["nbkf_variable"])):
         variable, cell = meta["nbkf_variable"], int(meta["nbkf_cell"])
         got = load_artifact(meta, path)
+        if meta.get("nbkf_member"):
+            got = got.get(variable, ABSENT)
         expected = values[(variable, cell)]
         report["compared"] += 1
         report["variables"].append("%s:%s" % (task, variable))
-        if not same(got, expected):
+        if variable.startswith("@state:"):
+            equal = state_included(got, expected)
+        elif isinstance(got, tuple) and len(got) == 2 and got[0] == "definition":
+            o = origin(expected)
+            equal = o is not None and o[0] == got[1][0] and got[1][1] <= o[1] <= got[1][2]
+        else:
+            equal = same(got, expected)
+        if not equal:
             report["differences"].append({"task": task, "variable": variable, "cell": cell + 1, "pipeline": short(got), "notebook": short(expected)})
     for task, meta in metrics:
         for key, got in meta.items():

@@ -92,7 +92,11 @@ impl Walk<'_> {
                 }
             }
             let own_writes = self.writes.get(&(Unit::Step(r.consumer), r.variable.clone()));
-            if let Some(w) = own_writes.and_then(|w| w.iter().find(|c| **c < r.reader_cell)) {
+            // A relay (the step passes on a value it loaded, shared with an alias it made)
+            // does not change the value: the route still holds.
+            let changed =
+                |c: &&usize| **c < r.reader_cell && !self.relays.contains(&(r.consumer, r.variable.clone(), **c));
+            if let Some(w) = own_writes.and_then(|w| w.iter().find(changed)) {
                 if seen.insert((r.variable.clone(), r.reader_cell, 2)) {
                     diags.push(
                         Diagnostic::error("split-step", format!(

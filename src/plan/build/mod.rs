@@ -4,35 +4,56 @@
 //!
 //! [`layout`] assigns the cells to steps, [`walk`] keeps the bindings and applies each
 //! effect, [`routing`] resolves reads and records what steps pass each other, [`mutation`]
-//! follows in-place changes through aliases, [`checks`] holds the diagnostics about values
-//! and names, and [`order`] orders the steps.
+//! follows in-place changes through aliases, [`calls`] says what a call changes among its
+//! arguments, [`checks`] holds the diagnostics about values and names, [`packages`] works
+//! out what each step installs and carries, and [`order`] orders the steps.
 
+mod calls;
 mod checks;
 mod layout;
 mod mutation;
 mod order;
+mod packages;
 mod routing;
 mod walk;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
 
 use super::{CellCode, InjectedCode, ParameterKind, PipelineParameter, Plan, StepPlan, VariableInput};
 use crate::config::PipelineSettings;
 use crate::diagnostics::{self, Diagnostic};
 use crate::notebook::Notebook;
-use crate::packages;
+use crate::packages::ModuleFinder;
 use crate::python::{self, CellFacts, Literal, ProblemSeverity};
 use layout::{assign_cells, step_settings, Slot};
 use order::order_steps;
 use walk::{Binding, Kind, Unit, Walk};
 
-/// Builds the plan of a notebook. `is_local_module` tells whether an imported top-level
-/// module is a file next to the notebook (not a PyPI package).
+/// What the plan may look at beside the notebook.
+#[derive(Debug, Default)]
+pub struct Surroundings {
+    /// The notebook's folder: requirement files named by `pip install -r` are read there.
+    pub dir: Option<PathBuf>,
+    /// Finds the local modules the notebook imports (files beside it).
+    pub modules: ModuleFinder,
+    /// Whether steps carry the sources of local modules (else the image has them).
+    pub carry_modules: bool,
+}
+
+impl Surroundings {
+    /// Nothing around the notebook (it is not a file): no local modules, no files.
+    pub fn none() -> Self {
+        Surroundings { dir: None, modules: ModuleFinder::none(), carry_modules: true }
+    }
+}
+
+/// Builds the plan of a notebook.
 pub fn build(
     notebook: &Notebook,
     settings: PipelineSettings,
     notebook_file: &str,
-    is_local_module: &dyn Fn(&str) -> bool,
+    surroundings: &Surroundings,
 ) -> Plan {
     let mut diags = Vec::new();
     let layout = assign_cells(notebook, &mut diags);
@@ -121,41 +142,66 @@ pub fn build(
     let prelude: Vec<usize> = layout.prelude.clone();
     let mut steps = Vec::new();
     let position: HashMap<usize, usize> = order.iter().enumerate().map(|(new, old)| (*old, new)).collect();
-    let mut local_reported = BTreeSet::new();
+    let install = packages::InstallLines::collect(&facts, surroundings, &mut diags);
+    let mut reported = BTreeSet::new();
+    let mut local_modules: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let mut carried: Vec<(String, BTreeSet<String>)> = Vec::new();
     for &old in &order {
         let acc = &walk.steps[old];
         let tagged = &layout.steps[old];
         let mut after: BTreeSet<usize> = acc.inputs.values().map(|r| position[&r.producer]).collect();
         after.extend(tagged.prev.iter().filter_map(|p| p.resolved).map(|p| position[&p]));
         after.remove(&position[&old]);
-        let mut modules: BTreeSet<String> = acc.modules.clone();
-        let mut pip: BTreeSet<String> = BTreeSet::new();
-        for &c in prelude.iter().chain(&tagged.cells) {
-            if let Some(f) = &facts[c] {
-                modules.extend(f.imported_modules.iter().cloned());
-                pip.extend(f.pip_packages.iter().cloned());
-            }
+        let mut imports = packages::imports_of(prelude.iter().chain(&tagged.cells), &facts);
+        for (module, cell) in &acc.modules {
+            imports.push(packages::copied_import(*cell, module));
         }
-        let mut packages: BTreeSet<String> = pip;
+        let found = packages::step_packages(
+            &tagged.name,
+            &tagged.cells,
+            &prelude,
+            &imports,
+            &install,
+            surroundings,
+            &mut reported,
+            &mut diags,
+        );
+        let mut packages: BTreeSet<String> = found.requirements;
         packages.extend(acc.extra_packages.iter().cloned());
+        let sources = prelude
+            .iter()
+            .chain(&tagged.cells)
+            .filter_map(|c| facts[*c].as_ref().map(|f| (f, notebook.cells[*c].source.as_str())));
+        let used = packages::features_used(sources);
         if settings.ipython {
             packages.insert("ipython".into());
-        }
-        for module in &modules {
-            let top = packages::top_level(module);
-            if is_local_module(top) {
-                if local_reported.insert(top.to_string()) {
-                    diags.push(Diagnostic::warning("local-module", format!("module `{top}` is a file next to the notebook, not a package: the step image must contain it")).with_hint("copy it into the image, or set the image with `image:` / `--image`"));
-                }
-                continue;
-            }
-            if let Some(d) = packages::distribution_for(module) {
-                packages.insert(d);
-            }
         }
         for input in acc.inputs.values() {
             let producer: &StepPlan = &steps[position[&input.producer]];
             packages.extend(producer.packages.iter().cloned());
+        }
+        let implied = packages::optional_features(&packages, &used);
+        packages.extend(implied);
+        let mut step_modules = Vec::new();
+        if surroundings.carry_modules {
+            for name in &found.local_modules {
+                if let Some(m) = surroundings.modules.find(name).and_then(|m| m.as_ref().as_ref().ok().cloned()) {
+                    local_modules
+                        .entry(name.clone())
+                        .or_insert_with(|| m.files.iter().map(|f| (f.path.clone(), f.source.clone())).collect());
+                    step_modules.push(name.clone());
+                }
+            }
+            carried.push((tagged.name.clone(), found.local_modules.clone()));
+        } else {
+            for name in &found.local_modules {
+                if reported.insert(format!("image:{name}")) {
+                    diags.push(
+                        Diagnostic::warning("local-module", format!("module `{name}` is a file beside the notebook, not a package: with `--packages image` the step image must contain it"))
+                            .with_hint("copy it into the image, or convert with `--packages pip` (the default) to carry its source with the steps"),
+                    );
+                }
+            }
         }
         let mut definitions: Vec<InjectedCode> = acc.definitions.values().cloned().collect();
         definitions.sort_by_key(|d| {
@@ -175,12 +221,15 @@ pub fn build(
                 .into_iter()
                 .collect(),
             definitions,
+            choices: acc.choices.iter().map(|(v, c)| (v.clone(), c.clone())).collect(),
+            candidates: acc.candidates.iter().map(|(v, c)| (v.clone(), c.clone())).collect(),
             inputs: acc
                 .inputs
                 .iter()
-                .map(|(v, r)| VariableInput { variable: v.clone(), producer: position[&r.producer] })
+                .map(|(v, r)| VariableInput { variable: v.clone(), producer: position[&r.producer], group: None })
                 .collect(),
             outputs: acc.outputs.iter().cloned().collect(),
+            output_groups: walk.output_groups(old),
             output_cells: acc
                 .outputs
                 .iter()
@@ -191,8 +240,18 @@ pub fn build(
             metrics: acc.metrics.clone(),
             after: after.into_iter().collect(),
             packages: packages.into_iter().collect(),
+            pip_options: found.options,
+            local_modules: step_modules,
             settings: step_settings(&settings, notebook, &tagged.cells, &mut diags),
         });
+    }
+    packages::check_module_sizes(&local_modules, &carried, &mut diags);
+    // Each input saved in a group is loaded from its group.
+    for i in 0..steps.len() {
+        for k in 0..steps[i].inputs.len() {
+            let (variable, producer) = (steps[i].inputs[k].variable.clone(), steps[i].inputs[k].producer);
+            steps[i].inputs[k].group = steps[producer].output_groups.iter().position(|g| g.contains(&variable));
+        }
     }
 
     let cells = notebook
@@ -224,6 +283,7 @@ pub fn build(
         parameter_cells,
         metrics_cells,
         steps,
+        local_modules,
         diagnostics: diags,
     }
 }

@@ -1,18 +1,19 @@
 //! Routing values: resolving a read to the binding it sees, and what the reading step
 //! then needs (an input from another step, a pipeline parameter, copied code).
 
-use super::walk::{Binding, Kind, Route, Unit, Walk, MAX_EXPANSION_DEPTH};
+use super::walk::{Binding, Kind, Need, Route, Unit, Walk, MAX_EXPANSION_DEPTH};
 use crate::diagnostics::Diagnostic;
 use crate::plan::builtins::is_builtin;
-use crate::plan::InjectedCode;
+use crate::plan::{ChoiceCode, InjectedCode};
 use crate::python::Span;
 
 impl Walk<'_> {
     /// Resolves a read in `unit`'s cell and records what the unit needs for it.
-    pub(super) fn read(&mut self, unit: Unit, cell: usize, name: &str, span: Span, soft: bool) -> Option<Binding> {
+    pub(super) fn read(&mut self, unit: Unit, cell: usize, name: &str, span: Span, need: Need) -> Option<Binding> {
         if let Unit::Step(s) = unit {
             self.readers.insert(name.to_string(), s);
         }
+        let soft = need != Need::Always;
         match self.bindings.get(name).cloned() {
             Some(b) => {
                 self.use_binding(unit, cell, name, &b, span, soft, 0);
@@ -26,21 +27,29 @@ impl Walk<'_> {
                     if let (Unit::Step(q), Unit::Step(p)) = (unit, star_unit) {
                         if p != q {
                             let statement = format!("from {module} import *");
-                            self.inject(q, "*", &statement, star_cell, star_cell, false);
-                            self.steps[q].modules.insert(module);
+                            self.inject(q, "*", &statement, star_cell, star_cell, 1, false);
+                            self.steps[q].modules.entry(module).or_insert(star_cell);
                         }
                     }
                     return None;
                 }
-                if !soft && !self.cell_binds.contains(name) && self.reported_undefined.insert((cell, name.to_string()))
+                if need != Need::Soft
+                    && !self.cell_binds.contains(name)
+                    && self.reported_undefined.insert((cell, name.to_string()))
                 {
-                    let mut d = Diagnostic::error(
-                        "undefined-name",
-                        format!("`{name}` is used but never defined before this cell"),
-                    )
-                    .in_cell(cell)
-                    .at(span);
-                    d = d.with_hint(self.undefined_hint(name));
+                    let d = if need == Need::Always {
+                        Diagnostic::error(
+                            "undefined-name",
+                            format!("`{name}` is used but never defined before this cell"),
+                        )
+                    } else {
+                        // Jupyter runs such a notebook; the step fails where it would.
+                        Diagnostic::warning(
+                            "undefined-name",
+                            format!("`{name}` is never defined before this cell; it is read only on a path that may not run (a branch, loop, `try` or `match`), where the step fails as the notebook would"),
+                        )
+                    };
+                    let d = d.in_cell(cell).at(span).with_hint(self.undefined_hint(name));
                     self.diags.push(d);
                 }
                 None
@@ -52,6 +61,14 @@ impl Walk<'_> {
     fn use_binding(&mut self, unit: Unit, cell: usize, name: &str, b: &Binding, span: Span, soft: bool, depth: usize) {
         if depth > MAX_EXPANSION_DEPTH {
             return;
+        }
+        // A notebook class or function whose attributes a step changed: the change
+        // comes with it.
+        if matches!(b.kind, Kind::Definition(_) | Kind::Choice(_)) && !name.starts_with('@') {
+            let attrs = format!("@attrs:{name}");
+            if let Some(ab) = self.bindings.get(&attrs).cloned() {
+                self.use_binding(unit, cell, &attrs, &ab, span, true, depth + 1);
+            }
         }
         if let Kind::Deleted = b.kind {
             if !soft && self.reported_undefined.insert((cell, name.to_string())) {
@@ -90,7 +107,7 @@ impl Walk<'_> {
                 }
             }
             (Unit::Step(q), Unit::Step(p)) => match &b.kind {
-                Kind::Value | Kind::Param => {
+                Kind::Value | Kind::Param | Kind::Choice(_) => {
                     self.check_route(name, p, q, cell, span);
                     let route = Route {
                         variable: name.to_string(),
@@ -107,10 +124,27 @@ impl Walk<'_> {
                     if first && !name.starts_with('@') {
                         self.inject_live_classes(q, cell, span, depth);
                     }
+                    if let Kind::Choice(choice) = &b.kind {
+                        // The reader runs the definition the producer says ran: it gets
+                        // them all, with what they read when they run.
+                        let choice = choice.clone();
+                        let keys = choice.candidates.iter().map(|d| d.key()).collect();
+                        self.steps[p].candidates.insert(name.to_string(), keys);
+                        for def in &choice.candidates {
+                            for (n, db) in &def.def_time {
+                                self.use_binding(unit, cell, n, db, span, true, depth + 1);
+                            }
+                            let code = ChoiceCode { key: def.key(), source: def.source.clone() };
+                            let list = self.steps[q].choices.entry(name.to_string()).or_default();
+                            if !list.contains(&code) {
+                                list.push(code);
+                            }
+                        }
+                    }
                 }
                 Kind::Import { module, statement, .. } => {
-                    self.inject(q, name, statement, b.cell, 0, false);
-                    self.steps[q].modules.insert(module.clone());
+                    self.inject(q, name, statement, b.cell, 0, 1, false);
+                    self.steps[q].modules.entry(module.clone()).or_insert(b.cell);
                 }
                 Kind::Definition(def) => {
                     let def = def.clone();
@@ -120,7 +154,7 @@ impl Walk<'_> {
                         after_inputs |=
                             matches!((db.unit, &db.kind), (Unit::Step(p2), Kind::Value | Kind::Param) if p2 != q);
                     }
-                    self.inject(q, name, &def.source, def.cell, def.start, after_inputs);
+                    self.inject(q, name, &def.source, def.cell, def.start, def.lines.0, after_inputs);
                 }
                 Kind::Deleted => {}
             },
@@ -152,7 +186,17 @@ impl Walk<'_> {
         }
     }
 
-    fn inject(&mut self, step: usize, name: &str, source: &str, cell: usize, start: usize, after_inputs: bool) {
+    #[allow(clippy::too_many_arguments)]
+    fn inject(
+        &mut self,
+        step: usize,
+        name: &str,
+        source: &str,
+        cell: usize,
+        start: usize,
+        line: usize,
+        after_inputs: bool,
+    ) {
         let acc = &mut self.steps[step];
         let key = (cell, name.to_string());
         acc.definition_order.entry(key.clone()).or_insert((cell, start));
@@ -160,6 +204,7 @@ impl Walk<'_> {
             name: name.to_string(),
             source: source.to_string(),
             cell,
+            line,
             after_inputs,
         });
         entry.after_inputs |= after_inputs;
@@ -172,9 +217,12 @@ impl Walk<'_> {
         let classes: Vec<(String, Binding)> = self
             .bindings
             .iter()
-            .filter(
-                |(_, b)| matches!((&b.kind, b.unit), (Kind::Definition(d), Unit::Step(p)) if d.is_class && p != step),
-            )
+            .filter(|(_, b)| match (&b.kind, b.unit) {
+                (Kind::Definition(d), Unit::Step(p)) => d.is_class && p != step,
+                // A class defined in a branch: its instances need the definition that ran.
+                (Kind::Choice(c), Unit::Step(p)) => p != step && c.candidates.iter().any(|d| d.is_class),
+                _ => false,
+            })
             .map(|(n, b)| (n.clone(), b.clone()))
             .collect();
         for (name, binding) in classes {
@@ -185,7 +233,7 @@ impl Walk<'_> {
     pub(super) fn metric(&mut self, cell: usize, name: &str, span: Span) {
         let key = name.replace('_', "-");
         match self.bindings.get(name).cloned() {
-            Some(Binding { unit: Unit::Step(p), cell: bcell, kind: Kind::Value | Kind::Param }) => {
+            Some(Binding { unit: Unit::Step(p), cell: bcell, kind: Kind::Value | Kind::Param | Kind::Choice(_) }) => {
                 self.steps[p].metrics.push((key, name.to_string()));
                 self.routes.push(Route {
                     variable: name.to_string(),

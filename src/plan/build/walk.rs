@@ -8,8 +8,8 @@ use super::checks::file_variable;
 use super::layout::Layout;
 use crate::diagnostics::Diagnostic;
 use crate::plan::hidden_state::is_read_only_method;
-use crate::plan::InjectedCode;
-use crate::python::{self, BindKind, CellFacts, Effect, Span, ValueHint};
+use crate::plan::{ChoiceCode, InjectedCode};
+use crate::python::{self, Arg, BindKind, CellFacts, Effect, Span, ValueHint};
 
 /// Where a binding lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -26,24 +26,64 @@ pub(super) enum Unit {
 pub(super) enum Kind {
     Value,
     Param,
-    Import { module: String, attribute: Option<String>, statement: String },
+    Import {
+        module: String,
+        attribute: Option<String>,
+        statement: String,
+    },
     Definition(Rc<DefinitionInfo>),
+    /// Bound in a branch (`if`/`else`, `try`/`except`, `match`, a loop) to one of several
+    /// definitions or imports, or kept its old value: it travels as a value, whose artifact
+    /// says which definition ran (the reader runs that one).
+    Choice(Rc<ChoiceInfo>),
     Deleted,
+}
+
+impl Kind {
+    /// Whether the name holds data a step passes on (not code).
+    pub(super) fn is_data(&self) -> bool {
+        matches!(self, Kind::Value | Kind::Param | Kind::Choice(_))
+    }
+
+    /// The definitions the name may be bound to.
+    pub(super) fn definitions(&self) -> Vec<Rc<DefinitionInfo>> {
+        match self {
+            Kind::Definition(d) => vec![d.clone()],
+            Kind::Choice(c) => c.candidates.clone(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// A `def`/`class` binding: its code, and what its definition reads.
 #[derive(Debug)]
 pub(super) struct DefinitionInfo {
-    name: String,
+    pub(super) name: String,
     pub(super) is_class: bool,
     pub(super) source: String,
     pub(super) cell: usize,
     pub(super) start: usize,
-    call_effects: Vec<Effect>,
-    mutated_params: Vec<(usize, String)>,
+    /// The statement's first and last line in its cell (1-based).
+    pub(super) lines: (usize, usize),
+    pub(super) call_effects: Vec<Effect>,
+    pub(super) mutated_params: Vec<(usize, String)>,
     /// Names read when the definition runs (decorators, defaults, base classes), with the
     /// bindings they had then.
     pub(super) def_time: Vec<(String, Binding)>,
+}
+
+impl DefinitionInfo {
+    /// How the runtime names this definition: (cell, first line, last line).
+    pub(super) fn key(&self) -> (usize, usize, usize) {
+        (self.cell, self.lines.0, self.lines.1)
+    }
+}
+
+/// The definitions a conditionally bound name may hold (else it holds a value or a
+/// module, passed on as such).
+#[derive(Debug, Default)]
+pub(super) struct ChoiceInfo {
+    pub(super) candidates: Vec<Rc<DefinitionInfo>>,
 }
 
 /// The binding a name has at a point of the walk: where it was made and to what.
@@ -74,7 +114,12 @@ pub(super) struct StepAccumulator {
     pub(super) definitions: BTreeMap<(usize, String), InjectedCode>,
     pub(super) definition_order: HashMap<(usize, String), (usize, usize)>,
     pub(super) metrics: Vec<(String, String)>,
-    pub(super) modules: BTreeSet<String>,
+    /// Modules imported by code copied into the step, with the cell the import is in.
+    pub(super) modules: BTreeMap<String, usize>,
+    /// Definitions the step may run, one of which an input names: variable → candidates.
+    pub(super) choices: BTreeMap<String, Vec<ChoiceCode>>,
+    /// For outputs bound in a branch: where each possible definition is.
+    pub(super) candidates: BTreeMap<String, Vec<(usize, usize, usize)>>,
     /// Packages the step needs beyond its imports (cloudpickle for lambdas it passes on).
     pub(super) extra_packages: BTreeSet<String>,
 }
@@ -91,7 +136,6 @@ pub(super) struct AliasLink {
     /// the two names share an object; steps load each variable separately.
     pub(super) unit: Unit,
     pub(super) cell: usize,
-    pub(super) span: Span,
 }
 
 /// The state of the walk over the cells, in notebook order.
@@ -124,6 +168,34 @@ pub(super) struct Walk<'a> {
     pub(super) unknown_writes: Vec<(Unit, usize, Span, String)>,
     /// Warnings already given, by code and subject (each is said once).
     pub(super) warned: HashSet<(&'static str, String)>,
+    /// Process settings and module attributes steps carry (`@state:...`, `@attr:...`):
+    /// every step after the one that changed them reads them.
+    pub(super) process_state: BTreeSet<String>,
+    /// (step, name, cell): the step passes on, unchanged, a value it loaded, because it
+    /// made an alias of it there (see [`Walk::mutate`]).
+    pub(super) relays: HashSet<(usize, String, usize)>,
+}
+
+/// How much a read needs its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Need {
+    /// It runs whenever the cell runs: a name never defined is an error.
+    Always,
+    /// It runs on some paths only (a branch, loop, `try`): a name never defined is a
+    /// warning, as Jupyter runs such code.
+    Maybe,
+    /// It runs at call time or is guarded: nothing is reported.
+    Soft,
+}
+
+impl Need {
+    pub(super) fn soft(soft: bool) -> Self {
+        if soft {
+            Need::Soft
+        } else {
+            Need::Always
+        }
+    }
 }
 
 /// How deep function call-time effects are expanded into other functions' (and
@@ -151,6 +223,8 @@ impl<'a> Walk<'a> {
             conditional_only: HashMap::new(),
             unknown_writes: Vec::new(),
             warned: HashSet::new(),
+            process_state: BTreeSet::new(),
+            relays: HashSet::new(),
         }
     }
 
@@ -162,6 +236,12 @@ impl<'a> Walk<'a> {
             .iter()
             .filter_map(|e| if let Effect::Bind { name, .. } = e { Some(name.clone()) } else { None })
             .collect();
+        // Settings an earlier step changed apply to everything that runs after it.
+        if let Unit::Step(_) = unit {
+            for variable in self.process_state.clone() {
+                self.read(unit, cell, &variable, Span::default(), Need::Soft);
+            }
+        }
         let mut expanding = Vec::new();
         for effect in &facts.effects {
             self.effect(unit, cell, effect, None, facts, &mut expanding);
@@ -181,23 +261,31 @@ impl<'a> Walk<'a> {
     ) {
         let here = |span: Span| call_site.unwrap_or(span);
         match effect {
-            Effect::Read { name, span, soft } => {
-                let binding = self.read(unit, cell, name, here(*span), *soft || call_site.is_some());
+            Effect::Read { name, span, soft, conditional } => {
+                let need = match (*soft || call_site.is_some(), *conditional) {
+                    (true, _) => Need::Soft,
+                    (false, true) => Need::Maybe,
+                    (false, false) => Need::Always,
+                };
+                let binding = self.read(unit, cell, name, here(*span), need);
                 if call_site.is_none() {
                     self.cell_reads.push((name.clone(), *span, binding.clone()));
                 }
-                if let Some(Binding { kind: Kind::Definition(def), .. }) = binding {
-                    self.expand(unit, cell, &def, here(*span), facts, expanding);
+                if let Some(b) = binding {
+                    for def in b.kind.definitions() {
+                        self.expand(unit, cell, &def, here(*span), facts, expanding);
+                    }
                 }
             }
-            Effect::Bind { name, span, kind, conditional } => {
-                if *conditional || call_site.is_some() {
+            Effect::Bind { name, span, kind, conditional, exhaustive } => {
+                let may_keep_old = (*conditional && !*exhaustive) || call_site.is_some();
+                if may_keep_old {
                     // The name may keep its old value: the step needs it.
-                    self.read(unit, cell, name, here(*span), true);
+                    self.read(unit, cell, name, here(*span), Need::Soft);
                 }
                 if call_site.is_none() {
                     self.hints.remove(name);
-                    if *conditional {
+                    if may_keep_old {
                         if !self.unconditional.contains(name) {
                             self.conditional_only.entry(name.clone()).or_insert((cell, *span));
                         }
@@ -214,6 +302,7 @@ impl<'a> Walk<'a> {
                         }
                     }
                 }
+                let previous = self.bindings.get(name).map(|b| b.kind.clone());
                 let kind = match kind {
                     BindKind::Value => Kind::Value,
                     BindKind::Import { module, attribute, statement } => Kind::Import {
@@ -229,12 +318,14 @@ impl<'a> Walk<'a> {
                                 .filter(|(_, s, _)| s.start >= d.span.start && s.end <= d.span.end)
                                 .filter_map(|(n, _, b)| b.clone().map(|b| (n.clone(), b)))
                                 .collect();
+                            let first = d.span.line;
                             Kind::Definition(Rc::new(DefinitionInfo {
                                 name: d.name.clone(),
                                 is_class: d.kind == python::DefinitionKind::Class,
                                 source: d.source.clone(),
                                 cell,
                                 start: d.span.start,
+                                lines: (first, first + d.source.lines().count().max(1) - 1),
                                 call_effects: d.call_effects.clone(),
                                 mutated_params: d.mutated_params.clone(),
                                 def_time,
@@ -243,75 +334,105 @@ impl<'a> Walk<'a> {
                         _ => Kind::Value,
                     },
                 };
+                // Code bound in a branch travels as which of its definitions ran.
+                let kind = match kind {
+                    Kind::Definition(_) | Kind::Import { .. } if *conditional && call_site.is_none() => {
+                        choice(previous.as_ref(), &kind)
+                    }
+                    k => k,
+                };
+                // A new definition has the attributes its code gives it.
+                self.bindings.remove(&format!("@attrs:{name}"));
                 self.write(unit, cell, name, kind);
             }
-            Effect::Mutate { name, span } => {
-                if let Some(b) = self.read(unit, cell, name, here(*span), call_site.is_some()) {
-                    self.mutate(unit, cell, name, &b);
-                }
-            }
-            Effect::MethodCall { receiver, path, span, inplace } => {
-                let Some(b) = self.bindings.get(receiver).cloned() else { return };
+            Effect::Mutate { name, span, path } => {
+                let span = here(*span);
+                let Some(b) = self.read(unit, cell, name, span, Need::soft(call_site.is_some())) else { return };
                 match &b.kind {
                     Kind::Import { module, attribute, .. } => {
-                        let mut full = match attribute {
-                            Some(a) => format!("{module}.{a}"),
-                            None => module.clone(),
-                        };
+                        let full = dotted(module, attribute.as_deref(), path);
+                        self.setting(unit, cell, &full, true, span);
+                    }
+                    _ => self.mutate(unit, cell, name, &b),
+                }
+            }
+            Effect::MethodCall { receiver, path, span, inplace, args, kwargs } => {
+                let span = here(*span);
+                let Some(b) = self.bindings.get(receiver).cloned() else {
+                    // `list.append(xs, 1)`, `dict.update(d, e)`: a builtin type's method
+                    // called with its object as the first argument.
+                    if crate::plan::builtins::is_builtin(receiver) && !is_read_only_method(path, *inplace) {
+                        let first = names(&args[..args.len().min(1)]);
+                        self.change_arguments(unit, cell, &first, span, call_site, facts, expanding);
+                    }
+                    return;
+                };
+                match &b.kind {
+                    Kind::Import { module, attribute, .. } => {
+                        let full = dotted(module, attribute.as_deref(), path);
                         if let Some((function, prefix)) = path.split_last() {
+                            let mut owner = dotted(module, attribute.as_deref(), &[]);
                             for p in prefix {
-                                full.push('.');
-                                full.push_str(p);
+                                owner.push('.');
+                                owner.push_str(p);
                             }
-                            self.random(unit, cell, &full, function, here(*span));
+                            self.random(unit, cell, &owner, function, span);
                         }
+                        self.setting(unit, cell, &full, false, span);
+                        let changed = self.library_call_changes(&full, args, kwargs);
+                        self.change_arguments(unit, cell, &changed, span, call_site, facts, expanding);
                     }
-                    Kind::Value | Kind::Param if !is_read_only_method(path, *inplace) => {
-                        self.mutate(unit, cell, receiver, &b)
-                    }
+                    k if k.is_data() && !is_read_only_method(path, *inplace) => self.mutate(unit, cell, receiver, &b),
+                    Kind::Definition(_) => self.mutate(unit, cell, receiver, &b),
                     _ => {}
+                }
+                if !matches!(b.kind, Kind::Import { .. }) {
+                    let method = path.last().map(String::as_str).unwrap_or("");
+                    let changed = names(&super::calls::method_changed_args(method, args, kwargs));
+                    self.change_arguments(unit, cell, &changed, span, call_site, facts, expanding);
                 }
             }
             Effect::Call { callee, args, kwargs, span } => {
-                let Some(b) = self.bindings.get(callee).cloned() else { return };
-                match &b.kind {
-                    Kind::Import { module, attribute: Some(function), .. } => {
-                        self.random(unit, cell, module, function, here(*span))
-                    }
-                    Kind::Definition(def) => {
-                        let mut mutated = Vec::new();
-                        for (position, param) in &def.mutated_params {
-                            if let Some(Some(arg)) = args.get(*position) {
-                                mutated.push(arg.clone());
+                let span = here(*span);
+                let changed = match self.bindings.get(callee).cloned() {
+                    Some(b) => match &b.kind {
+                        Kind::Import { module, attribute, .. } => {
+                            if let Some(function) = attribute {
+                                self.random(unit, cell, module, function, span);
                             }
-                            if let Some((_, Some(arg))) = kwargs.iter().find(|(k, _)| k == param) {
-                                mutated.push(arg.clone());
+                            let full = dotted(module, attribute.as_deref(), &[]);
+                            self.setting(unit, cell, &full, false, span);
+                            self.library_call_changes(&full, args, kwargs)
+                        }
+                        Kind::Definition(_) | Kind::Choice(_) => {
+                            let mut changed = Vec::new();
+                            for def in b.kind.definitions() {
+                                let params = self.mutated_params(&def, 0);
+                                changed.extend(names(&super::calls::changed_args(&def, &params, args, kwargs)));
                             }
+                            changed
                         }
-                        for name in mutated {
-                            self.effect(
-                                unit,
-                                cell,
-                                &Effect::Mutate { name, span: *span },
-                                call_site.or(Some(*span)),
-                                facts,
-                                expanding,
-                            );
-                        }
-                    }
-                    _ => {}
-                }
+                        // Calling a value (`model(x)`): nothing says it leaves `x` alone.
+                        _ => names(&super::calls::all_args(args, kwargs)),
+                    },
+                    None if callee.is_empty() => names(&super::calls::all_args(args, kwargs)),
+                    None => names(&super::calls::builtin_changed_args(callee, args, kwargs)),
+                };
+                self.change_arguments(unit, cell, &changed, span, call_site, facts, expanding);
+            }
+            Effect::SetState { setting, span } => {
+                let span = here(*span);
+                self.setting(unit, cell, setting, true, span);
             }
             Effect::Delete { name, span } => {
-                self.read(unit, cell, name, here(*span), call_site.is_some());
+                self.read(unit, cell, name, here(*span), Need::soft(call_site.is_some()));
                 self.write(unit, cell, name, Kind::Deleted);
             }
             Effect::StarImport { module, .. } => self.stars.push((unit, cell, module.clone())),
             Effect::Alias { name, of, span } if call_site.is_none() => {
                 let Some(own) = self.bindings.get(name).map(|b| b.cell) else { return };
                 for target in of.iter().filter(|t| *t != name) {
-                    if let Some(tb) = self.bindings.get(target).filter(|b| matches!(b.kind, Kind::Value | Kind::Param))
-                    {
+                    if let Some(tb) = self.bindings.get(target).filter(|b| b.kind.is_data()) {
                         self.aliases.push(AliasLink {
                             a: name.clone(),
                             a_cell: own,
@@ -319,7 +440,6 @@ impl<'a> Walk<'a> {
                             b_cell: tb.cell,
                             unit,
                             cell,
-                            span: *span,
                         });
                     }
                 }
@@ -331,7 +451,7 @@ impl<'a> Walk<'a> {
             Effect::FileWrite { path, .. } => self.write(unit, cell, &file_variable(path), Kind::Value),
             Effect::FileRead { path, span } => {
                 let var = file_variable(path);
-                self.read(unit, cell, &var, here(*span), true);
+                self.read(unit, cell, &var, here(*span), Need::Soft);
                 self.unknown_file_read(unit, cell, here(*span), &format!("`{path}`"));
             }
             Effect::FileUnknown { call, write: true, span } => {
@@ -355,6 +475,90 @@ impl<'a> Walk<'a> {
         }
     }
 
+    /// Applies the changes a call makes to its arguments: each module-level name among
+    /// `changed` is changed in place, as by `name[k] = v`.
+    #[allow(clippy::too_many_arguments)]
+    fn change_arguments(
+        &mut self,
+        unit: Unit,
+        cell: usize,
+        changed: &[String],
+        span: Span,
+        call_site: Option<Span>,
+        facts: &CellFacts,
+        expanding: &mut Vec<(usize, String)>,
+    ) {
+        for name in changed {
+            // Functions and classes passed as callbacks, and modules, are code, not data.
+            if !self.bindings.get(name).is_some_and(|b| b.kind.is_data()) {
+                continue;
+            }
+            let mutate = Effect::Mutate { name: name.clone(), span, path: Vec::new() };
+            self.effect(unit, cell, &mutate, call_site.or(Some(span)), facts, expanding);
+        }
+    }
+
+    /// The parameters (by position) a call of `def` changes: those its body changes
+    /// directly, and those it passes on to calls that change them.
+    pub(super) fn mutated_params(&self, def: &DefinitionInfo, depth: usize) -> Vec<(usize, String)> {
+        let mut out = def.mutated_params.clone();
+        if depth > 8 {
+            return out;
+        }
+        let params_of = |changed: &[Arg], out: &mut Vec<(usize, String)>| {
+            for a in changed {
+                if let Arg::Param(i) = a {
+                    if !out.iter().any(|(p, _)| p == i) {
+                        out.push((*i, String::new()));
+                    }
+                }
+            }
+        };
+        for e in &def.call_effects {
+            match e {
+                Effect::Call { callee, args, kwargs, .. } => {
+                    let changed: Vec<Arg> = match self.bindings.get(callee).map(|b| &b.kind) {
+                        Some(Kind::Import { module, attribute, .. }) => {
+                            super::calls::library_changes(&dotted(module, attribute.as_deref(), &[]), args, kwargs)
+                        }
+                        Some(k @ (Kind::Definition(_) | Kind::Choice(_))) => {
+                            let mut changed = Vec::new();
+                            for inner in k.definitions() {
+                                if inner.key() == def.key() {
+                                    continue;
+                                }
+                                let params = self.mutated_params(&inner, depth + 1);
+                                changed.extend(super::calls::changed_args(&inner, &params, args, kwargs));
+                            }
+                            changed
+                        }
+                        Some(_) => super::calls::all_args(args, kwargs),
+                        None if callee.is_empty() => super::calls::all_args(args, kwargs),
+                        None => super::calls::builtin_changed_args(callee, args, kwargs),
+                    };
+                    params_of(&changed, &mut out);
+                }
+                Effect::MethodCall { receiver, path, args, kwargs, .. } => {
+                    let changed = match self.bindings.get(receiver).map(|b| &b.kind) {
+                        Some(Kind::Import { module, attribute, .. }) => {
+                            super::calls::library_changes(&dotted(module, attribute.as_deref(), path), args, kwargs)
+                        }
+                        _ => super::calls::method_changed_args(path.last().map_or("", String::as_str), args, kwargs),
+                    };
+                    params_of(&changed, &mut out);
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// What a call of the library function `full` (`numpy.copyto`) changes among its
+    /// arguments (module-level names).
+    fn library_call_changes(&self, full: &str, args: &[Arg], kwargs: &[(String, Arg)]) -> Vec<String> {
+        names(&super::calls::library_changes(full, args, kwargs))
+    }
+
     /// Runs a function's call-time effects where it is used.
     fn expand(
         &mut self,
@@ -375,4 +579,75 @@ impl<'a> Walk<'a> {
         }
         expanding.pop();
     }
+}
+
+impl Walk<'_> {
+    /// The outputs of step `step` that share objects, as groups saved together: outputs
+    /// joined by an alias link whose names were last bound, in this step, in the cells
+    /// the link records.
+    pub(super) fn output_groups(&self, step: usize) -> Vec<Vec<String>> {
+        let acc = &self.steps[step];
+        let last = |name: &str| self.writes.get(&(Unit::Step(step), name.to_string())).and_then(|w| w.last()).copied();
+        let outputs: Vec<&String> = acc.outputs.iter().filter(|v| !v.starts_with('@')).collect();
+        let mut group_of: Vec<usize> = (0..outputs.len()).collect();
+        fn root(g: &mut [usize], i: usize) -> usize {
+            let mut i = i;
+            while g[i] != i {
+                g[i] = g[g[i]];
+                i = g[i];
+            }
+            i
+        }
+        for l in &self.aliases {
+            let (Some(a), Some(b)) = (outputs.iter().position(|v| **v == l.a), outputs.iter().position(|v| **v == l.b))
+            else {
+                continue;
+            };
+            if last(&l.a) == Some(l.a_cell) && last(&l.b) == Some(l.b_cell) {
+                let (ra, rb) = (root(&mut group_of, a), root(&mut group_of, b));
+                group_of[ra] = rb;
+            }
+        }
+        let mut groups: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        for (i, output) in outputs.iter().enumerate() {
+            let r = root(&mut group_of, i);
+            groups.entry(r).or_default().push((*output).clone());
+        }
+        let mut out: Vec<Vec<String>> = groups.into_values().filter(|g| g.len() > 1).collect();
+        for g in &mut out {
+            g.sort();
+        }
+        out.sort();
+        out
+    }
+}
+
+/// `module[.attribute][.path...]`: the dotted name a use of an import reaches.
+pub(super) fn dotted(module: &str, attribute: Option<&str>, path: &[String]) -> String {
+    let mut full = module.to_string();
+    if let Some(a) = attribute {
+        full.push('.');
+        full.push_str(a);
+    }
+    for p in path {
+        full.push('.');
+        full.push_str(p);
+    }
+    full
+}
+
+/// The module-level names among arguments (displays give the names they hold).
+pub(super) fn names(args: &[Arg]) -> Vec<String> {
+    args.iter().flat_map(|a| a.names().into_iter().map(str::to_string)).collect()
+}
+
+/// The binding of a name defined (or imported) in a branch: one of the definitions seen
+/// so far for it, or (when the branch may not run) its old value.
+fn choice(previous: Option<&Kind>, new: &Kind) -> Kind {
+    let mut info = ChoiceInfo { candidates: previous.map(Kind::definitions).unwrap_or_default() };
+    if let Kind::Definition(d) = new {
+        info.candidates.retain(|c| c.key() != d.key());
+        info.candidates.push(d.clone());
+    }
+    Kind::Choice(Rc::new(info))
 }

@@ -11,12 +11,12 @@ use crate::python::{BindKind, Definition, DefinitionKind, Span};
 
 impl Analyzer<'_> {
     /// Starts a top-level [`Definition`] for statement `stmt` (decorators included).
-    fn start_definition(&mut self, name: &str, kind: DefinitionKind, stmt: Node) -> usize {
+    pub(super) fn start_definition(&mut self, name: &str, kind: DefinitionKind, stmt: Node) -> usize {
         let span = self.span(stmt);
         let source =
             definition_source(self.src, &self.pre.program, self.index, stmt.start_byte(), stmt.end_byte(), span);
         self.definitions.push(Definition {
-            name: name.to_string(),
+            name: self.normalized(name),
             kind,
             span,
             source,
@@ -34,7 +34,7 @@ impl Analyzer<'_> {
         let mut scope = Scope::new(ScopeKind::Type);
         for t in named_children(tp) {
             if let Some(id) = first_identifier(t) {
-                scope.locals.insert(self.text_of(id).to_string());
+                scope.locals.insert(self.normalized(self.text_of(id)));
             }
         }
         self.scopes.push(scope);
@@ -128,7 +128,7 @@ impl Analyzer<'_> {
                 "list_splat_pattern" | "dictionary_splat_pattern" => (first_identifier(p), None, None),
                 "tuple_pattern" => {
                     for id in pattern_identifiers(p) {
-                        names.push(self.text_of(id).to_string());
+                        names.push(self.normalized(self.text_of(id)));
                     }
                     (None, None, None)
                 }
@@ -143,7 +143,7 @@ impl Analyzer<'_> {
                 self.soft_guard -= 1;
             }
             if let Some(nm) = name {
-                names.push(self.text_of(nm).to_string());
+                names.push(self.normalized(self.text_of(nm)));
             }
         }
         names

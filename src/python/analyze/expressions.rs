@@ -7,11 +7,29 @@ use super::mutation::{function_changes_first_argument, method_changes_first_argu
 use super::scope::{collect_locals, Resolved, Scope, ScopeKind};
 use super::syntax::{attribute_path, named_children, pattern_identifiers};
 use super::Analyzer;
-use crate::python::{BindKind, Effect};
+use crate::python::{Arg, BindKind, Effect};
 
-/// Plain-name positional and keyword arguments of a call, and whether it passes
-/// `inplace=True`.
-type ArgumentNames = (Vec<Option<String>>, Vec<(String, Option<String>)>, bool);
+/// The arguments of a call: positional, keyword, whether it passes `inplace=True`, and
+/// the names given as `out=` (numpy's output arrays).
+type Arguments<'t> = (Vec<Arg>, Vec<(String, Arg)>, bool, Vec<Node<'t>>);
+
+/// `vars(x).method`: the `x` whose attribute dictionary the method is called on.
+fn vars_of<'t>(func: Node<'t>, text: &str) -> Option<Node<'t>> {
+    let object = func.child_by_field_name("object")?;
+    if object.kind() != "call" {
+        return None;
+    }
+    let f = object.child_by_field_name("function")?;
+    if f.kind() != "identifier" || text.get(f.byte_range()) != Some("vars") {
+        return None;
+    }
+    let args = object.child_by_field_name("arguments")?;
+    let only: Vec<Node> = named_children(args).into_iter().filter(|c| c.kind() != "comment").collect();
+    match only.as_slice() {
+        [x] if x.kind() == "identifier" => Some(*x),
+        _ => None,
+    }
+}
 
 impl Analyzer<'_> {
     pub(super) fn visit_expr(&mut self, n: Node) {
@@ -91,15 +109,53 @@ impl Analyzer<'_> {
         }
     }
 
-    /// Positional and keyword arguments that are plain names, and `inplace=True`.
-    fn argument_names(&self, args: Node) -> ArgumentNames {
+    /// An argument as the analysis can name it: a module-level name, a parameter of the
+    /// enclosing top-level function, or something else.
+    fn argument(&self, n: Node) -> Arg {
+        if matches!(n.kind(), "list" | "tuple" | "set" | "dictionary" | "parenthesized_expression") {
+            // `f([a, b])`, `g({"k": a})`: the objects in the display are given too.
+            let mut names = Vec::new();
+            for c in named_children(n) {
+                let element = if c.kind() == "pair" { c.child_by_field_name("value") } else { Some(c) };
+                if let Some(Arg::Name(name)) = element.map(|e| self.argument(e)) {
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+            }
+            return if names.is_empty() { Arg::Other } else { Arg::Names(names) };
+        }
+        if n.kind() != "identifier" {
+            return Arg::Other;
+        }
+        let name = self.text_of(n);
+        match self.resolve(name) {
+            Resolved::Module => Arg::Name(self.normalized(name)),
+            Resolved::Local(i) => self.top_level_param(i, name).map_or(Arg::Other, Arg::Param),
+        }
+    }
+
+    /// The position of `name` among the parameters of scope `i`, when that scope is the
+    /// body of a top-level function (whose calls are expanded where it is called).
+    fn top_level_param(&self, i: usize, name: &str) -> Option<usize> {
+        let scope = &self.scopes[i];
+        let top_level = self.scopes[..i].iter().all(|s| matches!(s.kind, ScopeKind::Module | ScopeKind::Type));
+        (scope.kind == ScopeKind::Function && top_level).then(|| scope.params.iter().position(|p| p == name)).flatten()
+    }
+
+    /// The arguments of a call.
+    fn arguments<'t>(&self, args: Option<Node<'t>>) -> Arguments<'t> {
         let mut positional = Vec::new();
         let mut keywords = Vec::new();
         let mut inplace = false;
+        let mut out = Vec::new();
+        let Some(args) = args else {
+            return (positional, keywords, inplace, out);
+        };
         if args.kind() != "argument_list" {
-            return (vec![None], keywords, false);
+            // `f(x for x in xs)`: one generator argument.
+            return (vec![Arg::Other], keywords, false, out);
         }
-        let plain = |n: Node| (n.kind() == "identifier").then(|| self.text_of(n).to_string());
         for a in named_children(args) {
             match a.kind() {
                 "keyword_argument" => {
@@ -108,13 +164,20 @@ impl Analyzer<'_> {
                     if key == "inplace" && value.is_some_and(|v| v.kind() == "true") {
                         inplace = true;
                     }
-                    keywords.push((key, value.and_then(plain)));
+                    if key == "out" {
+                        // `out=a` and `out=(a, b)`: numpy writes its result into them.
+                        if let Some(v) = value {
+                            out.extend(pattern_identifiers(v));
+                        }
+                    }
+                    keywords.push((key, value.map_or(Arg::Other, |v| self.argument(v))));
                 }
                 "dictionary_splat" | "comment" => {}
-                _ => positional.push(plain(a)),
+                "list_splat" => positional.push(Arg::Other),
+                _ => positional.push(self.argument(a)),
             }
         }
-        (positional, keywords, inplace)
+        (positional, keywords, inplace, out)
     }
 
     fn visit_call(&mut self, n: Node) {
@@ -135,6 +198,7 @@ impl Analyzer<'_> {
         let first_arg = args.filter(|a| a.kind() == "argument_list").and_then(|a| {
             named_children(a).into_iter().find(|c| c.kind() != "comment").filter(|c| c.kind() == "identifier")
         });
+        let (positional, keywords, inplace, out) = self.arguments(args);
         match func.kind() {
             "identifier" => {
                 self.read(func);
@@ -143,12 +207,16 @@ impl Analyzer<'_> {
                 }
                 let callee = self.text_of(func);
                 if let Resolved::Module = self.resolve(callee) {
-                    let (positional, keywords, _) = args.map(|a| self.argument_names(a)).unwrap_or_default();
-                    self.emit(Effect::Call { callee: callee.to_string(), span, args: positional, kwargs: keywords });
+                    self.emit(Effect::Call {
+                        callee: self.normalized(callee),
+                        span,
+                        args: positional,
+                        kwargs: keywords,
+                    });
                 }
                 if function_changes_first_argument(callee) {
                     if let Some(a) = first_arg {
-                        self.mutate(a);
+                        self.mutate(a, Vec::new());
                     }
                 }
             }
@@ -159,27 +227,52 @@ impl Analyzer<'_> {
                         if let Some(a) = args {
                             self.visit_arguments(a);
                         }
-                        let (_, _, inplace) = args.map(|a| self.argument_names(a)).unwrap_or_default();
                         let receiver = self.text_of(root);
                         match self.resolve(receiver) {
                             Resolved::Module => self.emit(Effect::MethodCall {
-                                receiver: receiver.to_string(),
+                                receiver: self.normalized(receiver),
                                 path: path.clone(),
                                 span,
                                 inplace,
+                                args: positional,
+                                kwargs: keywords,
                             }),
                             Resolved::Local(i) => self.note_param_mutation(i, receiver),
                         }
                         let last = path.last().map(String::as_str).unwrap_or("");
                         if method_changes_first_argument(receiver, last) {
                             if let Some(a) = first_arg {
-                                self.mutate(a);
+                                self.mutate(a, Vec::new());
                             }
                         }
                     }
                     None => {
                         if let Some(a) = args {
                             self.visit_arguments(a);
+                        }
+                        // `vars(x).update(d)`: a method of `x`'s attribute dictionary.
+                        match vars_of(func, self.text) {
+                            Some(owner) => {
+                                let name = self.text_of(owner);
+                                let method = path.last().cloned().unwrap_or_default();
+                                match self.resolve(name) {
+                                    Resolved::Module => self.emit(Effect::MethodCall {
+                                        receiver: self.normalized(name),
+                                        path: vec!["__dict__".into(), method],
+                                        span,
+                                        inplace,
+                                        args: positional,
+                                        kwargs: keywords,
+                                    }),
+                                    Resolved::Local(i) => self.note_param_mutation(i, name),
+                                }
+                            }
+                            None => self.emit(Effect::Call {
+                                callee: String::new(),
+                                span,
+                                args: positional,
+                                kwargs: keywords,
+                            }),
                         }
                     }
                 }
@@ -189,7 +282,20 @@ impl Analyzer<'_> {
                 if let Some(a) = args {
                     self.visit_arguments(a);
                 }
+                self.emit(Effect::Call { callee: String::new(), span, args: positional, kwargs: keywords });
             }
+        }
+        // `setattr(x, "a", v)`, `delattr(x, "a")` change `x`; `np.add(a, b, out=c)` changes `c`.
+        if func.kind() == "identifier" && matches!(self.text_of(func), "setattr" | "delattr") {
+            if let Some(a) = first_arg {
+                let attribute = args
+                    .and_then(|a| named_children(a).into_iter().filter(|c| c.kind() != "comment").nth(1))
+                    .and_then(|c| crate::python::resources::string_literal(c, self.text));
+                self.mutate(a, attribute.into_iter().collect());
+            }
+        }
+        for o in out {
+            self.mutate(o, Vec::new());
         }
     }
 
@@ -228,7 +334,7 @@ impl Analyzer<'_> {
             if c.kind() == "for_in_clause" {
                 if let Some(left) = c.child_by_field_name("left") {
                     for id in pattern_identifiers(left) {
-                        scope.locals.insert(self.text_of(id).to_string());
+                        scope.locals.insert(self.normalized(self.text_of(id)));
                     }
                 }
             }

@@ -25,6 +25,7 @@ mod definitions;
 mod expressions;
 mod files;
 mod mutation;
+mod paths;
 mod scope;
 mod statements;
 mod syntax;
@@ -36,7 +37,7 @@ use std::collections::{HashMap, HashSet};
 use tree_sitter::{Node, Parser};
 
 use super::magics::{self, LineIndex, Preprocessed};
-use super::{BindKind, CellFacts, Definition, Effect, Problem, ProblemSeverity, Span};
+use super::{Arg, BindKind, CellFacts, Definition, Effect, ImportedModule, Problem, ProblemSeverity, Span};
 use aliases::BindExtra;
 use scope::{Scope, ScopeKind};
 use syntax::syntax_problems;
@@ -51,6 +52,8 @@ pub fn analyze_cell(source: &str) -> CellFacts {
     let mut facts = CellFacts {
         magics: pre.magics.clone(),
         pip_packages: pre.pip_packages.clone(),
+        pip_options: pre.pip_options.clone(),
+        requirement_files: pre.requirement_files.clone(),
         problems: pre.problems.clone(),
         program: pre.program.clone(),
         cell_magic: pre.cell_magic.clone(),
@@ -80,6 +83,8 @@ pub fn analyze_cell(source: &str) -> CellFacts {
         scopes: vec![Scope::new(ScopeKind::Module)],
         conditional: 0,
         soft_guard: 0,
+        optional_imports: 0,
+        exhaustive: HashSet::new(),
         sink: None,
         current_def: None,
         depth: 0,
@@ -98,7 +103,11 @@ pub fn analyze_cell(source: &str) -> CellFacts {
             span: index.span(*start, *end),
             kind: BindKind::Value,
             conditional: false,
+            exhaustive: false,
         });
+    }
+    for (setting, start, end) in &pre.settings {
+        a.emit(Effect::SetState { setting: setting.clone(), span: index.span(*start, *end) });
     }
     if a.too_deep {
         a.problems.push(problem(
@@ -109,12 +118,66 @@ pub fn analyze_cell(source: &str) -> CellFacts {
     }
     facts.effects = a.effects;
     facts.definitions = a.definitions;
-    facts.imported_modules = a.imported;
+    facts.imports = a.imported;
     facts.problems.extend(a.problems);
     if root.has_error() {
         syntax_problems(root, &pre, &index, &mut facts.problems);
     }
     facts
+}
+
+/// NFKC normalisation, which Python applies to every identifier it parses (PEP 3131).
+pub(super) fn normalize(name: &str) -> std::borrow::Cow<'_, str> {
+    use unicode_normalization::UnicodeNormalization;
+    if name.is_ascii() {
+        std::borrow::Cow::Borrowed(name)
+    } else {
+        std::borrow::Cow::Owned(name.nfkc().collect())
+    }
+}
+
+fn normalize_effect(e: &mut Effect) {
+    let fix = |s: &mut String| {
+        if !s.is_ascii() {
+            *s = normalize(s).into_owned();
+        }
+    };
+    let fix_arg = |a: &mut Arg| match a {
+        Arg::Name(n) if !n.is_ascii() => *n = normalize(n).into_owned(),
+        Arg::Names(ns) => {
+            for n in ns.iter_mut().filter(|n| !n.is_ascii()) {
+                *n = normalize(n).into_owned();
+            }
+        }
+        _ => {}
+    };
+    match e {
+        Effect::Read { name, .. }
+        | Effect::Bind { name, .. }
+        | Effect::Mutate { name, .. }
+        | Effect::Delete { name, .. }
+        | Effect::Value { name, .. } => fix(name),
+        Effect::MethodCall { receiver, args, kwargs, .. } => {
+            fix(receiver);
+            args.iter_mut().for_each(fix_arg);
+            kwargs.iter_mut().for_each(|(_, a)| fix_arg(a));
+        }
+        Effect::Call { callee, args, kwargs, .. } => {
+            fix(callee);
+            args.iter_mut().for_each(fix_arg);
+            kwargs.iter_mut().for_each(|(_, a)| fix_arg(a));
+        }
+        Effect::Alias { name, of, .. } => {
+            fix(name);
+            of.iter_mut().for_each(fix);
+        }
+        Effect::StarImport { .. }
+        | Effect::DynamicNamespace { .. }
+        | Effect::FileWrite { .. }
+        | Effect::FileRead { .. }
+        | Effect::FileUnknown { .. }
+        | Effect::SetState { .. } => {}
+    }
 }
 
 /// An error [`Problem`] at `span`.
@@ -133,13 +196,19 @@ struct Analyzer<'a> {
     pre: &'a Preprocessed,
     effects: Vec<Effect>,
     definitions: Vec<Definition>,
-    imported: Vec<String>,
+    imported: Vec<ImportedModule>,
     problems: Vec<Problem>,
     scopes: Vec<Scope>,
-    /// > 0 inside a branch, loop, `try` or `match` case at the current level.
+    /// Greater than 0 inside a branch, loop, `try` or `match` case at the current level.
     conditional: usize,
-    /// > 0 inside a `try` body whose handlers catch `NameError`.
+    /// Greater than 0 inside a `try` body whose handlers catch `NameError`.
     soft_guard: usize,
+    /// Greater than 0 inside a `try` body whose handlers catch `ImportError`: imports
+    /// there are optional.
+    optional_imports: usize,
+    /// Names the module-level compound statement being walked binds on every path
+    /// through it (see [`paths`]).
+    exhaustive: HashSet<String>,
     /// The definition whose `call_effects` receive effects (inside a function body).
     sink: Option<usize>,
     /// The top-level definition being walked.
@@ -164,9 +233,16 @@ impl<'a> Analyzer<'a> {
         self.index.span(n.start_byte(), n.end_byte())
     }
 
+    /// A name as Python compares names: NFKC-normalised (`µ` and `μ` are one name).
+    fn normalized(&self, name: &str) -> String {
+        normalize(name).into_owned()
+    }
+
     /// Records an effect where it belongs: the cell, or the call effects of the
     /// definition whose body is being walked. Exact consecutive duplicates are dropped.
-    fn emit(&mut self, e: Effect) {
+    /// Names are normalised as Python normalises identifiers.
+    fn emit(&mut self, mut e: Effect) {
+        normalize_effect(&mut e);
         let list = match self.sink {
             Some(d) => &mut self.definitions[d].call_effects,
             None => &mut self.effects,

@@ -46,11 +46,12 @@ pub(super) fn returns_view(method: &str) -> bool {
 }
 
 impl Analyzer<'_> {
-    /// Records an in-place change of the object `name` refers to.
-    pub(super) fn mutate(&mut self, n: Node) {
+    /// Records an in-place change of the object the identifier `n` refers to, through the
+    /// attribute names `path` (`x.a.b = v`: `["a", "b"]`).
+    pub(super) fn mutate(&mut self, n: Node, path: Vec<String>) {
         let name = self.text_of(n);
         match self.resolve(name) {
-            Resolved::Module => self.emit(Effect::Mutate { name: name.to_string(), span: self.span(n) }),
+            Resolved::Module => self.emit(Effect::Mutate { name: name.to_string(), span: self.span(n), path }),
             Resolved::Local(i) => self.note_param_mutation(i, name),
         }
     }

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use tree_sitter::Node;
 
 use super::syntax::{first_identifier, named_children, pattern_identifiers, squash};
-use super::Analyzer;
+use super::{normalize, Analyzer};
 use crate::python::{BindKind, Effect, Span};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +56,7 @@ impl Analyzer<'_> {
     /// Resolves a name from the innermost scope outwards. Class scopes are only seen
     /// from their own body.
     pub(super) fn resolve(&self, name: &str) -> Resolved {
+        let name = &*normalize(name);
         let innermost = self.scopes.len() - 1;
         for (i, s) in self.scopes.iter().enumerate().rev() {
             match s.kind {
@@ -86,7 +87,8 @@ impl Analyzer<'_> {
     pub(super) fn read_name(&mut self, name: &str, span: Span, force_soft: bool) {
         if let Resolved::Module = self.resolve(name) {
             let soft = force_soft || self.soft_guard > 0 || self.deferred();
-            self.emit(Effect::Read { name: name.to_string(), span, soft });
+            let conditional = !soft && self.conditional > 0;
+            self.emit(Effect::Read { name: name.to_string(), span, soft, conditional });
         }
     }
 
@@ -96,6 +98,7 @@ impl Analyzer<'_> {
     }
 
     pub(super) fn note_param_mutation(&mut self, scope: usize, name: &str) {
+        let name = &*normalize(name);
         let s = &mut self.scopes[scope];
         if s.kind == ScopeKind::Function {
             if let Some(pos) = s.params.iter().position(|p| p == name) {
@@ -111,14 +114,21 @@ impl Analyzer<'_> {
         match self.scopes[i].kind {
             ScopeKind::Module => {
                 let conditional = self.conditional > 0 || extra_conditional;
-                self.emit(Effect::Bind { name: name.to_string(), span, kind, conditional });
+                let exhaustive = conditional && !extra_conditional && self.exhaustive.contains(&*normalize(name));
+                self.emit(Effect::Bind { name: name.to_string(), span, kind, conditional, exhaustive });
             }
             ScopeKind::Class => {
-                self.scopes[i].locals.insert(name.to_string());
+                self.scopes[i].locals.insert(normalize(name).into_owned());
             }
             ScopeKind::Function | ScopeKind::Lambda => {
-                if self.scopes[i].globals.contains(name) {
-                    self.emit(Effect::Bind { name: name.to_string(), span, kind, conditional: true });
+                if self.scopes[i].globals.contains(&*normalize(name)) {
+                    self.emit(Effect::Bind {
+                        name: name.to_string(),
+                        span,
+                        kind,
+                        conditional: true,
+                        exhaustive: false,
+                    });
                 }
             }
             ScopeKind::Comprehension | ScopeKind::Type => {}
@@ -134,9 +144,9 @@ impl Analyzer<'_> {
         match self.scopes[i].kind {
             ScopeKind::Module => self.emit(Effect::Delete { name: name.to_string(), span }),
             ScopeKind::Class => {
-                self.scopes[i].locals.remove(name);
+                self.scopes[i].locals.remove(&*normalize(name));
             }
-            ScopeKind::Function | ScopeKind::Lambda if self.scopes[i].globals.contains(name) => {
+            ScopeKind::Function | ScopeKind::Lambda if self.scopes[i].globals.contains(&*normalize(name)) => {
                 self.emit(Effect::Delete { name: name.to_string(), span })
             }
             _ => {}
@@ -151,7 +161,7 @@ impl Analyzer<'_> {
 pub(super) fn collect_locals(body: Node, text: &str) -> (HashSet<String>, HashSet<String>) {
     let mut locals = HashSet::new();
     let mut globals = HashSet::new();
-    let name = |n: Node| text.get(n.byte_range()).unwrap_or("").to_string();
+    let name = |n: Node| normalize(text.get(n.byte_range()).unwrap_or("")).into_owned();
     let mut stack = vec![body];
     while let Some(n) = stack.pop() {
         match n.kind() {

@@ -4,9 +4,9 @@
 use tree_sitter::Node;
 
 use super::scope::Resolved;
-use super::syntax::{first_identifier, named_children, pattern_identifiers, plain_identifier, squash};
+use super::syntax::{attribute_path, first_identifier, named_children, pattern_identifiers, plain_identifier, squash};
 use super::{problem, Analyzer};
-use crate::python::{BindKind, Effect};
+use crate::python::{BindKind, Effect, ImportedModule, Span};
 
 // ----- blocks and compound statements ------------------------------------------
 
@@ -27,6 +27,20 @@ impl Analyzer<'_> {
         if !self.enter() {
             return;
         }
+        // A module-level `if`/`try`/`match`: which names every path through it binds.
+        let outermost = self.at_module()
+            && self.conditional == 0
+            && matches!(n.kind(), "if_statement" | "try_statement" | "match_statement");
+        let saved =
+            outermost.then(|| std::mem::replace(&mut self.exhaustive, super::paths::bound_on_every_path(n, self.text)));
+        self.visit_stmt_kind(n);
+        if let Some(s) = saved {
+            self.exhaustive = s;
+        }
+        self.leave();
+    }
+
+    fn visit_stmt_kind(&mut self, n: Node) {
         match n.kind() {
             "expression_statement" => {
                 for c in named_children(n) {
@@ -117,7 +131,6 @@ impl Analyzer<'_> {
                 }
             }
         }
-        self.leave();
     }
 
     pub(super) fn visit_field(&mut self, n: Node, field: &str) {
@@ -156,11 +169,20 @@ impl Analyzer<'_> {
 
     fn visit_try(&mut self, n: Node) {
         let guard = named_children(n).into_iter().any(|c| c.kind() == "except_clause" && self.catches_name_error(c));
+        let optional = named_children(n)
+            .into_iter()
+            .any(|c| c.kind() == "except_clause" && self.catches(c, &["ImportError", "ModuleNotFoundError"]));
         self.conditional += 1;
         if guard {
             self.soft_guard += 1;
         }
+        if optional {
+            self.optional_imports += 1;
+        }
         self.visit_field_block(n, "body");
+        if optional {
+            self.optional_imports -= 1;
+        }
         if guard {
             self.soft_guard -= 1;
         }
@@ -181,14 +203,23 @@ impl Analyzer<'_> {
 
     /// Whether an `except` clause catches `NameError` (bare, `Exception`, ...).
     fn catches_name_error(&self, clause: Node) -> bool {
+        self.catches(clause, &["NameError"])
+    }
+
+    /// Whether an `except` clause catches one of these exceptions (or is bare, or
+    /// catches `Exception` or `BaseException`).
+    fn catches(&self, clause: Node, exceptions: &[&str]) -> bool {
         let Some(value) = clause.child_by_field_name("value") else {
             return true;
         };
         let caught = if value.kind() == "as_pattern" { value.named_child(0).unwrap_or(value) } else { value };
         let mut stack = vec![caught];
         while let Some(x) = stack.pop() {
-            if x.kind() == "identifier" && matches!(self.text_of(x), "NameError" | "Exception" | "BaseException") {
-                return true;
+            if x.kind() == "identifier" {
+                let name = self.text_of(x);
+                if exceptions.contains(&name) || matches!(name, "Exception" | "BaseException") {
+                    return true;
+                }
             }
             stack.extend(named_children(x));
         }
@@ -257,6 +288,45 @@ impl Analyzer<'_> {
     }
 }
 
+/// Functions that make a class when called: `collections.namedtuple`, `typing.NamedTuple`,
+/// `dataclasses.make_dataclass`, `enum.Enum` and its kin (the functional API), `type` with
+/// three arguments, attrs' `make_class`, pydantic's `create_model`.
+const CLASS_FACTORIES: &[&str] = &[
+    "Enum",
+    "Flag",
+    "IntEnum",
+    "IntFlag",
+    "NamedTuple",
+    "StrEnum",
+    "create_model",
+    "make_class",
+    "make_dataclass",
+    "namedtuple",
+];
+
+/// Whether `value` is a call that makes a class.
+fn makes_class(value: Node, text: &str) -> bool {
+    if value.kind() != "call" {
+        return false;
+    }
+    let Some(func) = value.child_by_field_name("function") else {
+        return false;
+    };
+    let name = match func.kind() {
+        "identifier" => text.get(func.byte_range()),
+        "attribute" => func.child_by_field_name("attribute").and_then(|a| text.get(a.byte_range())),
+        _ => None,
+    };
+    let args = value
+        .child_by_field_name("arguments")
+        .map(|a| named_children(a).into_iter().filter(|c| c.kind() != "comment").count());
+    match name {
+        Some("type") => args == Some(3),
+        Some(n) => CLASS_FACTORIES.contains(&n) && args.is_some_and(|a| a >= 1),
+        None => false,
+    }
+}
+
 // ----- assignments, their targets, `del` -----------------------------------------
 
 impl Analyzer<'_> {
@@ -301,6 +371,19 @@ impl Analyzer<'_> {
                 }
             }
         }
+        // `Point = namedtuple("Point", "x y")` makes a class, as a `class` statement does:
+        // it is code that travels with the instances of the class.
+        if let ([t], true) = (targets.as_slice(), self.at_module()) {
+            if let (Some(id), Some(stmt)) = (plain_identifier(*t), n.parent()) {
+                if makes_class(value, self.text) && stmt.kind() == "expression_statement" {
+                    let name = self.text_of(id).to_string();
+                    let index = self.start_definition(&name, crate::python::DefinitionKind::Class, stmt);
+                    self.bind(&name, self.span(id), BindKind::Definition(index));
+                    self.bind_extras.clear();
+                    return;
+                }
+            }
+        }
         for t in targets {
             self.bind_target(t);
         }
@@ -324,7 +407,7 @@ impl Analyzer<'_> {
             let root = self.visit_target_chain(left);
             self.visit_field(n, "right");
             if let Some(r) = root {
-                self.mutate(r);
+                self.mutate(r, attribute_path(left, self.text));
             }
         }
     }
@@ -341,7 +424,7 @@ impl Analyzer<'_> {
             }
             "subscript" | "attribute" => {
                 if let Some(root) = self.visit_target_chain(t) {
-                    self.mutate(root);
+                    self.mutate(root, attribute_path(t, self.text));
                 }
             }
             _ => {
@@ -390,7 +473,7 @@ impl Analyzer<'_> {
             "identifier" => self.delete(self.text_of(t), self.span(t)),
             "subscript" | "attribute" => {
                 if let Some(root) = self.visit_target_chain(t) {
-                    self.mutate(root);
+                    self.mutate(root, attribute_path(t, self.text));
                 }
             }
             _ => {
@@ -416,7 +499,7 @@ impl Analyzer<'_> {
             };
             let Some(dotted) = dotted else { continue };
             let module = squash(self.text_of(dotted));
-            self.note_import(&module);
+            self.note_import(&module, self.span(n));
             let (bound, bound_span, statement) = match alias {
                 Some(a) => {
                     (self.text_of(a).to_string(), self.span(a), format!("import {module} as {}", self.text_of(a)))
@@ -435,7 +518,7 @@ impl Analyzer<'_> {
             return;
         };
         let module = squash(self.text_of(module_node));
-        self.note_import(&module);
+        self.note_import(&module, self.span(n));
         if named_children(n).iter().any(|c| c.kind() == "wildcard_import") {
             if self.scopes.len() == 1 {
                 self.emit(Effect::StarImport { module, span: self.span(n) });
@@ -464,9 +547,13 @@ impl Analyzer<'_> {
         }
     }
 
-    fn note_import(&mut self, module: &str) {
-        if !self.imported.iter().any(|m| m == module) {
-            self.imported.push(module.to_string());
+    /// Records an imported module; an import outside a `try ... except ImportError`
+    /// makes the module required.
+    fn note_import(&mut self, module: &str, span: Span) {
+        let optional = self.optional_imports > 0;
+        match self.imported.iter_mut().find(|m| m.module == module) {
+            Some(m) => m.optional &= optional,
+            None => self.imported.push(ImportedModule { module: module.to_string(), span, optional }),
         }
     }
 }

@@ -1,27 +1,63 @@
 use super::*;
-use crate::python::{DefinitionKind, MagicHandling, ProblemSeverity, ValueHint};
+use crate::python::{Arg, DefinitionKind, MagicHandling, ProblemSeverity, ValueHint};
 
-/// A compact rendering of effects: `R x`, `r x` (soft), `B x`, `b x` (conditional),
-/// `M x`, `D x`, `MC x.a.b`, `MC! x.a` (inplace), `C f(a,_;k=c)`, `* m`.
+/// A compact rendering of effects: `R x`, `R? x` (conditional), `r x` (soft), `B x`,
+/// `b x` (conditional), `b! x` (conditional, bound on every path), `M x`, `M x.a.b`
+/// (through attributes), `D x`, `MC x.a.b`, `MC! x.a` (inplace), `C f(a,_,$0;k=c)`
+/// (`$0`: the enclosing function's first parameter), `* m`, `S setting`.
 fn fx(effects: &[Effect]) -> Vec<String> {
+    let arg = |a: &Arg| match a {
+        Arg::Name(n) => n.clone(),
+        Arg::Param(i) => format!("${i}"),
+        Arg::Names(ns) => format!("[{}]", ns.join(",")),
+        Arg::Other => "_".into(),
+    };
     effects
         .iter()
         .map(|e| match e {
-            Effect::Read { name, soft, .. } => {
-                format!("{} {name}", if *soft { "r" } else { "R" })
+            Effect::Read { name, soft, conditional, .. } => {
+                format!(
+                    "{} {name}",
+                    if *soft {
+                        "r"
+                    } else if *conditional {
+                        "R?"
+                    } else {
+                        "R"
+                    }
+                )
             }
-            Effect::Bind { name, conditional, .. } => format!("{} {name}", if *conditional { "b" } else { "B" }),
-            Effect::Mutate { name, .. } => format!("M {name}"),
+            Effect::Bind { name, conditional, exhaustive, .. } => {
+                format!(
+                    "{} {name}",
+                    if *exhaustive {
+                        "b!"
+                    } else if *conditional {
+                        "b"
+                    } else {
+                        "B"
+                    }
+                )
+            }
+            Effect::Mutate { name, path, .. } if path.is_empty() => format!("M {name}"),
+            Effect::Mutate { name, path, .. } => format!("M {name}.{}", path.join(".")),
             Effect::Delete { name, .. } => format!("D {name}"),
-            Effect::MethodCall { receiver, path, inplace, .. } => {
-                format!("MC{} {receiver}.{}", if *inplace { "!" } else { "" }, path.join("."))
+            Effect::MethodCall { receiver, path, inplace, args, kwargs, .. } => {
+                let mut s = format!("MC{} {receiver}.{}", if *inplace { "!" } else { "" }, path.join("."));
+                if args.iter().chain(kwargs.iter().map(|(_, a)| a)).any(|a| !matches!(a, Arg::Other)) {
+                    let a: Vec<String> = args.iter().map(arg).collect();
+                    let k: Vec<String> = kwargs.iter().map(|(k, v)| format!("{k}={}", arg(v))).collect();
+                    s.push_str(&format!("({};{})", a.join(","), k.join(",")));
+                }
+                s
             }
             Effect::Call { callee, args, kwargs, .. } => {
-                let a: Vec<String> = args.iter().map(|x| x.clone().unwrap_or("_".into())).collect();
-                let k: Vec<String> =
-                    kwargs.iter().map(|(k, v)| format!("{k}={}", v.clone().unwrap_or("_".into()))).collect();
+                let a: Vec<String> = args.iter().map(arg).collect();
+                let k: Vec<String> = kwargs.iter().map(|(k, v)| format!("{k}={}", arg(v))).collect();
+                let callee = if callee.is_empty() { "?" } else { callee };
                 format!("C {callee}({};{})", a.join(","), k.join(","))
             }
+            Effect::SetState { setting, .. } => format!("S {setting}"),
             Effect::StarImport { module, .. } => format!("* {module}"),
             Effect::Alias { name, of, .. } => format!("A {name}<-{}", of.join(",")),
             Effect::Value { name, hint, .. } => match hint {
@@ -99,21 +135,86 @@ fn assignment_order() {
 fn mutations() {
     assert_eq!(effects("x.append(1)\n"), ["R x", "MC x.append"]);
     assert_eq!(effects("x[k] = v\n"), ["R v", "R x", "R k", "M x"]);
-    assert_eq!(effects("x.a = v\n"), ["R v", "R x", "M x"]);
-    assert_eq!(effects("x.a[k] = v\n"), ["R v", "R x", "R k", "M x"]);
-    assert_eq!(effects("del x[k]\ndel y.a\ndel z\n"), ["R x", "R k", "M x", "R y", "M y", "D z"]);
+    assert_eq!(effects("x.a = v\n"), ["R v", "R x", "M x.a"]);
+    assert_eq!(effects("x.a[k] = v\n"), ["R v", "R x", "R k", "M x.a"]);
+    assert_eq!(effects("del x[k]\ndel y.a\ndel z\n"), ["R x", "R k", "M x", "R y", "M y.a", "D z"]);
     assert_eq!(effects("x[0] += 1\n"), ["R x", "M x"]);
-    assert_eq!(effects("df.drop(columns=c, inplace=True)\n"), ["R df", "R c", "MC! df.drop"]);
+    assert_eq!(effects("df.drop(columns=c, inplace=True)\n"), ["R df", "R c", "MC! df.drop(;columns=c,inplace=_)"]);
     assert_eq!(effects("np.random.seed(0)\n"), ["R np", "MC np.random.seed"]);
-    assert_eq!(effects("random.shuffle(x)\n"), ["R random", "R x", "MC random.shuffle", "M x"]);
-    assert_eq!(effects("heapq.heappush(h, 1)\n"), ["R heapq", "R h", "MC heapq.heappush", "M h"]);
+    assert_eq!(effects("random.shuffle(x)\n"), ["R random", "R x", "MC random.shuffle(x;)", "M x"]);
+    assert_eq!(effects("heapq.heappush(h, 1)\n"), ["R heapq", "R h", "MC heapq.heappush(h,_;)", "M h"]);
     assert_eq!(effects("v = next(it)\n"), ["R next", "R it", "C next(it;)", "M it", "B v"]);
     assert_eq!(effects("f(a, 1, k=c, j=2)\n"), ["R f", "R a", "R c", "C f(a,_;k=c,j=_)"]);
+    // Module settings are changed through attribute paths.
+    assert_eq!(effects("os.environ['K'] = 'v'\n"), ["R os", "M os.environ"]);
+    assert_eq!(effects("pd.options.display.precision = 3\n"), ["R pd", "M pd.options.display.precision"]);
+}
+
+#[test]
+fn setattr_out_and_vars_change_what_they_name() {
+    assert_eq!(effects("setattr(obj, 'a', 1)\n"), ["R setattr", "R obj", "C setattr(obj,_,_;)", "M obj.a"]);
+    assert_eq!(effects("delattr(obj, name)\n"), ["R delattr", "R obj", "R name", "C delattr(obj,name;)", "M obj"]);
+    assert_eq!(effects("np.add(a, b, out=c)\n"), ["R np", "R a", "R b", "R c", "MC np.add(a,b;out=c)", "M c"]);
+    assert_eq!(
+        effects("np.divmod(a, b, out=(q, r))\n"),
+        ["R np", "R a", "R b", "R q", "R r", "MC np.divmod(a,b;out=[q,r])", "M q", "M r"]
+    );
+    assert_eq!(
+        effects("vars(cfg).update(d)\n"),
+        ["R vars", "R cfg", "C vars(cfg;)", "R d", "MC cfg.__dict__.update(d;)"]
+    );
+    assert_eq!(effects("make()(x)\n"), ["R make", "C make(;)", "R x", "C ?(x;)"]);
+    assert_eq!(effects("f([a, 1], {'k': b})\n"), ["R f", "R a", "R b", "C f([a],[b];)"]);
+}
+
+#[test]
+fn arguments_name_parameters_of_top_level_functions() {
+    let f = cell("def f(a, b):\n    g(b, a, c)\n    np.copyto(a, b)\n    def h(p):\n        g(p)\n");
+    assert_eq!(
+        fx(&f.definitions[0].call_effects),
+        ["r g", "r c", "C g($1,$0,c;)", "r np", "MC np.copyto($0,$1;)", "r g", "C g(_;)"]
+    );
+}
+
+#[test]
+fn identifiers_are_compared_as_python_compares_them() {
+    // MICRO SIGN and GREEK SMALL LETTER MU are one name after NFKC normalisation.
+    assert_eq!(effects("\u{b5} = 1\nprint(\u{3bc})\n"), ["B \u{3bc}", "R print", "R \u{3bc}", "C print(\u{3bc};)"]);
+    let f = cell("def f(\u{b5}):\n    return \u{3bc}\n");
+    assert_eq!(
+        fx(&f.definitions[0].call_effects),
+        Vec::<String>::new(),
+        "the parameter is local under either spelling"
+    );
+}
+
+#[test]
+fn imports_in_try_except_import_error_are_optional() {
+    let f = cell("try:\n    from StringIO import StringIO\nexcept ImportError:\n    from io import StringIO\nimport pandas\ntry:\n    import ujson\nexcept Exception:\n    ujson = None\ntry:\n    import numpy\nexcept ValueError:\n    pass\n");
+    let modules: Vec<(&str, bool)> = f.imports.iter().map(|i| (i.module.as_str(), i.optional)).collect();
+    assert_eq!(modules, [("StringIO", true), ("io", false), ("pandas", false), ("ujson", true), ("numpy", false)]);
+}
+
+#[test]
+fn bindings_on_every_path_are_exhaustive() {
+    assert_eq!(effects("if c:\n    x = 1\nelse:\n    x = 2\n"), ["R c", "b! x", "b! x"]);
+    assert_eq!(effects("if c:\n    x = 1\n"), ["R c", "b x"]);
+    assert_eq!(
+        effects("try:\n    x = f()\nexcept ValueError:\n    x = None\n"),
+        ["R? f", "C f(;)", "b! x", "R? ValueError", "b! x"]
+    );
+    assert_eq!(effects("for i in r:\n    x = i\n"), ["R r", "b i", "R? i", "b x"]);
+}
+
+#[test]
+fn ipython_settings() {
+    let f = cell("%env MODE=fast\n%cd data\n%env MODE\n");
+    assert_eq!(fx(&f.effects), ["S os.environ", "S os.chdir"]);
 }
 
 #[test]
 fn control_flow_is_conditional() {
-    assert_eq!(effects("for i in xs:\n    y = i\n"), ["R xs", "b i", "R i", "b y"]);
+    assert_eq!(effects("for i in xs:\n    y = i\n"), ["R xs", "b i", "R? i", "b y"]);
     assert_eq!(effects("if c:\n    a = 1\nelse:\n    b = 2\n"), ["R c", "b a", "b b"]);
     assert_eq!(effects("with open(p) as fh:\n    d = fh\n"), ["R open", "R p", "C open(p;)", "B fh", "R fh", "B d"]);
     assert_eq!(effects("while c:\n    n = 1\n"), ["R c", "b n"]);
@@ -123,15 +224,15 @@ fn control_flow_is_conditional() {
 fn except_as_is_deleted() {
     assert_eq!(
         effects("try:\n    a = f()\nexcept ValueError as e:\n    m = e\n"),
-        ["R f", "C f(;)", "b a", "R ValueError", "b e", "R e", "b m", "D e"]
+        ["R? f", "C f(;)", "b a", "R? ValueError", "b e", "R? e", "b m", "D e"]
     );
 }
 
 #[test]
 fn name_error_guard_makes_reads_soft() {
-    assert_eq!(effects("try:\n    x\nexcept NameError:\n    x = 1\n"), ["r x", "R NameError", "b x"]);
+    assert_eq!(effects("try:\n    x\nexcept NameError:\n    x = 1\n"), ["r x", "R? NameError", "b x"]);
     assert_eq!(effects("try:\n    x\nexcept:\n    pass\n"), ["r x"]);
-    assert_eq!(effects("try:\n    x\nexcept KeyError:\n    pass\n"), ["R x", "R KeyError"]);
+    assert_eq!(effects("try:\n    x\nexcept KeyError:\n    pass\n"), ["R? x", "R? KeyError"]);
 }
 
 #[test]
@@ -145,7 +246,7 @@ fn comprehensions_and_walrus() {
 
 #[test]
 fn lambdas_read_softly() {
-    assert_eq!(effects("f = lambda a, b=d: a + g(b) + c\n"), ["R d", "r g", "C g(b;)", "r c", "B f"]);
+    assert_eq!(effects("f = lambda a, b=d: a + g(b) + c\n"), ["R d", "r g", "C g(_;)", "r c", "B f"]);
 }
 
 #[test]
@@ -170,13 +271,15 @@ fn imports() {
         kinds[4],
         &BindKind::Import { module: ".".into(), attribute: Some("loc".into()), statement: "from . import loc".into() }
     );
-    assert_eq!(f.imported_modules, ["a.b.c", "a.b", "m", ".", "n"]);
+    let modules: Vec<&str> = f.imports.iter().map(|i| i.module.as_str()).collect();
+    assert_eq!(modules, ["a.b.c", "a.b", "m", ".", "n"]);
 }
 
 #[test]
 fn imports_inside_functions_are_listed_but_local() {
     let f = cell("def f():\n    import os\n    try:\n        import ujson as json\n    except ImportError:\n        json = None\n    return os.getcwd(), json\n");
-    assert_eq!(f.imported_modules, ["os", "ujson"]);
+    let modules: Vec<(&str, bool)> = f.imports.iter().map(|i| (i.module.as_str(), i.optional)).collect();
+    assert_eq!(modules, [("os", false), ("ujson", true)]);
     assert_eq!(fx(&f.definitions[0].call_effects), ["r ImportError"]);
 }
 
@@ -186,7 +289,7 @@ fn functions_defer_their_reads() {
     assert_eq!(fx(&f.effects), ["R deco", "R a", "C deco(a;)", "R dflt", "r T", "B f", "R f", "R x", "C f(x;)"]);
     let d = &f.definitions[0];
     assert_eq!(d.name, "f");
-    assert_eq!(fx(&d.call_effects), ["r g", "r h", "C h(loc;)"]);
+    assert_eq!(fx(&d.call_effects), ["r g", "r h", "C h(_;)"]);
     assert!(d.source.starts_with("@deco(a)\ndef f("));
     assert!(d.source.ends_with("return [loc for _ in q]"));
     assert!(matches!(f.effects[5], Effect::Bind { kind: BindKind::Definition(0), .. }));
@@ -241,7 +344,7 @@ fn fstrings() {
 #[test]
 fn match_statement() {
     let e = effects("match p:\n    case Point(x=0, y=yy) | [a, *rest] as whole:\n        pass\n    case Color.RED:\n        pass\n    case _:\n        pass\n");
-    assert_eq!(e, ["R p", "R Point", "b yy", "b a", "b rest", "b whole", "R Color"]);
+    assert_eq!(e, ["R p", "R? Point", "b yy", "b a", "b rest", "b whole", "R? Color"]);
 }
 
 #[test]
@@ -688,4 +791,25 @@ fn random_cells_never_panic() {
         let _ = crate::python::parse_parameters_cell(&src);
         let _ = crate::python::parse_metrics_cell(&src);
     }
+}
+
+#[test]
+fn classes_made_by_calls_are_definitions() {
+    for src in [
+        "Point = namedtuple('Point', 'x y')\n",
+        "Point = collections.namedtuple('Point', ['x', 'y'])\n",
+        "Point = typing.NamedTuple('Point', [('x', int)])\n",
+        "Point = make_dataclass('Point', ['x'])\n",
+        "Point = enum.Enum('Point', 'A B')\n",
+        "Point = type('Point', (object,), {'x': 1})\n",
+    ] {
+        let f = cell(src);
+        assert_eq!(f.definitions.len(), 1, "{src}");
+        assert_eq!(f.definitions[0].kind, DefinitionKind::Class, "{src}");
+        assert_eq!(f.definitions[0].source, src.trim_end(), "{src}");
+        assert!(f.effects.iter().any(|e| matches!(e, Effect::Bind { kind: BindKind::Definition(0), .. })), "{src}");
+    }
+    // Not class factories: a one-argument `type`, a call assigned to two names.
+    assert!(cell("t = type(x)\n").definitions.is_empty());
+    assert!(cell("a, b = namedtuple('P', 'x'), 1\n").definitions.is_empty());
 }

@@ -1,49 +1,7 @@
-//! From Python imports to the PyPI packages a step installs.
-
-/// Import names whose PyPI distribution has another name (the usual suspects).
-const DISTRIBUTIONS: &[(&str, &str)] = &[
-    ("Crypto", "pycryptodome"),
-    ("IPython", "ipython"),
-    ("Levenshtein", "python-Levenshtein"),
-    ("MySQLdb", "mysqlclient"),
-    ("OpenSSL", "pyOpenSSL"),
-    ("PIL", "Pillow"),
-    ("apache_beam", "apache-beam"),
-    ("attr", "attrs"),
-    ("bs4", "beautifulsoup4"),
-    ("cv2", "opencv-python"),
-    ("dateutil", "python-dateutil"),
-    ("docx", "python-docx"),
-    ("dotenv", "python-dotenv"),
-    ("fitz", "PyMuPDF"),
-    ("git", "GitPython"),
-    ("github", "PyGithub"),
-    ("imblearn", "imbalanced-learn"),
-    ("jwt", "PyJWT"),
-    ("kale", "kubeflow-kale"),
-    ("magic", "python-magic"),
-    ("mpl_toolkits", "matplotlib"),
-    ("pptx", "python-pptx"),
-    ("psycopg2", "psycopg2-binary"),
-    ("pylab", "matplotlib"),
-    ("serial", "pyserial"),
-    ("skimage", "scikit-image"),
-    ("sklearn", "scikit-learn"),
-    ("sklearn_evaluation", "sklearn-evaluation"),
-    ("tensorflow_data_validation", "tensorflow-data-validation"),
-    ("tensorflow_datasets", "tensorflow-datasets"),
-    ("tensorflow_hub", "tensorflow-hub"),
-    ("tensorflow_model_analysis", "tensorflow-model-analysis"),
-    ("tensorflow_transform", "tensorflow-transform"),
-    ("yaml", "PyYAML"),
-    ("zmq", "pyzmq"),
-];
-
-/// Modules installed by the KFP preamble itself or part of every step's runtime.
-const PROVIDED: &[&str] = &["kfp"];
+//! Python 3.11's standard library: imports of these modules install nothing.
 
 /// Python 3.11's standard library (`sys.stdlib_module_names`), sorted.
-const STDLIB: &[&str] = &[
+pub(super) const STDLIB: &[&str] = &[
     "__future__",
     "_abc",
     "_aix_support",
@@ -350,41 +308,3 @@ const STDLIB: &[&str] = &[
     "zlib",
     "zoneinfo",
 ];
-
-/// Whether a top-level module name belongs to the standard library.
-pub fn is_stdlib(top: &str) -> bool {
-    STDLIB.binary_search(&top).is_ok()
-}
-
-/// The PyPI distribution that provides an imported module, or `None` for the standard
-/// library, relative imports and modules the runtime provides.
-/// `module` may be dotted (`sklearn.metrics`): its first component decides.
-pub fn distribution_for(module: &str) -> Option<String> {
-    let top = module.split('.').next().unwrap_or(module);
-    if top.is_empty() || module.starts_with('.') || is_stdlib(top) || PROVIDED.contains(&top) {
-        return None;
-    }
-    Some(DISTRIBUTIONS.iter().find(|(m, _)| *m == top).map_or_else(|| top.replace('_', "-"), |(_, d)| d.to_string()))
-}
-
-/// The top-level module of a dotted name.
-pub fn top_level(module: &str) -> &str {
-    module.split('.').next().unwrap_or(module)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn maps_import_names_to_distributions() {
-        assert!(STDLIB.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(distribution_for("sklearn.model_selection").as_deref(), Some("scikit-learn"));
-        assert_eq!(distribution_for("numpy").as_deref(), Some("numpy"));
-        assert_eq!(distribution_for("PIL.Image").as_deref(), Some("Pillow"));
-        assert_eq!(distribution_for("os.path"), None);
-        assert_eq!(distribution_for("__future__"), None);
-        assert_eq!(distribution_for(".local"), None);
-        assert_eq!(distribution_for("kfp.dsl"), None);
-    }
-}
