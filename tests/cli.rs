@@ -151,7 +151,7 @@ fn help_says_how_untagged_notebooks_are_split_and_names_module_path() {
 fn local_modules_too_large_to_carry_are_an_error_that_suggests_the_image() {
     let dir = tempfile::tempdir().unwrap();
     let nb = write(dir.path(), "nb.ipynb", &[(&["step:a"], "import big_helpers\nx = big_helpers.X")]);
-    let big = format!("X = 1\n{}", "# padding\n".repeat(40_000));
+    let big: String = (0..20_000).map(|i| format!("VALUE_{i} = {i}\n")).collect::<String>() + "X = 1\n";
     std::fs::write(dir.path().join("big_helpers.py"), big).unwrap();
     let out = run(nbkf().arg("convert").arg(&nb).args(["-o", "-", "--color", "never"]), false);
     assert_eq!(out.status.code(), Some(1));

@@ -15,14 +15,15 @@ pub fn shared() -> PathBuf {
     std::env::var_os("NBKF_SHARED").map(PathBuf::from).unwrap_or_else(|| repo().join("..").join("shared"))
 }
 
-/// The Python of the test environment (`scripts/test` creates it), or `$NBKF_TEST_PYTHON`.
+/// The Python of the test environment: `$NBKF_TEST_PYTHON` (`scripts/test` creates the
+/// environment and sets it), else `.venv-test/bin/python` in the repository.
 pub fn python() -> PathBuf {
     let p = std::env::var_os("NBKF_TEST_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join(".venv-test").join("bin").join("python"));
     assert!(
         p.exists(),
-        "the Python test environment is missing at {}: run `scripts/test` (it creates it)",
+        "the Python test environment is missing at {}: run `scripts/test` (it creates it and sets NBKF_TEST_PYTHON)",
         p.display()
     );
     p
