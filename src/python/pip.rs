@@ -479,13 +479,13 @@ fn parse_install(tool: Tool, words: &[Word], out: &mut PipCommands) {
             };
             let (name, attached) = match option(name, tool) {
                 Some(_) => (name.to_string(), attached),
-                None if !name.starts_with("--") && name.len() > 2 => {
+                None if !name.starts_with("--") && name.chars().count() > 2 => {
                     // `-qU` (combined flags) or `-rfile.txt` (a value attached to a short option).
-                    let short = &name[..2];
+                    let split = name.char_indices().nth(2).map_or(name.len(), |(i, _)| i);
                     if name[1..].chars().all(|c| SHORT_FLAGS.contains(c)) {
                         continue;
                     }
-                    (short.to_string(), Some(name[2..].to_string()))
+                    (name[..split].to_string(), Some(name[split..].to_string()))
                 }
                 None => (name.to_string(), attached),
             };
@@ -830,6 +830,14 @@ mod tests {
         assert_eq!(reqs("mamba install 'numpy>=1.2'"), ["numpy>=1.2"]);
         assert_eq!(conda_spec("numpy=1.*"), "numpy==1.*");
         assert_eq!(conda_spec("numpy=*"), "numpy");
+    }
+
+    #[test]
+    fn options_with_any_characters_never_panic() {
+        // Found by the fuzzer: a short option followed by a multi-byte character.
+        let p = parse_shell("pip install -\u{301}x y").unwrap();
+        assert_eq!(p.requirements, ["y"]);
+        assert!(parse_shell("pip install -é -ü=1 --ö x").is_some());
     }
 
     #[test]
