@@ -463,6 +463,7 @@ fn module_settings() {
     assert_eq!(metric(&r, "width"), 4.0);
     assert_eq!(metric(&r, "silenced"), 0.0);
     assert_eq!(metric(&r, "tau"), 6.0);
+    assert_eq!(metric(&r, "max-rows"), 7.0);
 }
 
 #[test]

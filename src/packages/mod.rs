@@ -74,6 +74,9 @@ pub fn top_level(module: &str) -> &str {
 /// `scikit-learn`), or `None` when the text names no project (a URL).
 pub fn requirement_name(requirement: &str) -> Option<String> {
     use std::str::FromStr;
+    if !crate::python::pip::valid_name_start(requirement) {
+        return None;
+    }
     pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(requirement).ok().map(|r| r.name.to_string())
 }
 

@@ -640,6 +640,12 @@ fn requirement(text: &str, tool: Tool) -> Result<String, (String, String)> {
         Tool::Conda => conda_spec(text),
         Tool::Pip => text.to_string(),
     };
+    if !valid_name_start(&text) {
+        return Err((
+            format!("`{text}` is not a requirement pip accepts (a package name is letters, digits, `.`, `_` and `-`, starting and ending with a letter or digit); it is not installed"),
+            "write a package name with an optional version (`pandas>=2.1`)".into(),
+        ));
+    }
     match pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(&text) {
         Ok(_) => Ok(text),
         Err(e) => {
@@ -653,6 +659,14 @@ fn requirement(text: &str, tool: Tool) -> Result<String, (String, String)> {
             ))
         }
     }
+}
+
+/// Whether a requirement starts with a valid PEP 508 project name (checked here first:
+/// `pep508_rs` panics on some names it half-accepts, such as `a_(x)`).
+pub fn valid_name_start(text: &str) -> bool {
+    let name =
+        text.trim_start().split(|c: char| !(c.is_ascii_alphanumeric() || "._-".contains(c))).next().unwrap_or("");
+    name.starts_with(|c: char| c.is_ascii_alphanumeric()) && name.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
 /// A conda match spec as a pip requirement: `conda-forge::numpy=1.26=py311_0` →
@@ -830,6 +844,15 @@ mod tests {
         assert_eq!(reqs("mamba install 'numpy>=1.2'"), ["numpy>=1.2"]);
         assert_eq!(conda_spec("numpy=1.*"), "numpy==1.*");
         assert_eq!(conda_spec("numpy=*"), "numpy");
+    }
+
+    #[test]
+    fn names_pep508_rs_would_panic_on_are_refused() {
+        // Found by the fuzzer: pep508_rs 0.9 panics on a name ending in `_` before `(`.
+        let p = parse_shell("pip install pandas ma_init__(name=name) ok").unwrap();
+        assert_eq!(p.requirements, ["pandas", "ok"]);
+        assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+        assert!(!valid_name_start("_x") && !valid_name_start("x_") && valid_name_start("x_y>=1"));
     }
 
     #[test]

@@ -177,8 +177,12 @@ pub fn build(
             packages.insert("ipython".into());
         }
         for input in acc.inputs.values() {
-            let producer: &StepPlan = &steps[position[&input.producer]];
-            packages.extend(producer.packages.iter().cloned());
+            // A producer is planned before its readers (unless the steps form a cycle,
+            // which is an error of its own).
+            if let Some(producer) = steps.get(position[&input.producer]) {
+                let producer: &StepPlan = producer;
+                packages.extend(producer.packages.iter().cloned());
+            }
         }
         let implied = packages::optional_features(&packages, &used);
         packages.extend(implied);
