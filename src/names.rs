@@ -4,6 +4,21 @@
 
 use std::collections::BTreeSet;
 
+/// The task that writes the step runtime every step loads (the pipeline's first task).
+pub const RUNTIME_TASK: &str = "nbkf-runtime";
+/// Its Python function.
+pub const RUNTIME_FUNCTION: &str = "nbkf_runtime";
+
+/// The task name of a step: [`dns_label`] of its name, never [`RUNTIME_TASK`].
+pub fn step_task(name: &str) -> String {
+    let task = dns_label(name);
+    if task == RUNTIME_TASK {
+        format!("{task}-step")
+    } else {
+        task
+    }
+}
+
 const PYTHON_KEYWORDS: &[&str] = &[
     "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
     "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",

@@ -51,8 +51,10 @@ impl Converted {
         self.docs[0]["root"]["dag"]["tasks"].as_object().expect("root.dag.tasks")
     }
 
+    /// The tasks of the notebook's steps (not the task that writes the step runtime).
     fn task_names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.tasks().keys().map(String::as_str).collect();
+        let mut names: Vec<&str> =
+            self.tasks().keys().map(String::as_str).filter(|t| *t != nbkf::names::RUNTIME_TASK).collect();
         names.sort();
         names
     }
@@ -63,6 +65,9 @@ impl Converted {
             .as_array()
             .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
             .unwrap_or_default();
+        // Every step runs after the task that writes the step runtime.
+        assert!(deps.iter().any(|d| d == nbkf::names::RUNTIME_TASK), "{task} does not load the step runtime");
+        deps.retain(|d| d != nbkf::names::RUNTIME_TASK);
         deps.sort();
         deps
     }
@@ -107,7 +112,8 @@ fn prev_ordering() {
     let c = convert("prev_ordering");
     assert_eq!(c.task_names(), ["first", "second", "third"]);
     assert_eq!(c.deps("second"), ["first"], "`prev:first` orders second after first");
-    assert!(c.tasks()["second"]["inputs"].is_null(), "second reads nothing: {:#}", c.tasks()["second"]);
+    let inputs: Vec<&String> = c.tasks()["second"]["inputs"]["artifacts"].as_object().unwrap().keys().collect();
+    assert_eq!(inputs, ["nbkf_runtime"], "second reads nothing but the step runtime: {:#}", c.tasks()["second"]);
     assert_eq!(c.deps("third"), ["first"], "third reads `alpha` from first");
     let r = c.equivalent(1, &[]);
     has_variables(&r, &["first:alpha"]);
@@ -225,7 +231,7 @@ fn legacy_block() {
 #[test]
 fn untagged() {
     let c = convert("untagged");
-    assert_eq!(c.tasks().len(), 1);
+    assert_eq!(c.task_names().len(), 1);
     // One step passes nothing between steps and the notebook has no metrics cell, so there is
     // nothing to compare: this checks that the one-step pipeline runs under the local runner.
     let r = c.equivalent(0, &["--min-compared", "0"]);

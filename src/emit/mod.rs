@@ -14,7 +14,9 @@ use crate::plan::{ParameterKind, Plan, StepPlan};
 use crate::python::Literal;
 use kfp_ir::*;
 
-pub use step_program::{component_names, ComponentNames};
+pub use step_program::{component_names, runtime_sha256, ComponentNames};
+
+use crate::names::RUNTIME_TASK;
 
 /// The KFP SDK version whose step convention and pip preamble nbkf follows.
 pub const KFP_VERSION: &str = "2.17.3";
@@ -91,6 +93,17 @@ fn pipeline_spec(plan: &Plan, names: &[ComponentNames], preamble: PreambleMode) 
         let exec = format!("exec-{}", step.task);
         let mut inputs = Definitions::default();
         let mut task_inputs = TaskInputs::default();
+        // Every step loads the step runtime the first task writes.
+        inputs.artifacts.insert(n.runtime.clone(), ArtifactSpec { artifact_type: ArtifactType::of("system.Artifact") });
+        task_inputs.artifacts.insert(
+            n.runtime.clone(),
+            ArtifactBinding {
+                task_output_artifact: TaskOutputArtifact {
+                    output_artifact_key: RUNTIME_OUTPUT.into(),
+                    producer_task: RUNTIME_TASK.into(),
+                },
+            },
+        );
         for (param, arg) in &n.parameters {
             let kind = plan.parameters.iter().find(|p| &p.name == param).map_or(ParameterKind::Str, |p| p.kind);
             inputs.parameters.insert(
@@ -143,7 +156,9 @@ fn pipeline_spec(plan: &Plan, names: &[ComponentNames], preamble: PreambleMode) 
             Task {
                 caching_options: CachingOptions { enable_cache: step.settings.cache },
                 component_ref: ComponentRef { name: comp },
-                dependent_tasks: step.after.iter().map(|a| plan.steps[*a].task.clone()).collect(),
+                dependent_tasks: std::iter::once(RUNTIME_TASK.to_string())
+                    .chain(step.after.iter().map(|a| plan.steps[*a].task.clone()))
+                    .collect(),
                 inputs: task_inputs,
                 // The name the KFP UI shows: the step's own name when the task name had to
                 // change it beyond `_` → `-` (a name in another script).
@@ -151,6 +166,7 @@ fn pipeline_spec(plan: &Plan, names: &[ComponentNames], preamble: PreambleMode) 
             },
         );
     }
+    runtime_task(plan, preamble, &mut components, &mut executors, &mut tasks);
     let mut root_inputs = Definitions::default();
     for p in &plan.parameters {
         let default = if p.kind.is_json() {
@@ -179,6 +195,64 @@ fn pipeline_spec(plan: &Plan, names: &[ComponentNames], preamble: PreambleMode) 
         schema_version: "2.1.0",
         sdk_version: format!("nbkf-{}", env!("CARGO_PKG_VERSION")),
     }
+}
+
+/// The output artifact of the runtime task.
+const RUNTIME_OUTPUT: &str = "runtime";
+
+/// The pipeline's first task: it writes the step runtime (the Python every step runs
+/// around the notebook's cells) to an artifact, so that the runtime is in the pipeline
+/// once and each step carries only its own code (a run must fit in one Kubernetes object).
+fn runtime_task(
+    plan: &Plan,
+    preamble: PreambleMode,
+    components: &mut BTreeMap<String, ComponentSpec>,
+    executors: &mut BTreeMap<String, Executor>,
+    tasks: &mut BTreeMap<String, Task>,
+) {
+    let comp = format!("comp-{RUNTIME_TASK}");
+    let exec = format!("exec-{RUNTIME_TASK}");
+    let mut outputs = Definitions::default();
+    outputs
+        .artifacts
+        .insert(RUNTIME_OUTPUT.into(), ArtifactSpec { artifact_type: ArtifactType::of("system.Artifact") });
+    components.insert(
+        comp.clone(),
+        ComponentSpec {
+            dag: None,
+            executor_label: Some(exec.clone()),
+            input_definitions: Definitions::default(),
+            output_definitions: outputs,
+        },
+    );
+    let mut command = Vec::new();
+    if preamble == PreambleMode::Pip {
+        command.extend(["sh".into(), "-c".into(), pip_preamble(&[], &[])]);
+    }
+    command.extend(["sh".into(), "-ec".into(), LAUNCHER.into(), step_program::render_runtime(plan, RUNTIME_OUTPUT)]);
+    let container = Container {
+        args: vec![
+            "--executor_input".into(),
+            "{{$}}".into(),
+            "--function_to_execute".into(),
+            crate::names::RUNTIME_FUNCTION.into(),
+        ],
+        command,
+        image: plan.settings.base_image.clone(),
+        resources: None,
+    };
+    executors.insert(exec, Executor { container });
+    tasks.insert(
+        RUNTIME_TASK.into(),
+        Task {
+            // The same runtime for the same nbkf version: always worth reusing.
+            caching_options: CachingOptions { enable_cache: true },
+            component_ref: ComponentRef { name: comp },
+            dependent_tasks: Vec::new(),
+            inputs: TaskInputs::default(),
+            task_info: TaskInfo { name: RUNTIME_TASK.into() },
+        },
+    );
 }
 
 /// The launcher of the KFP SDK's lightweight components: writes the source to a file and

@@ -14,6 +14,8 @@ use crate::runtime::STEP_RUNTIME;
 /// output names in the IR), unique within the component.
 #[derive(Debug, Clone)]
 pub struct ComponentNames {
+    /// The input artifact with the step runtime.
+    pub runtime: String,
     /// (pipeline parameter, argument)
     pub parameters: Vec<(String, String)>,
     /// (variable, argument), in the order of [`StepPlan::inputs`]. Inputs loaded from one
@@ -59,6 +61,7 @@ pub fn component_names(plan: &Plan, step: &StepPlan) -> ComponentNames {
         let wanted = if wanted.starts_with("_nbkf") { format!("p{wanted}") } else { wanted };
         crate::names::unique_name(wanted, &mut taken)
     };
+    let runtime = take("nbkf_runtime".into());
     let parameters = step.parameters.iter().map(|p| (p.clone(), take(p.clone()))).collect();
     let mut group_args: Vec<((usize, usize), String)> = Vec::new();
     let inputs = step
@@ -87,7 +90,7 @@ pub fn component_names(plan: &Plan, step: &StepPlan) -> ComponentNames {
         step.output_groups.iter().map(|g| (g.clone(), take(format!("out_group_{}", slug(&g[0]))))).collect();
     let metrics = (!step.metrics.is_empty()).then(|| take("metrics".into()));
     let report = step.settings.report.then(|| take("report".into()));
-    ComponentNames { parameters, inputs, outputs, output_groups, metrics, report }
+    ComponentNames { runtime, parameters, inputs, outputs, output_groups, metrics, report }
 }
 
 fn environment() -> &'static Environment<'static> {
@@ -95,28 +98,53 @@ fn environment() -> &'static Environment<'static> {
     ENV.get_or_init(|| {
         let mut env = Environment::new();
         env.add_template("step.py.j2", include_str!("../../templates/step.py.j2")).expect("the step template is valid");
+        env.add_template("runtime.py.j2", include_str!("../../templates/runtime.py.j2"))
+            .expect("the runtime template is valid");
         env
     })
 }
 
-/// `_nbkf_cell(index, id, source[, magic])`: a cell as the runtime takes it.
-/// (Translated Python, or the cell as written when IPython runs the cells.)
+/// `(index, id, source[, magic])`: a cell as the runtime takes it (`_nbkf_cell(*cell)`):
+/// translated Python, or the cell as written when IPython runs the cells.
 fn cell_literal(cell: &CellCode, ipython: bool) -> String {
     let id = cell.id.as_deref().map_or("None".to_string(), py);
     if ipython {
-        return format!("_nbkf_cell({}, {id}, {})", cell.index, py(&cell.source));
+        return format!("({}, {id}, {})", cell.index, py(&cell.source));
     }
-    let magic =
-        cell.cell_magic.as_ref().map(|m| format!(", magic=({}, {})", py(&m.name), py(&m.args))).unwrap_or_default();
-    format!("_nbkf_cell({}, {id}, {}{magic})", cell.index, py(&cell.program))
+    let magic = cell.cell_magic.as_ref().map(|m| format!(", ({}, {})", py(&m.name), py(&m.args))).unwrap_or_default();
+    format!("({}, {id}, {}{magic})", cell.index, py(&cell.program))
 }
 
+/// `(cell, None, source[, None, line])`: code copied from a cell, starting at `line`.
 fn injected_literal(cell: usize, line: usize, source: &str) -> String {
     if line > 1 {
-        format!("_nbkf_cell({cell}, None, {}, line={line})", py(source))
+        format!("({cell}, None, {}, None, {line})", py(source))
     } else {
-        format!("_nbkf_cell({cell}, None, {})", py(source))
+        format!("({cell}, None, {})", py(source))
     }
+}
+
+/// The SHA-256 of the step runtime, which every step checks before it runs it.
+pub fn runtime_sha256() -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(STEP_RUNTIME.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The Python source of the runtime task: it writes the step runtime to its output
+/// artifact `output`.
+pub fn render_runtime(plan: &Plan, output: &str) -> String {
+    environment()
+        .get_template("runtime.py.j2")
+        .and_then(|t| {
+            t.render(context! {
+                pipeline => plan.settings.name.replace('\n', " "),
+                version => env!("CARGO_PKG_VERSION"),
+                runtime_literal => py(STEP_RUNTIME),
+                function => crate::names::RUNTIME_FUNCTION,
+                output,
+            })
+        })
+        .expect("the runtime template renders with any plan")
 }
 
 /// Renders the step's Python source.
@@ -154,7 +182,7 @@ pub fn render(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> String {
         .map(|(path, source)| (py(path), py(source)))
         .collect();
 
-    let mut signature = Vec::new();
+    let mut signature = vec![format!("{}: Input[Artifact]", names.runtime)];
     let mut parameters = Vec::new();
     for (param, arg) in &names.parameters {
         let kind = plan.parameters.iter().find(|p| &p.name == param).map(|p| p.kind);
@@ -212,7 +240,9 @@ pub fn render(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> String {
                 pipeline_literal => py(&plan.settings.name),
                 ipython => if ipython { "True" } else { "False" },
                 version => env!("CARGO_PKG_VERSION"),
-                runtime => STEP_RUNTIME,
+                runtime_task => crate::names::RUNTIME_TASK,
+                runtime_sha256 => runtime_sha256(),
+                runtime_arg => &names.runtime,
                 prelude, definitions, late_definitions, cells, choices, candidates, modules,
                 function => &step.function,
                 signature, parameters, inputs, outputs, metrics,

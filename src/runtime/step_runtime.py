@@ -8,10 +8,36 @@ import os as _nbkf_os
 import sys as _nbkf_sys
 
 _NBKF_ABSENT_MARK = b"nbkf:absent\n"
-# What a step program sets when it has them (see templates/step.py.j2).
+# What the step runs: set from the step program by `_nbkf_configure`.
+_NBKF_NOTEBOOK = ""
+_NBKF_PIPELINE = ""
+_NBKF_IPYTHON = False
+_NBKF_PRELUDE = []
+_NBKF_DEFINITIONS = []
+_NBKF_LATE_DEFINITIONS = []
+_NBKF_CELLS = []
 _NBKF_CHOICES = {}
 _NBKF_CANDIDATES = {}
 _NBKF_MODULES = {}
+
+
+def _nbkf_configure(step):
+    """Takes what the step program says the step runs (see templates/step.py.j2): `cells`
+    (index, id, source[, cell magic, first line]), `prelude` (the `imports`/`functions`
+    cells), `definitions` (code from other steps, run before the inputs load) and
+    `late_definitions` (after), `choices` and `candidates` (definitions made in a branch),
+    `modules` (local modules' sources: path -> text)."""
+    global _NBKF_NOTEBOOK, _NBKF_PIPELINE, _NBKF_IPYTHON, _NBKF_PRELUDE, _NBKF_DEFINITIONS
+    global _NBKF_LATE_DEFINITIONS, _NBKF_CELLS, _NBKF_CHOICES, _NBKF_CANDIDATES, _NBKF_MODULES
+    cells = lambda items: [_nbkf_cell(*c) for c in items]
+    _NBKF_NOTEBOOK, _NBKF_PIPELINE, _NBKF_IPYTHON = step["notebook"], step["pipeline"], step["ipython"]
+    _NBKF_PRELUDE = cells(step["prelude"])
+    _NBKF_DEFINITIONS = cells(step["definitions"])
+    _NBKF_LATE_DEFINITIONS = cells(step["late_definitions"])
+    _NBKF_CELLS = cells(step["cells"])
+    _NBKF_CHOICES = {v: [(tuple(k), _nbkf_cell(*c)) for k, c in items] for v, items in step.get("choices", {}).items()}
+    _NBKF_CANDIDATES = step.get("candidates", {})
+    _NBKF_MODULES = step.get("modules", {})
 _NBKF_RANDOM_STATES = ("@random", "@numpy.random")
 
 

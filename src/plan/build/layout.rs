@@ -87,7 +87,7 @@ pub(super) fn assign_cells(notebook: &Notebook, diags: &mut Vec<Diagnostic>) -> 
             }
             Role::PipelineMetrics => Some(Slot::Metrics),
             Role::Step(name) => {
-                let task = names::dns_label(name);
+                let task = names::step_task(name);
                 let index = *by_task.entry(task.clone()).or_insert_with(|| {
                     steps.push(TaggedStep {
                         name: name.clone(),
@@ -177,7 +177,7 @@ pub(super) fn assign_cells(notebook: &Notebook, diags: &mut Vec<Diagnostic>) -> 
     }
 
     // Python function names, unique; task names are already unique (steps are keyed by them).
-    let mut taken = BTreeSet::new();
+    let mut taken = BTreeSet::from([names::RUNTIME_FUNCTION.to_string()]);
     for step in &mut steps {
         step.function = names::unique(names::python_identifier(&step.task), &mut taken, '_', 200);
     }
@@ -187,7 +187,7 @@ pub(super) fn assign_cells(notebook: &Notebook, diags: &mut Vec<Diagnostic>) -> 
         if step == usize::MAX {
             continue;
         }
-        let task = names::dns_label(&name);
+        let task = names::step_task(&name);
         let target = steps.iter().position(|s| s.task == task);
         let starts_before = |t: usize| steps[t].cells.first().is_some_and(|first| *first < cell);
         match target {
