@@ -18,6 +18,7 @@ pub mod plan;
 pub mod python;
 pub mod run;
 pub mod runtime;
+pub mod submit;
 pub mod tags;
 
 mod convert;
