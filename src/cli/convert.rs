@@ -1,40 +1,90 @@
 //! `nbkf convert`: a notebook in, KFP IR YAML out.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use nbkf::config::Overrides;
+use nbkf::emit::file::PipelineFile;
 use nbkf::{diagnostics, ConvertOptions, PreambleMode};
 
-use super::{io_error, plural, usage_error, write_output, ConvertArgs, Packages};
+use super::{io_error, plural, usage_error, write_output, ConversionArgs, ConvertArgs, Packages};
 
-pub fn convert(args: ConvertArgs, color: bool) -> ExitCode {
+/// The conversion options the flags ask for (checked).
+pub fn conversion_options(args: &ConversionArgs) -> Result<ConvertOptions, ExitCode> {
     if let Some(name) = &args.pipeline_name {
         if !nbkf::config::is_pipeline_name(name) {
-            return usage_error(&format!(
+            return Err(usage_error(&format!(
                 "invalid pipeline name `{name}`: use lower-case letters, digits and `-`, starting with a letter or digit (e.g. `{}`)",
                 nbkf::config::pipeline_name_from(name)
-            ));
+            )));
         }
     }
-    let module_paths = match super::module_paths(&args.module_path) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let options = ConvertOptions {
+    Ok(ConvertOptions {
         overrides: Overrides {
-            pipeline_name: args.pipeline_name,
-            experiment: args.experiment,
-            base_image: args.image,
-            description: args.description,
+            pipeline_name: args.pipeline_name.clone(),
+            experiment: args.experiment.clone(),
+            base_image: args.image.clone(),
+            description: args.description.clone(),
             ipython: args.ipython,
         },
-        preamble: match args.packages {
+        preamble: match args.packages.unwrap_or(Packages::Pip) {
             Packages::Pip => PreambleMode::Pip,
             Packages::Image => PreambleMode::Image,
         },
-        split: args.split.into(),
-        module_paths,
+        split: args.split.unwrap_or_default().into(),
+        module_paths: super::module_paths(&args.module_path)?,
+    })
+}
+
+/// A pipeline to send somewhere: a notebook converted here (its problems printed), or a
+/// pipeline YAML read as it is.
+pub struct LoadedPipeline {
+    /// The YAML, as it will be sent.
+    pub yaml: String,
+    pub file: PipelineFile,
+    /// The notebook's or YAML's file name.
+    pub source: String,
+}
+
+/// Loads `target`: a notebook is converted with `conversion`'s flags (warnings shown
+/// unless `quiet`); anything else is read as a pipeline YAML.
+pub fn load_pipeline(
+    target: &Path,
+    conversion: &ConversionArgs,
+    quiet: bool,
+    color: bool,
+) -> Result<LoadedPipeline, ExitCode> {
+    let shown_name = target.display().to_string();
+    let source = target.file_name().map_or_else(|| shown_name.clone(), |n| n.to_string_lossy().into_owned());
+    let yaml = if target.extension().is_some_and(|e| e == "ipynb") {
+        let options = conversion_options(conversion)?;
+        let c = nbkf::convert_file(target, &options).map_err(|e| io_error(&e.to_string()))?;
+        let shown: Vec<_> = c.diagnostics.iter().filter(|d| d.is_error() || !quiet).cloned().collect();
+        eprint!("{}", diagnostics::render(&shown, Some(&c.notebook), &shown_name, color));
+        match c.yaml {
+            Some(y) => y,
+            None => {
+                let errors = c.diagnostics.iter().filter(|d| d.is_error()).count();
+                eprintln!("error: {shown_name} has {errors} error{}; nothing was sent", plural(errors));
+                return Err(ExitCode::from(1));
+            }
+        }
+    } else {
+        if let Some(flag) = conversion.notebook_only_flag() {
+            return Err(usage_error(&format!(
+                "`{flag}` changes how a notebook is converted; {shown_name} is a pipeline YAML already (convert the notebook again instead)"
+            )));
+        }
+        std::fs::read_to_string(target).map_err(|e| io_error(&format!("cannot read {shown_name}: {e}")))?
+    };
+    let file = PipelineFile::parse(&yaml).map_err(|e| io_error(&format!("{shown_name}: {e}")))?;
+    Ok(LoadedPipeline { yaml, file, source })
+}
+
+pub fn convert(args: ConvertArgs, color: bool) -> ExitCode {
+    let options = match conversion_options(&args.conversion) {
+        Ok(o) => o,
+        Err(code) => return code,
     };
     let started = std::time::Instant::now();
     let conversion = match nbkf::convert_file(&args.notebook, &options) {
@@ -50,7 +100,7 @@ pub fn convert(args: ConvertArgs, color: bool) -> ExitCode {
         eprintln!("error: {file} has {errors} error{}; no pipeline was written", plural(errors));
         return ExitCode::from(1);
     };
-    let output = match args.output {
+    let output: PathBuf = match args.output {
         Some(p) => p,
         None => args
             .notebook

@@ -3,6 +3,7 @@
 
 mod convert;
 mod local;
+mod remote;
 mod tag;
 
 use std::io::{IsTerminal, Write};
@@ -79,6 +80,35 @@ pub enum Command {
     /// 1 the notebook has errors or (with --check) the tags differ; 2 usage or I/O
     /// problems.
     Tag(TagArgs),
+    /// Submit a notebook or pipeline YAML to Kubeflow Pipelines and start a run.
+    ///
+    /// A notebook is converted first (same flags as `convert`). The pipeline is found by
+    /// name or created; the version is named by a hash of the pipeline's content, so the
+    /// same content reuses the version already there and a change uploads a new one; the
+    /// experiment (`--experiment`, else the notebook's, else `Default`) is found or
+    /// created; a run of that version starts with the `--param` values, checked against the
+    /// pipeline's parameters. Prints the run id and its page. Exit codes: 0 the run was
+    /// started (with --wait: it succeeded); 1 the notebook has errors, the server refused
+    /// or could not be reached, or (with --wait) the run failed, was canceled or the wait
+    /// timed out; 2 usage or I/O problems.
+    Submit(remote::SubmitArgs),
+    /// List, show, stop and retry runs on Kubeflow Pipelines.
+    #[command(subcommand)]
+    Runs(remote::RunsCommand),
+    /// List experiments on Kubeflow Pipelines.
+    #[command(subcommand)]
+    Experiments(remote::ExperimentsCommand),
+    /// List pipelines and their versions on Kubeflow Pipelines.
+    #[command(subcommand)]
+    Pipelines(remote::PipelinesCommand),
+    /// Manage connection profiles (host, namespace, credentials) for the commands that
+    /// talk to Kubeflow Pipelines.
+    ///
+    /// Profiles live in $NBKF_CONFIG, else $XDG_CONFIG_HOME/nbkf/config.toml, else
+    /// ~/.config/nbkf/config.toml, written readable by their owner only (a profile may hold
+    /// a token or a session cookie). `view` masks secrets.
+    #[command(subcommand)]
+    Config(remote::ConfigCommand),
 }
 
 #[derive(clap::Args)]
@@ -193,6 +223,18 @@ pub struct ConvertArgs {
     /// [default: <pipeline-name>.pipeline.yaml beside the notebook]
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub conversion: ConversionArgs,
+    /// Print errors only, no warnings or summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// How a notebook becomes a pipeline: shared by `convert` and the commands that take a
+/// notebook and convert it first (`submit`).
+#[derive(clap::Args, Clone)]
+#[command(next_help_heading = "Conversion")]
+pub struct ConversionArgs {
     /// Pipeline name (lower-case letters, digits and `-`); wins over the notebook's
     /// `kubeflow_notebook.pipeline_name`. [default: from the notebook, else its file name]
     #[arg(long, value_name = "NAME")]
@@ -205,17 +247,17 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
     /// KFP experiment that runs of this pipeline go to; wins over
-    /// `kubeflow_notebook.experiment_name`. Recorded for submission.
+    /// `kubeflow_notebook.experiment_name`. Recorded in the YAML for `nbkf submit`.
     #[arg(long, value_name = "NAME")]
     pub experiment: Option<String>,
     /// How step pods get `kfp` and the step's packages: `pip` installs them when the pod
     /// starts (as the KFP SDK does; needs PyPI access), `image` means the images already
-    /// contain them.
-    #[arg(long, value_enum, default_value_t = Packages::Pip)]
-    pub packages: Packages,
-    /// How to split a notebook that has no `step:` tags into steps.
-    #[arg(long, value_enum, default_value_t = Split::Auto)]
-    pub split: Split,
+    /// contain them. [default: pip]
+    #[arg(long, value_enum)]
+    pub packages: Option<Packages>,
+    /// How to split a notebook that has no `step:` tags into steps. [default: auto]
+    #[arg(long, value_enum)]
+    pub split: Option<Split>,
     /// Run the cells of each step in a real IPython shell (IPython is added to every
     /// step's packages), for notebooks that need every magic exactly as in Jupyter; by
     /// default steps run the cells as plain Python with IPython syntax translated.
@@ -225,9 +267,23 @@ pub struct ConvertArgs {
     /// (repeatable): their sources travel with the steps that import them.
     #[arg(long = "module-path", value_name = "DIR")]
     pub module_path: Vec<PathBuf>,
-    /// Print errors only, no warnings or summary.
-    #[arg(short, long)]
-    pub quiet: bool,
+}
+
+impl ConversionArgs {
+    /// The first flag given that only matters when converting a notebook.
+    pub fn notebook_only_flag(&self) -> Option<&'static str> {
+        [
+            ("--pipeline-name", self.pipeline_name.is_some()),
+            ("--description", self.description.is_some()),
+            ("--image", self.image.is_some()),
+            ("--packages", self.packages.is_some()),
+            ("--split", self.split.is_some()),
+            ("--ipython", self.ipython),
+            ("--module-path", !self.module_path.is_empty()),
+        ]
+        .into_iter()
+        .find_map(|(flag, given)| given.then_some(flag))
+    }
 }
 
 /// How a notebook without `step:` tags is split into steps.
@@ -276,6 +332,11 @@ pub fn main() -> ExitCode {
         Command::Check(args) => local::check_command(args, color),
         Command::Plan(args) => tag::plan(args, color),
         Command::Tag(args) => tag::tag(args, color),
+        Command::Submit(args) => remote::submit(args, color),
+        Command::Runs(command) => remote::runs(command),
+        Command::Experiments(command) => remote::experiments(command),
+        Command::Pipelines(command) => remote::pipelines(command),
+        Command::Config(command) => remote::config(command),
     }
 }
 

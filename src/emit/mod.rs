@@ -2,6 +2,7 @@
 //! shape the KFP SDK compiles to, so it runs on a KFP backend and under the SDK's local
 //! runner), plus the Kubernetes platform document when steps use its features.
 
+pub mod file;
 pub mod kfp_ir;
 pub mod python_literal;
 mod step_program;

@@ -21,7 +21,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-pub use pipeline::{LocalPipeline, LocalTask, ParameterDef};
+pub use pipeline::{parameter_defs, resolve_parameters, LocalPipeline, LocalTask, ParameterDef};
 pub use progress::{Observer, Silent, TerminalProgress};
 
 /// What can stop a run before or while it starts.

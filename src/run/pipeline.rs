@@ -71,16 +71,7 @@ impl LocalPipeline {
             return Err(bad("not a KFP v2 pipeline (schemaVersion 2.1.0)"));
         }
         let name = text(&spec["pipelineInfo"]["name"], "pipelineInfo.name")?;
-        let mut parameters = Vec::new();
-        if let Some(params) = spec["root"]["inputDefinitions"]["parameters"].as_object() {
-            for (pname, def) in params {
-                parameters.push(ParameterDef {
-                    name: pname.clone(),
-                    kind: text(&def["parameterType"], "parameterType")?,
-                    default: def.get("defaultValue").cloned(),
-                });
-            }
-        }
+        let parameters = parameter_defs(&spec)?;
         let tasks_json = spec["root"]["dag"]["tasks"].as_object().ok_or_else(|| bad("root.dag.tasks is missing"))?;
         let mut tasks = Vec::new();
         for (tname, task) in tasks_json {
@@ -180,49 +171,70 @@ impl LocalPipeline {
     /// Checks `--param name=value` values against the parameters' types and fills in the
     /// defaults. Errors name the parameter and say what is expected.
     pub fn resolve_parameters(&self, given: &[(String, String)]) -> Result<BTreeMap<String, Value>, Vec<String>> {
-        let mut errors = Vec::new();
-        let mut values = BTreeMap::new();
-        for p in &self.parameters {
-            if let Some(d) = &p.default {
-                values.insert(p.name.clone(), d.clone());
+        resolve_parameters(&self.parameters, given)
+    }
+}
+
+/// The pipeline's parameters (`root.inputDefinitions.parameters`).
+pub fn parameter_defs(spec: &Value) -> Result<Vec<ParameterDef>, RunError> {
+    let mut parameters = Vec::new();
+    if let Some(params) = spec["root"]["inputDefinitions"]["parameters"].as_object() {
+        for (pname, def) in params {
+            parameters.push(ParameterDef {
+                name: pname.clone(),
+                kind: text(&def["parameterType"], "parameterType")?,
+                default: def.get("defaultValue").cloned(),
+            });
+        }
+    }
+    Ok(parameters)
+}
+
+/// Checks `--param name=value` values against the parameters' types and fills in the
+/// defaults. Errors name the parameter and say what is expected.
+pub fn resolve_parameters(
+    parameters: &[ParameterDef],
+    given: &[(String, String)],
+) -> Result<BTreeMap<String, Value>, Vec<String>> {
+    let mut errors = Vec::new();
+    let mut values = BTreeMap::new();
+    for p in parameters {
+        if let Some(d) = &p.default {
+            values.insert(p.name.clone(), d.clone());
+        }
+    }
+    for (name, raw) in given {
+        let Some(def) = parameters.iter().find(|p| &p.name == name) else {
+            let known: Vec<&str> = parameters.iter().map(|p| p.name.as_str()).collect();
+            let hint = known
+                .iter()
+                .min_by_key(|k| strsim::levenshtein(k, name))
+                .filter(|k| strsim::levenshtein(k, name) <= 2)
+                .map(|k| format!("; did you mean `{k}`?"))
+                .unwrap_or_default();
+            errors.push(if known.is_empty() {
+                format!("the pipeline has no parameters, so `--param {name}=...` cannot be used")
+            } else {
+                format!("unknown parameter `{name}` (the pipeline's parameters: {}){hint}", known.join(", "))
+            });
+            continue;
+        };
+        match parse_value(&def.kind, raw) {
+            Ok(v) => {
+                values.insert(name.clone(), v);
             }
+            Err(expected) => errors.push(format!("parameter `{name}` is {expected}; `{raw}` is not")),
         }
-        for (name, raw) in given {
-            let Some(def) = self.parameters.iter().find(|p| &p.name == name) else {
-                let known: Vec<&str> = self.parameters.iter().map(|p| p.name.as_str()).collect();
-                let hint = known
-                    .iter()
-                    .min_by_key(|k| strsim::levenshtein(k, name))
-                    .filter(|k| strsim::levenshtein(k, name) <= 2)
-                    .map(|k| format!("; did you mean `{k}`?"))
-                    .unwrap_or_default();
-                errors.push(if known.is_empty() {
-                    format!("the pipeline has no parameters, so `--param {name}=...` cannot be used")
-                } else {
-                    format!("unknown parameter `{name}` (the pipeline's parameters: {}){hint}", known.join(", "))
-                });
-                continue;
-            };
-            match parse_value(&def.kind, raw) {
-                Ok(v) => {
-                    values.insert(name.clone(), v);
-                }
-                Err(expected) => errors.push(format!("parameter `{name}` is {expected}; `{raw}` is not")),
-            }
+    }
+    for p in parameters {
+        if !values.contains_key(&p.name) {
+            errors.push(format!("parameter `{}` has no default value: give it with `--param {}=...`", p.name, p.name));
         }
-        for p in &self.parameters {
-            if !values.contains_key(&p.name) {
-                errors.push(format!(
-                    "parameter `{}` has no default value: give it with `--param {}=...`",
-                    p.name, p.name
-                ));
-            }
-        }
-        if errors.is_empty() {
-            Ok(values)
-        } else {
-            Err(errors)
-        }
+    }
+    if errors.is_empty() {
+        Ok(values)
+    } else {
+        Err(errors)
     }
 }
 

@@ -94,7 +94,7 @@ impl Kfp {
                 && match &result {
                     Ok(r) => retryable_status(r.status),
                     Err(TransportError::Connection(_) | TransportError::Timeout(_)) => true,
-                    Err(TransportError::Other(_)) => false,
+                    Err(TransportError::Tls(_) | TransportError::Other(_)) => false,
                 };
             if again {
                 std::thread::sleep(self.retry.delay(attempt));
@@ -118,12 +118,7 @@ impl Kfp {
     }
 
     fn http_error(&self, request: &Request, status: u16, body: &[u8]) -> KfpError {
-        // KFP answers errors as googleRpcStatus {code, message, details}.
-        let server = serde_json::from_slice::<Value>(body)
-            .ok()
-            .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
-            .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| preview(body));
+        let server = server_message(body);
         let endpoint = self.endpoint();
         let line = request.line();
         let (message, hint) = match status {
@@ -150,6 +145,7 @@ impl Kfp {
         let hint = match &error {
             TransportError::Connection(_) => Some("check the host and port (`--host`, `KF_PIPELINES_ENDPOINT` or the profile), and `HTTPS_PROXY`".to_string()),
             TransportError::Timeout(_) => Some("the server is slow or unreachable; try again, or raise `--request-timeout`".to_string()),
+            TransportError::Tls(_) => Some("if the server's certificate is signed by your organisation's CA, give the CA with `--ca-cert PEM` (or KF_PIPELINES_CA_CERT, or the profile's ca_cert); for a test installation only, `--insecure-skip-tls-verify`".to_string()),
             TransportError::Other(_) => None,
         };
         KfpError::Transport { request: request.line(), endpoint: self.endpoint(), error, hint }
@@ -170,7 +166,8 @@ impl Kfp {
 
     /// The pipeline of this name, or `None`.
     pub fn pipeline_by_name(&self, name: &str) -> Result<Option<Value>, KfpError> {
-        let r = Request::get(format!("{API}/pipelines/names/{}", super::http::encode(name))).query("namespace", self.ns());
+        let r =
+            Request::get(format!("{API}/pipelines/names/{}", super::http::encode(name))).query("namespace", self.ns());
         match self.call(&r, true) {
             Ok(v) => Ok(Some(v)),
             Err(KfpError::Http { status: 404, .. }) => Ok(None),
@@ -196,9 +193,8 @@ impl Kfp {
 
     /// The version of this name of a pipeline, or `None`.
     pub fn version_by_name(&self, pipeline_id: &str, name: &str) -> Result<Option<Value>, KfpError> {
-        let filter = json!({"predicates": [{"key": "name", "operation": "EQUALS", "string_value": name}]});
         let r = Request::get(format!("{API}/pipelines/{pipeline_id}/versions"))
-            .query("filter", filter.to_string())
+            .query("filter", filter_query("name", name))
             .query("page_size", "10");
         let v = self.call(&r, true)?;
         Ok(items(&v, "pipeline_versions").into_iter().find(|p| p["name"] == name))
@@ -241,7 +237,9 @@ impl Kfp {
 
     /// Pipelines (one page).
     pub fn list_pipelines(&self, page_size: u32) -> Result<Value, KfpError> {
-        let r = Request::get(format!("{API}/pipelines")).query("namespace", self.ns()).query("page_size", page_size.to_string());
+        let r = Request::get(format!("{API}/pipelines"))
+            .query("namespace", self.ns())
+            .query("page_size", page_size.to_string());
         self.call(&r, true)
     }
 
@@ -257,8 +255,9 @@ impl Kfp {
 
     /// The experiment of this display name, or `None`.
     pub fn experiment_by_name(&self, name: &str) -> Result<Option<Value>, KfpError> {
-        let filter = json!({"predicates": [{"key": "display_name", "operation": "EQUALS", "string_value": name}]});
-        let r = Request::get(format!("{API}/experiments")).query("namespace", self.ns()).query("filter", filter.to_string());
+        let r = Request::get(format!("{API}/experiments"))
+            .query("namespace", self.ns())
+            .query("filter", filter_query("display_name", name));
         let v = self.call(&r, true)?;
         Ok(items(&v, "experiments").into_iter().find(|e| e["display_name"] == name))
     }
@@ -281,7 +280,9 @@ impl Kfp {
 
     /// Experiments (one page).
     pub fn list_experiments(&self, page_size: u32) -> Result<Value, KfpError> {
-        let r = Request::get(format!("{API}/experiments")).query("namespace", self.ns()).query("page_size", page_size.to_string());
+        let r = Request::get(format!("{API}/experiments"))
+            .query("namespace", self.ns())
+            .query("page_size", page_size.to_string());
         self.call(&r, true)
     }
 
@@ -315,8 +316,9 @@ impl Kfp {
 
     /// The run of this display name in an experiment, or `None`.
     pub fn run_by_name(&self, experiment_id: &str, name: &str) -> Result<Option<Value>, KfpError> {
-        let filter = json!({"predicates": [{"key": "display_name", "operation": "EQUALS", "string_value": name}]});
-        let r = Request::get(format!("{API}/runs")).query("experiment_id", experiment_id).query("filter", filter.to_string());
+        let r = Request::get(format!("{API}/runs"))
+            .query("experiment_id", experiment_id)
+            .query("filter", filter_query("display_name", name));
         let v = self.call(&r, true)?;
         Ok(items(&v, "runs").into_iter().find(|run| run["display_name"] == name))
     }
@@ -337,12 +339,28 @@ impl Kfp {
 
     /// Stops a run (asking twice does no harm).
     pub fn terminate_run(&self, run_id: &str) -> Result<Value, KfpError> {
-        self.call(&Request { method: Method::Post, path: format!("{API}/runs/{run_id}:terminate"), query: Vec::new(), body: Body::None }, true)
+        self.call(
+            &Request {
+                method: Method::Post,
+                path: format!("{API}/runs/{run_id}:terminate"),
+                query: Vec::new(),
+                body: Body::None,
+            },
+            true,
+        )
     }
 
     /// Runs the failed steps of a run again.
     pub fn retry_run(&self, run_id: &str) -> Result<Value, KfpError> {
-        self.call(&Request { method: Method::Post, path: format!("{API}/runs/{run_id}:retry"), query: Vec::new(), body: Body::None }, false)
+        self.call(
+            &Request {
+                method: Method::Post,
+                path: format!("{API}/runs/{run_id}:retry"),
+                query: Vec::new(),
+                body: Body::None,
+            },
+            false,
+        )
     }
 }
 
@@ -360,6 +378,29 @@ fn may_have_arrived(e: &KfpError) -> bool {
     }
 }
 
+/// The server's words in an error answer: KFP answers `googleRpcStatus {code, message,
+/// details}`, its upload handlers `{error_message, error_details}`; a gateway in front may
+/// answer anything (an HTML login page).
+fn server_message(body: &[u8]) -> String {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else { return preview(body) };
+    let text = |key: &str| v.get(key).and_then(Value::as_str).map(str::trim).filter(|m| !m.is_empty());
+    match (text("message"), text("error_message"), text("error_details")) {
+        (Some(m), _, _) => m.to_string(),
+        (None, Some(m), Some(d)) if d != m => format!("{m}: {d}"),
+        (None, Some(m), _) => m.to_string(),
+        _ => preview(body),
+    }
+}
+
+/// A list filter (`{"predicates": [...]}`) as the `filter` query value. The KFP server
+/// percent-decodes the value once more after the HTTP layer has (`parseAPIFilter`), so it
+/// is encoded once here and once more with the rest of the query: names with `+`, `%` or
+/// spaces then arrive as they are.
+fn filter_query(key: &str, value: &str) -> String {
+    let filter = json!({"predicates": [{"key": key, "operation": "EQUALS", "string_value": value}]});
+    super::http::encode(&filter.to_string())
+}
+
 fn preview(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
@@ -369,5 +410,53 @@ fn preview(body: &[u8]) -> String {
         format!("{}…", text.chars().take(300).collect::<String>())
     } else {
         text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_messages_of_every_shape() {
+        assert_eq!(
+            server_message(br#"{"code":5,"message":"Pipeline x not found","details":[]}"#),
+            "Pipeline x not found"
+        );
+        assert_eq!(
+            server_message(
+                br#"{"error_message":"Failed to read a pipeline spec file","error_details":"unknown field bogus"}"#
+            ),
+            "Failed to read a pipeline spec file: unknown field bogus"
+        );
+        assert_eq!(server_message(b"<html>login</html>"), "<html>login</html>");
+        assert_eq!(server_message(b""), "(no message)");
+    }
+
+    #[test]
+    fn filters_are_encoded_for_the_servers_second_decoding() {
+        let q = filter_query("display_name", "a+b 100%");
+        assert!(!q.contains('+') && !q.contains(' ') && !q.contains('{'), "{q}");
+        // Encoded once more as a query value, then decoded twice by the server: the JSON.
+        let twice = super::super::http::encode(&q);
+        let once: String = percent_decode(&twice);
+        let json: Value = serde_json::from_str(&percent_decode(&once)).unwrap();
+        assert_eq!(json["predicates"][0]["string_value"], "a+b 100%");
+    }
+
+    fn percent_decode(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
     }
 }

@@ -39,6 +39,9 @@ pub struct Profile {
     /// Reach KFP through the Kubernetes API server's service proxy.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub via_kube: bool,
+    /// The base URL of the KFP UI, for run links, when it is not the API's host.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ui_host: Option<String>,
     /// The kubeconfig context (with `via_kube`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub context: Option<String>,
@@ -144,7 +147,11 @@ mod tests {
         let mut c = Config::default();
         c.profiles.insert(
             "prod".into(),
-            Profile { host: Some("https://kf.example.com/pipeline".into()), token: Some("t0k".into()), ..Default::default() },
+            Profile {
+                host: Some("https://kf.example.com/pipeline".into()),
+                token: Some("t0k".into()),
+                ..Default::default()
+            },
         );
         c.current = Some("prod".into());
         c.save(&path).unwrap();

@@ -29,7 +29,12 @@ pub enum Body {
     None,
     Json(serde_json::Value),
     /// `multipart/form-data` with one file part (KFP's `uploadfile`).
-    File { field: String, filename: String, content_type: String, bytes: Vec<u8> },
+    File {
+        field: String,
+        filename: String,
+        content_type: String,
+        bytes: Vec<u8>,
+    },
 }
 
 /// One request to the KFP API: a path under the API's base (`/apis/v2beta1/runs`), query
@@ -105,7 +110,10 @@ pub enum TransportError {
     /// No response in time (the request may have arrived).
     #[error("no response within {0:?}")]
     Timeout(Duration),
-    /// Anything else (bad URL, TLS, proxy configuration).
+    /// The TLS handshake failed (an untrusted or wrong certificate).
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// Anything else (bad URL, proxy configuration).
     #[error("{0}")]
     Other(String),
 }
@@ -158,12 +166,15 @@ pub struct DirectSettings {
     /// A PEM bundle of CA certificates to trust instead of the system's.
     pub ca_bundle: Option<Vec<u8>>,
     pub insecure_skip_tls_verify: bool,
+    /// The proxy to go through (`http://proxy:3128`), chosen from the environment by
+    /// [`super::connection::proxy_for`].
+    pub proxy: Option<String>,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
 }
 
 /// Sends requests with ureq (rustls with ring, the system's CA store unless a bundle is
-/// given, `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` from the environment).
+/// given, through the proxy of the settings).
 pub struct Direct {
     agent: ureq::Agent,
     settings: DirectSettings,
@@ -189,14 +200,21 @@ impl Direct {
             }
             None => RootCerts::PlatformVerifier,
         };
-        let tls = TlsConfig::builder().root_certs(roots).disable_verification(settings.insecure_skip_tls_verify).build();
+        let proxy = match &settings.proxy {
+            Some(url) => Some(ureq::Proxy::new(url).map_err(|e| {
+                TransportError::Other(format!("the proxy `{}` is not usable: {e}", redact_userinfo(url)))
+            })?),
+            None => None,
+        };
+        let tls =
+            TlsConfig::builder().root_certs(roots).disable_verification(settings.insecure_skip_tls_verify).build();
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(settings.connect_timeout))
             .timeout_global(Some(settings.request_timeout))
             .user_agent(format!("nbkf/{}", env!("CARGO_PKG_VERSION")))
             .tls_config(tls)
-            .proxy(ureq::Proxy::try_from_env())
+            .proxy(proxy)
             .build()
             .into();
         Ok(Direct { agent, settings })
@@ -257,10 +275,28 @@ impl Transport for Direct {
 fn classify(e: ureq::Error, timeout: Duration) -> TransportError {
     match e {
         ureq::Error::Timeout(_) => TransportError::Timeout(timeout),
+        // A refused certificate comes as an I/O error around the TLS library's.
+        ureq::Error::Io(io) if io.get_ref().is_some_and(|e| e.is::<rustls::Error>()) => {
+            TransportError::Tls(io.to_string())
+        }
         ureq::Error::Io(io) => TransportError::Connection(io.to_string()),
         ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => TransportError::Connection(e.to_string()),
-        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => TransportError::Other(format!("TLS: {e}")),
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => TransportError::Tls(e.to_string()),
         other => TransportError::Other(other.to_string()),
+    }
+}
+
+/// A URL with any `user:password@` replaced by `***@`, for messages.
+pub fn redact_userinfo(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            match rest[..end].rsplit_once('@') {
+                Some((_, host)) => format!("{scheme}://***@{host}{}", &rest[end..]),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
     }
 }
 
@@ -308,6 +344,12 @@ mod tests {
         assert_eq!(m[0].1, "Bearer ***");
         assert_eq!(m[1].1, "authservice_session=***");
         assert_eq!(m[2].1, "alice@example.com");
+    }
+
+    #[test]
+    fn proxy_passwords_are_hidden() {
+        assert_eq!(redact_userinfo("http://u:p@proxy:3128/x"), "http://***@proxy:3128/x");
+        assert_eq!(redact_userinfo("http://proxy:3128"), "http://proxy:3128");
     }
 
     #[test]

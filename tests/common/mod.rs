@@ -2,6 +2,8 @@
 //! shared oracles are, and how to run them.
 #![allow(dead_code)]
 
+pub mod standin;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -104,4 +106,9 @@ pub fn seeded_copy(notebook: &Path, dir: &Path) -> PathBuf {
     let out = dir.join(notebook.file_name().unwrap());
     run(Command::new(python()).arg(repo().join("tests/support/seed_notebook.py")).arg(notebook).arg(&out), true);
     out
+}
+
+/// A notebook of `fixtures/`.
+pub fn fixture(name: &str) -> PathBuf {
+    repo().join("fixtures").join(name)
 }
