@@ -687,3 +687,14 @@ fn tls_with_a_ca_bundle_insecure_mode_and_a_proxy() {
     let port = host.rsplit(':').next().unwrap();
     assert_eq!(tunnels.lines().filter(|l| *l == format!("CONNECT 127.0.0.1:{port}")).count(), 1, "{tunnels}");
 }
+
+/// The stand-in answers the official `kfp.Client` (kfp 2.17.3) the way the server does:
+/// uploads, versions, experiments, runs, filters, faults, the proxy prefix, multi-user
+/// rules (`tests/support/kfp_standin_selftest.py`), so passing tests above mean requests
+/// the real API accepts.
+#[test]
+fn the_stand_in_serves_the_official_client() {
+    let out = common::run(Command::new(common::python()).arg(common::repo().join("tests/support/kfp_standin_selftest.py")), true);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("all") && stdout.contains("checks passed"), "{stdout}");
+}
