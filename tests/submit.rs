@@ -553,6 +553,14 @@ fn wrong_paths_and_refusals_say_what_to_do() {
     let (_, stderr) = expect(&nbkf_remote(dir.path(), &["submit", bad.to_str().unwrap(), "--host", &s.host()], &[]), 1);
     assert!(stderr.contains("refused") && stderr.contains("bad.yaml"), "{stderr}");
 
+    // A refusal that names a task points at the notebook's step and cells.
+    s.faults(json!([{"method": "POST", "path": "upload_version", "kind": "status", "status": 400,
+                     "message": "invalid executor exec-b: container image is empty"}]));
+    let (_, stderr) =
+        expect(&nbkf_remote(dir.path(), &["submit", nb, "--host", &s.host(), "--image", "python:3.12"], &[]), 1);
+    assert!(stderr.contains("exec-b: container image is empty (in step `b`, cells "), "{stderr}");
+    assert!(stderr.contains("of steps_and_continuation.ipynb)"), "{stderr}");
+
     // Over the server's upload limit: refused before sending.
     let big = dir.path().join("big.yaml");
     let ir =
@@ -694,7 +702,10 @@ fn tls_with_a_ca_bundle_insecure_mode_and_a_proxy() {
 /// the real API accepts.
 #[test]
 fn the_stand_in_serves_the_official_client() {
-    let out = common::run(Command::new(common::python()).arg(common::repo().join("tests/support/kfp_standin_selftest.py")), true);
+    let out = common::run(
+        Command::new(common::python()).arg(common::repo().join("tests/support/kfp_standin_selftest.py")),
+        true,
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("all") && stdout.contains("checks passed"), "{stdout}");
 }

@@ -44,6 +44,30 @@ pub struct LoadedPipeline {
     pub file: PipelineFile,
     /// The notebook's or YAML's file name.
     pub source: String,
+    /// For a notebook: each KFP task and the step and cells it comes from, to point a
+    /// message about a task at the notebook.
+    pub tasks: Vec<(String, String)>,
+}
+
+impl LoadedPipeline {
+    /// `message` with the tasks it names pointed at the notebook's steps and cells.
+    pub fn locate(&self, message: &str) -> String {
+        let named: Vec<&str> = self
+            .tasks
+            .iter()
+            .filter(|(task, _)| {
+                message.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).any(|word| {
+                    word == task || word.strip_prefix("comp-").or_else(|| word.strip_prefix("exec-")) == Some(task)
+                })
+            })
+            .map(|(_, place)| place.as_str())
+            .collect();
+        if named.is_empty() {
+            format!("{message} (the pipeline from {})", self.source)
+        } else {
+            format!("{message} (in {} of {})", named.join("; "), self.source)
+        }
+    }
 }
 
 /// Loads `target`: a notebook is converted with `conversion`'s flags (warnings shown
@@ -56,11 +80,16 @@ pub fn load_pipeline(
 ) -> Result<LoadedPipeline, ExitCode> {
     let shown_name = target.display().to_string();
     let source = target.file_name().map_or_else(|| shown_name.clone(), |n| n.to_string_lossy().into_owned());
+    let mut tasks = Vec::new();
     let yaml = if target.extension().is_some_and(|e| e == "ipynb") {
         let options = conversion_options(conversion)?;
         let c = nbkf::convert_file(target, &options).map_err(|e| io_error(&e.to_string()))?;
         let shown: Vec<_> = c.diagnostics.iter().filter(|d| d.is_error() || !quiet).cloned().collect();
         eprint!("{}", diagnostics::render(&shown, Some(&c.notebook), &shown_name, color));
+        for step in &c.plan.steps {
+            let cells: Vec<usize> = step.cells.iter().map(|c| c + 1).collect();
+            tasks.push((step.task.clone(), format!("step `{}`, cells {}", step.name, nbkf::plan::cell_ranges(&cells))));
+        }
         match c.yaml {
             Some(y) => y,
             None => {
@@ -78,7 +107,7 @@ pub fn load_pipeline(
         std::fs::read_to_string(target).map_err(|e| io_error(&format!("cannot read {shown_name}: {e}")))?
     };
     let file = PipelineFile::parse(&yaml).map_err(|e| io_error(&format!("{shown_name}: {e}")))?;
-    Ok(LoadedPipeline { yaml, file, source })
+    Ok(LoadedPipeline { yaml, file, source, tasks })
 }
 
 pub fn convert(args: ConvertArgs, color: bool) -> ExitCode {

@@ -13,7 +13,7 @@ mod summary;
 
 pub use build::{build, Surroundings};
 pub use split::{inferred_tags, with_tags, SplitMode};
-pub use summary::{kale_tags, summary, summary_text, PlanSummary};
+pub use summary::{kale_tags, ranges as cell_ranges, summary, summary_text, PlanSummary};
 
 // The naming helper moved to `crate::names`; re-exported so `plan::unique_name` still works.
 pub use crate::names::unique_name;

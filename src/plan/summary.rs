@@ -111,7 +111,7 @@ fn unique_names<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
 }
 
 /// Cell numbers as ranges: `3-5, 8`.
-fn ranges(cells: &[usize]) -> String {
+pub fn ranges(cells: &[usize]) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut i = 0;
     while i < cells.len() {

@@ -28,7 +28,7 @@ Control API (never behind --prefix, never authenticated, not recorded), all JSON
                                        fault (kind or null), response_status (null if dropped)}]
     GET|POST|DELETE /_standin/faults POST appends [{method?: "POST", path: "regex on the path without
                                        prefix", times?: 1, kind: "status"|"drop"|"drop_after"|"slow",
-                                       status?: 503, seconds?: 5}]; the first matching rule fires
+                                       status?: 503, seconds?: 5, message?: "..."}]; the first matching rule fires
     GET|POST /_standin/behaviour     POST merges {fail_task, fail_message, gets_per_state, retry_succeeds,
                                        populate_errors}; answers the result
     GET /_standin/state              {pipelines, pipeline_versions, experiments, runs: [stored objects,
@@ -1123,7 +1123,7 @@ def route(call: Call):
 
 # --------------------------------------------------------------------------- control API
 
-FAULT_KEYS = {"method", "path", "times", "kind", "status", "seconds"}
+FAULT_KEYS = {"method", "path", "times", "kind", "status", "seconds", "message"}
 FAULT_KINDS = {"status", "drop", "slow", "drop_after"}
 
 
@@ -1143,7 +1143,8 @@ def parse_faults(payload) -> list[dict]:
         if rule["kind"] == "status" and not (isinstance(rule.get("status"), int) and 100 <= rule["status"] <= 599):
             raise ValueError(f"a `status` fault needs `status` (HTTP status): {rule!r}")
         rules.append({"method": rule.get("method"), "path": rule["path"], "times": times, "kind": rule["kind"],
-                      "status": rule.get("status"), "seconds": float(rule.get("seconds", 5))})
+                      "status": rule.get("status"), "seconds": float(rule.get("seconds", 5)),
+                      "message": rule.get("message")})
     return rules
 
 
@@ -1239,8 +1240,8 @@ class Handler(BaseHTTPRequestHandler):
         if fault and fault["kind"] == "status":
             record["response_status"] = fault["status"]
             code = CODE_FOR_HTTP.get(fault["status"], 2)
-            return self.respond(fault["status"], {"code": code, "message": f"kfp_standin injected HTTP "
-                                                  f"{fault['status']}"})
+            message = fault["message"] or f"kfp_standin injected HTTP {fault['status']}"
+            return self.respond(fault["status"], {"code": code, "message": message})
         if fault and fault["kind"] == "drop":
             return self.drop()
         if fault and fault["kind"] == "slow":

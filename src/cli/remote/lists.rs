@@ -11,7 +11,7 @@ use nbkf::submit::submission::run_url;
 use nbkf::submit::wait::task_states;
 
 use super::submit::{end_json, follow, report_end};
-use super::{connect, kfp_error, ConnectionArgs, WaitArgs, ExperimentsCommand, PipelinesCommand, RunsCommand, Shape};
+use super::{connect, kfp_error, ConnectionArgs, ExperimentsCommand, PipelinesCommand, RunsCommand, Shape, WaitArgs};
 
 #[derive(clap::Args)]
 pub struct ListArgs {

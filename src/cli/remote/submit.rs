@@ -13,7 +13,7 @@ use nbkf::submit::submission::{self, Submission};
 use nbkf::submit::wait::{self, RunEnd, WaitObserver, WaitOptions};
 
 use super::{connect, interactive, kfp_error, transport, ConnectionArgs, Shape, WaitArgs};
-use crate::cli::convert::load_pipeline;
+use crate::cli::convert::{load_pipeline, LoadedPipeline};
 use crate::cli::{usage_error, ConversionArgs};
 
 #[derive(clap::Args)]
@@ -101,8 +101,8 @@ fn submit_inner(args: &SubmitArgs, color: bool) -> Result<ExitCode, ExitCode> {
         run_name: args.run_name.clone(),
         parameters,
     };
-    let done = submission::submit(&kfp, &submission, conn.ui.as_deref())
-        .map_err(|e| kfp_error(&with_file(e, &loaded.source)))?;
+    let done =
+        submission::submit(&kfp, &submission, conn.ui.as_deref()).map_err(|e| kfp_error(&located(e, &loaded)))?;
     if args.dry_run {
         eprintln!("dry run: nothing was created");
         return Ok(ExitCode::SUCCESS);
@@ -144,11 +144,14 @@ fn submit_inner(args: &SubmitArgs, color: bool) -> Result<ExitCode, ExitCode> {
     Ok(report_end(&end, &done.run_id))
 }
 
-/// Names the file in a refusal of the server (a validation error of the upload).
-fn with_file(e: KfpError, source: &str) -> KfpError {
+/// Points a refusal of the server (a pipeline it cannot read, a run it cannot make) at the
+/// file, and at the notebook's step and cells when it names a task.
+fn located(e: KfpError, loaded: &LoadedPipeline) -> KfpError {
     match e {
-        KfpError::Http { status: 400, request, message, hint } if request.contains("upload") => {
-            KfpError::Http { status: 400, request, message: format!("{message} (the pipeline from {source})"), hint }
+        KfpError::Http { status: status @ (400 | 422 | 500), request, message, hint }
+            if request.starts_with("POST") =>
+        {
+            KfpError::Http { status, request, message: loaded.locate(&message), hint }
         }
         other => other,
     }
