@@ -1,72 +1,101 @@
-//! `nbkf convert`: a notebook in, KFP IR YAML out.
+//! `nbkf convert`: a notebook in, KFP IR YAML (or Kubernetes-native KFP manifests) out.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use nbkf::config::Overrides;
-use nbkf::{diagnostics, ConvertOptions, PreambleMode};
+use nbkf::{diagnostics, Conversion, ConvertOptions, PreambleMode};
 
-use super::{io_error, plural, usage_error, write_output, ConvertArgs, Packages};
+use super::{io_error, plural, usage_error, write_output, ConversionFlags, ConvertArgs, Packages, PipelineFormat};
 
-pub fn convert(args: ConvertArgs, color: bool) -> ExitCode {
-    if let Some(name) = &args.pipeline_name {
+/// The library's options from the conversion flags (checks the pipeline name and the
+/// module folders).
+pub fn conversion_options(flags: &ConversionFlags) -> Result<ConvertOptions, ExitCode> {
+    if let Some(name) = &flags.pipeline_name {
         if !nbkf::config::is_pipeline_name(name) {
-            return usage_error(&format!(
+            return Err(usage_error(&format!(
                 "invalid pipeline name `{name}`: use lower-case letters, digits and `-`, starting with a letter or digit (e.g. `{}`)",
                 nbkf::config::pipeline_name_from(name)
-            ));
+            )));
         }
     }
-    let module_paths = match super::module_paths(&args.module_path) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let options = ConvertOptions {
+    Ok(ConvertOptions {
         overrides: Overrides {
-            pipeline_name: args.pipeline_name,
-            experiment: args.experiment,
-            base_image: args.image,
-            description: args.description,
-            ipython: args.ipython,
+            pipeline_name: flags.pipeline_name.clone(),
+            experiment: flags.experiment.clone(),
+            base_image: flags.image.clone(),
+            description: flags.description.clone(),
+            ipython: flags.ipython,
         },
-        preamble: match args.packages {
+        preamble: match flags.packages {
             Packages::Pip => PreambleMode::Pip,
             Packages::Image => PreambleMode::Image,
         },
-        split: args.split.into(),
-        module_paths,
+        split: flags.split.into(),
+        module_paths: super::module_paths(&flags.module_path)?,
+    })
+}
+
+/// Converts a notebook and prints its diagnostics (errors only when `quiet`). Returns the
+/// conversion and its YAML, or exit code 1 (after saying so) when it has errors.
+pub fn convert_notebook(
+    notebook: &Path,
+    options: &ConvertOptions,
+    quiet: bool,
+    color: bool,
+) -> Result<(Conversion, String), ExitCode> {
+    let conversion = nbkf::convert_file(notebook, options).map_err(|e| io_error(&e.to_string()))?;
+    let file = notebook.display().to_string();
+    let shown: Vec<_> = conversion.diagnostics.iter().filter(|d| d.is_error() || !quiet).cloned().collect();
+    eprint!("{}", diagnostics::render(&shown, Some(&conversion.notebook), &file, color));
+    match conversion.yaml.clone() {
+        Some(yaml) => Ok((conversion, yaml)),
+        None => {
+            let errors = conversion.diagnostics.iter().filter(|d| d.is_error()).count();
+            eprintln!("error: {file} has {errors} error{}; no pipeline was written", plural(errors));
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+pub fn convert(args: ConvertArgs, color: bool) -> ExitCode {
+    if args.namespace.is_some() && args.format != PipelineFormat::K8s {
+        return usage_error("`--namespace` is written into Kubernetes manifests: use it with `--format k8s`");
+    }
+    let options = match conversion_options(&args.conversion) {
+        Ok(o) => o,
+        Err(code) => return code,
     };
     let started = std::time::Instant::now();
-    let conversion = match nbkf::convert_file(&args.notebook, &options) {
+    let (conversion, yaml) = match convert_notebook(&args.notebook, &options, args.quiet, color) {
         Ok(c) => c,
-        Err(e) => return io_error(&e.to_string()),
+        Err(code) => return code,
     };
-    let file = args.notebook.display().to_string();
-    let shown: Vec<_> = conversion.diagnostics.iter().filter(|d| d.is_error() || !args.quiet).cloned().collect();
-    eprint!("{}", diagnostics::render(&shown, Some(&conversion.notebook), &file, color));
-    let errors = conversion.diagnostics.iter().filter(|d| d.is_error()).count();
-    let warnings = conversion.diagnostics.len() - errors;
-    let Some(yaml) = conversion.yaml else {
-        eprintln!("error: {file} has {errors} error{}; no pipeline was written", plural(errors));
-        return ExitCode::from(1);
+    let (text, suffix) = match args.format {
+        PipelineFormat::Ir => (yaml, "pipeline.yaml"),
+        PipelineFormat::K8s => match super::kube::manifests_yaml(&yaml, args.namespace.as_deref()) {
+            Ok(text) => (text, "k8s.yaml"),
+            Err(code) => return code,
+        },
     };
     let output = match args.output {
         Some(p) => p,
-        None => args
-            .notebook
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(format!("{}.pipeline.yaml", conversion.plan.settings.name)),
+        None => {
+            args.notebook.parent().unwrap_or(Path::new(".")).join(format!("{}.{suffix}", conversion.plan.settings.name))
+        }
     };
-    if let Err(code) = write_output(&output, yaml.as_bytes()) {
+    if let Err(code) = write_output(&output, text.as_bytes()) {
         return code;
     }
     if !args.quiet {
+        let errors = conversion.diagnostics.iter().filter(|d| d.is_error()).count();
+        let warnings = conversion.diagnostics.len() - errors;
         let steps = conversion.plan.steps.len();
         let target =
             if output.as_os_str() == "-" { "standard output".to_string() } else { output.display().to_string() };
         eprintln!(
-            "converted {file} into pipeline `{}`: {steps} step{}, {} parameter{}, {warnings} warning{} ({} ms) -> {target}",
+            "converted {} into pipeline `{}`: {steps} step{}, {} parameter{}, {warnings} warning{} ({} ms) -> {target}",
+            args.notebook.display(),
             conversion.plan.settings.name,
             plural(steps),
             conversion.plan.parameters.len(),

@@ -2,6 +2,8 @@
 //! shared oracles are, and how to run them.
 #![allow(dead_code)]
 
+pub mod kube;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
