@@ -4,12 +4,15 @@
 //! The flow goes one way: [`notebook`] (parse) → [`tags`] and [`config`] (what the user
 //! asked for) → [`python`] (what each cell does) → [`plan`] (steps, DAG, routed
 //! variables, diagnostics) → [`emit`] (KFP IR YAML). [`convert`] runs it all.
-//! [`diagnostics`] and [`names`] are leaves that every stage may use.
+//! [`diagnostics`] and [`names`] are leaves that every stage may use. After the flow,
+//! [`run`] and [`check`] run a pipeline here, [`submit`] (the KFP REST API) and [`k8s`]
+//! (Kubernetes-native KFP, the service proxy) take it to a cluster.
 
 pub mod check;
 pub mod config;
 pub mod diagnostics;
 pub mod emit;
+pub mod k8s;
 pub mod names;
 pub mod notebook;
 pub mod output;

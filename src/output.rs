@@ -1,16 +1,55 @@
 //! Writing the files nbkf produces: atomically (a reader sees the old content or the whole
-//! new one, never a part) and with the permissions a user expects.
+//! new one, never a part) and with the permissions a user expects. A target that is a
+//! symbolic link is written through (the link stays); one that is not a regular file (a
+//! device such as `/dev/null`, a FIFO) is written directly, as a shell redirection would:
+//! replacing it with a file would break the device for every other program.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Where to write and how: the file a path names, following links; or the special file.
+enum Target {
+    /// A regular file (or none yet) at this real path: write a temporary file beside it,
+    /// then rename it over.
+    File(PathBuf),
+    /// A device, FIFO or socket: open it and write.
+    Special(PathBuf),
+}
+
+fn target(path: &Path) -> std::io::Result<Target> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err(std::io::Error::new(std::io::ErrorKind::IsADirectory, "it is a folder")),
+        Ok(m) if !m.is_file() => Ok(Target::Special(path.to_path_buf())),
+        // A link to a file: write the file it names, so the link stays.
+        Ok(_) => Ok(Target::File(std::fs::canonicalize(path)?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // A dangling link: write where it points.
+            match std::fs::read_link(path) {
+                Ok(to) => Ok(Target::File(path.parent().unwrap_or(Path::new(".")).join(to))),
+                Err(_) => Ok(Target::File(path.to_path_buf())),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn write_special(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+    f.write_all(bytes)?;
+    f.flush()
+}
 
 /// Writes `bytes` to `path` atomically. A new file gets the permissions of any file the
 /// user creates (`0666` less the umask, usually `0644`); an existing file keeps its own.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let path = match target(path)? {
+        Target::Special(p) => return write_special(&p, bytes),
+        Target::File(p) => p,
+    };
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut builder = tempfile::Builder::new();
     builder.prefix(".nbkf-").suffix(".tmp");
-    let existing = std::fs::metadata(path).ok().filter(|m| m.is_file()).map(|m| m.permissions());
+    let existing = std::fs::metadata(&path).ok().filter(|m| m.is_file()).map(|m| m.permissions());
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -23,7 +62,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         tmp.as_file().set_permissions(permissions)?;
     }
     tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
+    tmp.persist(&path).map_err(|e| e.error)?;
     Ok(())
 }
 
@@ -31,6 +70,10 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// whatever the umask and whatever the mode of a file it replaces: for files that hold
 /// secrets.
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let path = match target(path)? {
+        Target::Special(p) => return write_special(&p, bytes),
+        Target::File(p) => p,
+    };
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     // tempfile creates its files 0600.
     let mut tmp = tempfile::Builder::new().prefix(".nbkf-").suffix(".tmp").tempfile_in(dir)?;
@@ -41,14 +84,14 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
     tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
+    tmp.persist(&path).map_err(|e| e.error)?;
     Ok(())
 }
 
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 
     #[test]
     fn new_files_follow_the_umask_and_existing_files_keep_their_mode() {
@@ -80,5 +123,33 @@ mod tests {
         write_private(&path, b"token = 1").unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(std::fs::read(&path).unwrap(), b"token = 1");
+    }
+
+    #[test]
+    fn links_are_written_through_and_special_files_are_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.yaml");
+        std::fs::write(&real, b"old").unwrap();
+        let link = dir.path().join("link.yaml");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_atomically(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays a link");
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        let dangling = dir.path().join("dangling.yaml");
+        std::os::unix::fs::symlink("made.yaml", &dangling).unwrap();
+        write_atomically(&dangling, b"x").unwrap();
+        assert_eq!(std::fs::read(dir.path().join("made.yaml")).unwrap(), b"x");
+        assert!(write_atomically(dir.path(), b"x").is_err(), "a folder is refused");
+
+        // A FIFO (as /dev/null or /dev/stdout would be a device): written, not replaced.
+        let fifo = dir.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(&fifo).unwrap())
+        };
+        write_atomically(&fifo, b"through the pipe").unwrap();
+        assert_eq!(reader.join().unwrap(), b"through the pipe");
+        assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
     }
 }

@@ -165,3 +165,16 @@ fn local_modules_too_large_to_carry_are_an_error_that_suggests_the_image() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--module-path /no/such/folder"), "{}", stderr(&out));
 }
+
+/// Output to a device is written, not replaced by a file: `-o /dev/null` (run as root, an
+/// atomic rename over it would turn /dev/null into a regular file for every program).
+#[cfg(unix)]
+#[test]
+fn output_to_a_device_leaves_the_device() {
+    use std::os::unix::fs::FileTypeExt;
+    let null = std::path::Path::new("/dev/null");
+    assert!(std::fs::metadata(null).unwrap().file_type().is_char_device());
+    let nb = common::repo().join("fixtures/steps_and_continuation.ipynb");
+    common::run(common::nbkf().arg("convert").arg(&nb).args(["-o", "/dev/null", "-q"]), true);
+    assert!(std::fs::symlink_metadata(null).unwrap().file_type().is_char_device(), "/dev/null was replaced");
+}

@@ -32,9 +32,14 @@ fn strip_runtime(value: &mut Value) -> usize {
 /// The emitted YAML of a fixture with the runtime replaced: its header comment lines, then
 /// each document re-serialized.
 fn snapshot_text(name: &str) -> String {
+    snapshot_text_with(name, &[])
+}
+
+/// As [`snapshot_text`], converted with more flags.
+fn snapshot_text_with(name: &str, flags: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let notebook = common::repo().join("fixtures").join(format!("{name}.ipynb"));
-    let yaml = std::fs::read_to_string(common::convert(&notebook, dir.path(), &[])).unwrap();
+    let yaml = std::fs::read_to_string(common::convert(&notebook, dir.path(), flags)).unwrap();
     let mut docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).unwrap();
     let replaced: usize = docs.iter_mut().map(strip_runtime).sum();
     assert_eq!(replaced, 1, "the step runtime should appear once, in the task that writes it");
@@ -93,6 +98,19 @@ snapshot_tests!(
     calls_change_arguments,
     unicode_step_names,
 );
+
+/// The Kubernetes-native manifests (`--format k8s`) of one fixture with a platform document.
+/// The content hash that ends the version's name changes with every change of the IR
+/// (the step runtime's included), so it is replaced by a marker after checking its form.
+#[test]
+fn k8s_manifests_platform_settings() {
+    let text = snapshot_text_with("platform_settings", &["--format", "k8s", "-n", "team-a"]);
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
+    let version = docs[1]["metadata"]["name"].as_str().unwrap();
+    let hash = version.strip_prefix("platform-settings-").unwrap();
+    assert!(hash.len() == 12 && hash.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{version}");
+    insta::assert_snapshot!("k8s_manifests_platform_settings", text.replace(hash, "<content hash>"));
+}
 
 /// Every fixture notebook has a snapshot test (add new fixtures to the list above).
 #[test]

@@ -709,3 +709,84 @@ fn the_stand_in_serves_the_official_client() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("all") && stdout.contains("checks passed"), "{stdout}");
 }
+
+/// A kubeconfig whose contexts point at `server` with `token`, one per (name, namespace).
+fn kubeconfig(dir: &Path, server: &str, token: &str, contexts: &[(&str, &str)]) -> PathBuf {
+    let mut text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\nusers:\n- name: u\n  user:\n    token: {token}\ncontexts:\n"
+    );
+    for (name, ns) in contexts {
+        text.push_str(&format!("- name: {name}\n  context:\n    cluster: c\n    user: u\n    namespace: {ns}\n"));
+    }
+    text.push_str(&format!("current-context: {}\n", contexts[0].0));
+    let path = dir.join("kubeconfig");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `--via-kube`: requests go through the Kubernetes API server's service proxy with the
+/// kubeconfig's credentials. The real API server will not proxy to loopback, so the
+/// stand-in is mounted under the proxy prefix and the kubeconfig points at it.
+#[test]
+fn via_kube_goes_through_the_service_proxy_path() {
+    let kube_token = "kube-tok-51c9d2";
+    let s = StandIn::start(&[
+        "--prefix",
+        "/api/v1/namespaces/kfp-system/services/ml-pipeline:http/proxy",
+        "--token",
+        kube_token,
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), &s.base, kube_token, &[("dev", "team-a")]);
+    let nb = fixture("steps_and_continuation.ipynb");
+    let args = [
+        "submit",
+        nb.to_str().unwrap(),
+        "--via-kube",
+        "--kubeconfig",
+        config.to_str().unwrap(),
+        "--kfp-namespace",
+        "kfp-system",
+        "--user-id",
+        "alice@example.com",
+        "--wait",
+        "--poll-interval",
+        "10ms",
+    ];
+    let (stdout, stderr) = expect(&nbkf_remote(dir.path(), &args, &[]), 0);
+    assert!(stderr.contains("SUCCEEDED"), "{stderr}");
+    assert!(!stdout.contains("run page"), "no UI link through the proxy: {stdout}");
+    let requests = s.requests();
+    assert!(requests.len() >= 6);
+    for r in &requests {
+        assert_eq!(r["prefix_matched"], true, "{r:#}");
+        assert_eq!(r["headers"]["authorization"], format!("Bearer {kube_token}"));
+        assert_eq!(r["headers"]["kubeflow-userid"], "alice@example.com");
+    }
+    let upload = requests.iter().find(|r| r["path"].as_str().unwrap().ends_with("upload_version")).unwrap();
+    assert_eq!(upload["multipart"][0]["field_name"], "uploadfile");
+    // The same with the settings in a profile; listing works the same way.
+    expect(
+        &nbkf_remote(
+            dir.path(),
+            &["config", "set-profile", "cluster", "--via-kube", "--kfp-namespace", "kfp-system", "--context", "dev"],
+            &[],
+        ),
+        0,
+    );
+    let (stdout, _) =
+        expect(&nbkf_remote(dir.path(), &["runs", "list"], &[("KUBECONFIG", config.to_str().unwrap())]), 0);
+    assert!(stdout.contains("SUCCEEDED"), "{stdout}");
+    // A KFP token cannot pass the proxy: refused, not ignored.
+    let (_, stderr) = expect(
+        &nbkf_remote(dir.path(), &["runs", "list", "--token", "t"], &[("KUBECONFIG", config.to_str().unwrap())]),
+        2,
+    );
+    assert!(stderr.contains("cannot pass through the Kubernetes API server's proxy"), "{stderr}");
+    // A context that does not exist.
+    let (_, stderr) = expect(
+        &nbkf_remote(dir.path(), &["runs", "list", "--context", "nope"], &[("KUBECONFIG", config.to_str().unwrap())]),
+        2,
+    );
+    assert!(stderr.contains("nope"), "{stderr}");
+}

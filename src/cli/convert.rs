@@ -1,15 +1,18 @@
-//! `nbkf convert`: a notebook in, KFP IR YAML out.
+//! `nbkf convert`: a notebook in, KFP IR YAML (or Kubernetes-native KFP manifests) out;
+//! and loading the pipeline of the commands that take a notebook or a YAML (`submit`,
+//! `apply`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use nbkf::config::Overrides;
 use nbkf::emit::file::PipelineFile;
-use nbkf::{diagnostics, ConvertOptions, PreambleMode};
+use nbkf::{diagnostics, Conversion, ConvertOptions, PreambleMode};
 
-use super::{io_error, plural, usage_error, write_output, ConversionArgs, ConvertArgs, Packages};
+use super::{io_error, plural, usage_error, write_output, ConversionArgs, ConvertArgs, Packages, PipelineFormat};
 
-/// The conversion options the flags ask for (checked).
+/// The library's options from the conversion flags (checks the pipeline name and the
+/// module folders).
 pub fn conversion_options(args: &ConversionArgs) -> Result<ConvertOptions, ExitCode> {
     if let Some(name) = &args.pipeline_name {
         if !nbkf::config::is_pipeline_name(name) {
@@ -34,6 +37,28 @@ pub fn conversion_options(args: &ConversionArgs) -> Result<ConvertOptions, ExitC
         split: args.split.unwrap_or_default().into(),
         module_paths: super::module_paths(&args.module_path)?,
     })
+}
+
+/// Converts a notebook and prints its diagnostics (errors only when `quiet`). Returns the
+/// conversion and its YAML, or exit code 1 (after saying so) when it has errors.
+pub fn convert_notebook(
+    notebook: &Path,
+    options: &ConvertOptions,
+    quiet: bool,
+    color: bool,
+) -> Result<(Conversion, String), ExitCode> {
+    let conversion = nbkf::convert_file(notebook, options).map_err(|e| io_error(&e.to_string()))?;
+    let file = notebook.display().to_string();
+    let shown: Vec<_> = conversion.diagnostics.iter().filter(|d| d.is_error() || !quiet).cloned().collect();
+    eprint!("{}", diagnostics::render(&shown, Some(&conversion.notebook), &file, color));
+    match conversion.yaml.clone() {
+        Some(yaml) => Ok((conversion, yaml)),
+        None => {
+            let errors = conversion.diagnostics.iter().filter(|d| d.is_error()).count();
+            eprintln!("error: {file} has {errors} error{}; no pipeline was written", plural(errors));
+            Err(ExitCode::from(1))
+        }
+    }
 }
 
 /// A pipeline to send somewhere: a notebook converted here (its problems printed), or a
@@ -71,10 +96,13 @@ impl LoadedPipeline {
 }
 
 /// Loads `target`: a notebook is converted with `conversion`'s flags (warnings shown
-/// unless `quiet`); anything else is read as a pipeline YAML.
+/// unless `quiet`); anything else is read as a pipeline YAML, and then a flag that only
+/// changes how a notebook is converted is refused rather than ignored. `experiment_used`
+/// says whether the command uses `--experiment` for a YAML too (`submit` does).
 pub fn load_pipeline(
     target: &Path,
     conversion: &ConversionArgs,
+    experiment_used: bool,
     quiet: bool,
     color: bool,
 ) -> Result<LoadedPipeline, ExitCode> {
@@ -83,69 +111,65 @@ pub fn load_pipeline(
     let mut tasks = Vec::new();
     let yaml = if target.extension().is_some_and(|e| e == "ipynb") {
         let options = conversion_options(conversion)?;
-        let c = nbkf::convert_file(target, &options).map_err(|e| io_error(&e.to_string()))?;
-        let shown: Vec<_> = c.diagnostics.iter().filter(|d| d.is_error() || !quiet).cloned().collect();
-        eprint!("{}", diagnostics::render(&shown, Some(&c.notebook), &shown_name, color));
+        let (c, yaml) = convert_notebook(target, &options, quiet, color)?;
         for step in &c.plan.steps {
             let cells: Vec<usize> = step.cells.iter().map(|c| c + 1).collect();
             tasks.push((step.task.clone(), format!("step `{}`, cells {}", step.name, nbkf::plan::cell_ranges(&cells))));
         }
-        match c.yaml {
-            Some(y) => y,
-            None => {
-                let errors = c.diagnostics.iter().filter(|d| d.is_error()).count();
-                eprintln!("error: {shown_name} has {errors} error{}; nothing was sent", plural(errors));
-                return Err(ExitCode::from(1));
-            }
-        }
+        yaml
     } else {
-        if let Some(flag) = conversion.notebook_only_flag() {
+        let flag = conversion
+            .notebook_only_flag()
+            .or_else(|| (!experiment_used && conversion.experiment.is_some()).then_some("--experiment"));
+        if let Some(flag) = flag {
             return Err(usage_error(&format!(
                 "`{flag}` changes how a notebook is converted; {shown_name} is a pipeline YAML already (convert the notebook again instead)"
             )));
         }
         std::fs::read_to_string(target).map_err(|e| io_error(&format!("cannot read {shown_name}: {e}")))?
     };
-    let file = PipelineFile::parse(&yaml).map_err(|e| io_error(&format!("{shown_name}: {e}")))?;
+    let file = PipelineFile::parse(&yaml).map_err(|e| usage_error(&format!("{shown_name}: {e}")))?;
     Ok(LoadedPipeline { yaml, file, source, tasks })
 }
 
 pub fn convert(args: ConvertArgs, color: bool) -> ExitCode {
+    if args.namespace.is_some() && args.format != PipelineFormat::K8s {
+        return usage_error("`--namespace` is written into Kubernetes manifests: use it with `--format k8s`");
+    }
     let options = match conversion_options(&args.conversion) {
         Ok(o) => o,
         Err(code) => return code,
     };
     let started = std::time::Instant::now();
-    let conversion = match nbkf::convert_file(&args.notebook, &options) {
+    let (conversion, yaml) = match convert_notebook(&args.notebook, &options, args.quiet, color) {
         Ok(c) => c,
-        Err(e) => return io_error(&e.to_string()),
+        Err(code) => return code,
     };
-    let file = args.notebook.display().to_string();
-    let shown: Vec<_> = conversion.diagnostics.iter().filter(|d| d.is_error() || !args.quiet).cloned().collect();
-    eprint!("{}", diagnostics::render(&shown, Some(&conversion.notebook), &file, color));
-    let errors = conversion.diagnostics.iter().filter(|d| d.is_error()).count();
-    let warnings = conversion.diagnostics.len() - errors;
-    let Some(yaml) = conversion.yaml else {
-        eprintln!("error: {file} has {errors} error{}; no pipeline was written", plural(errors));
-        return ExitCode::from(1);
+    let (text, suffix) = match args.format {
+        PipelineFormat::Ir => (yaml, "pipeline.yaml"),
+        PipelineFormat::K8s => match super::kube::manifests_yaml(&yaml, args.namespace.as_deref()) {
+            Ok(text) => (text, "k8s.yaml"),
+            Err(code) => return code,
+        },
     };
-    let output: PathBuf = match args.output {
+    let output = match args.output {
         Some(p) => p,
-        None => args
-            .notebook
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(format!("{}.pipeline.yaml", conversion.plan.settings.name)),
+        None => {
+            args.notebook.parent().unwrap_or(Path::new(".")).join(format!("{}.{suffix}", conversion.plan.settings.name))
+        }
     };
-    if let Err(code) = write_output(&output, yaml.as_bytes()) {
+    if let Err(code) = write_output(&output, text.as_bytes()) {
         return code;
     }
     if !args.quiet {
+        let errors = conversion.diagnostics.iter().filter(|d| d.is_error()).count();
+        let warnings = conversion.diagnostics.len() - errors;
         let steps = conversion.plan.steps.len();
         let target =
             if output.as_os_str() == "-" { "standard output".to_string() } else { output.display().to_string() };
         eprintln!(
-            "converted {file} into pipeline `{}`: {steps} step{}, {} parameter{}, {warnings} warning{} ({} ms) -> {target}",
+            "converted {} into pipeline `{}`: {steps} step{}, {} parameter{}, {warnings} warning{} ({} ms) -> {target}",
+            args.notebook.display(),
             conversion.plan.settings.name,
             plural(steps),
             conversion.plan.parameters.len(),

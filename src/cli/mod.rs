@@ -2,6 +2,7 @@
 //! Each command parses nothing itself: it calls the library and prints.
 
 mod convert;
+mod kube;
 mod local;
 mod remote;
 mod tag;
@@ -109,6 +110,23 @@ pub enum Command {
     /// a token or a session cookie). `view` masks secrets.
     #[command(subcommand)]
     Config(remote::ConfigCommand),
+    /// Create or update the pipeline in a cluster running Kubernetes-native KFP.
+    ///
+    /// Takes a notebook (converted first, with the flags of `convert`) or a pipeline YAML
+    /// from `nbkf convert`, and server-side applies (field manager `nbkf`) a `Pipeline` and a
+    /// `PipelineVersion` (pipelines.kubeflow.org/v2beta1) named after a hash of the
+    /// pipeline's content: applying the same content again changes nothing; a changed
+    /// notebook makes a new version (a version's spec is immutable). Prints each object,
+    /// whether it was created, updated or unchanged, and its uid (the KFP id). Exit codes:
+    /// 0 success; 1 the notebook has errors or the cluster refused (no rights, no KFP
+    /// CRDs, a conflict); 2 usage, I/O or kubeconfig problems.
+    Apply(kube::ApplyArgs),
+    /// Ask the cluster what an editor needs: the namespace in use, the volume claims.
+    ///
+    /// Exit codes: 0 success; 1 the cluster refused or could not be reached; 2 usage or
+    /// kubeconfig problems.
+    #[command(subcommand)]
+    Kube(kube::KubeCommand),
 }
 
 #[derive(clap::Args)]
@@ -220,9 +238,19 @@ pub struct ConvertArgs {
     /// The notebook (.ipynb, nbformat 4).
     pub notebook: PathBuf,
     /// Where to write the pipeline YAML; `-` for standard output.
-    /// [default: <pipeline-name>.pipeline.yaml beside the notebook]
+    /// [default: <pipeline-name>.pipeline.yaml beside the notebook, or <pipeline-name>.k8s.yaml
+    /// with `--format k8s`]
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+    /// `ir`: KFP IR YAML (upload it to KFP, or `nbkf submit` it); `k8s`: the `Pipeline` and
+    /// `PipelineVersion` objects of Kubernetes-native KFP (pipelines.kubeflow.org/v2beta1),
+    /// for GitOps or `kubectl apply --server-side`.
+    #[arg(long, value_enum, default_value_t = PipelineFormat::Ir)]
+    pub format: PipelineFormat,
+    /// With `--format k8s`: the namespace written in the objects' metadata. [default: none,
+    /// so whoever applies them chooses]
+    #[arg(short, long, value_name = "NS")]
+    pub namespace: Option<String>,
     #[command(flatten)]
     pub conversion: ConversionArgs,
     /// Print errors only, no warnings or summary.
@@ -230,8 +258,17 @@ pub struct ConvertArgs {
     pub quiet: bool,
 }
 
+/// What `convert` writes.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PipelineFormat {
+    /// KFP IR YAML.
+    Ir,
+    /// Kubernetes-native KFP manifests (Pipeline + PipelineVersion).
+    K8s,
+}
+
 /// How a notebook becomes a pipeline: shared by `convert` and the commands that take a
-/// notebook and convert it first (`submit`).
+/// notebook and convert it first (`submit`, `apply`).
 #[derive(clap::Args, Clone)]
 #[command(next_help_heading = "Conversion")]
 pub struct ConversionArgs {
@@ -287,7 +324,7 @@ impl ConversionArgs {
 }
 
 /// How a notebook without `step:` tags is split into steps.
-#[derive(Clone, Copy, Default, ValueEnum)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum Split {
     /// At markdown headings (the level that gives at least two sections with code), else
     /// into groups of cells that depend on each other, else one step for tiny notebooks.
@@ -312,7 +349,7 @@ impl From<Split> for nbkf::SplitMode {
     }
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Packages {
     Pip,
     Image,
@@ -337,6 +374,8 @@ pub fn main() -> ExitCode {
         Command::Experiments(command) => remote::experiments(command),
         Command::Pipelines(command) => remote::pipelines(command),
         Command::Config(command) => remote::config(command),
+        Command::Apply(args) => kube::apply(args, color),
+        Command::Kube(command) => kube::kube(command),
     }
 }
 

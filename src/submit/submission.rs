@@ -47,9 +47,11 @@ pub struct Submitted {
 /// (as `kfp.Client` does).
 pub const DEFAULT_EXPERIMENT: &str = "Default";
 
-/// The version name of a pipeline file: its content hash.
+/// The version name of a pipeline file: the first 12 hex digits of its content hash. On a
+/// Kubernetes-native KFP the server stores it as `<pipeline>-<hash>`, the name `nbkf apply`
+/// gives the same content.
 pub fn version_name(file: &PipelineFile) -> String {
-    file.content_hash()
+    file.content_hash()[..crate::k8s::manifests::HASH_DIGITS].to_string()
 }
 
 /// A run display name no other submission has: `<prefix> <UTC time> <random>`.

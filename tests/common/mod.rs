@@ -2,6 +2,7 @@
 //! shared oracles are, and how to run them.
 #![allow(dead_code)]
 
+pub mod kube;
 pub mod standin;
 
 use std::path::{Path, PathBuf};

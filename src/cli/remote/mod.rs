@@ -199,7 +199,17 @@ fn transport(conn: &Connection) -> Result<Box<dyn Transport>, ExitCode> {
         Route::Direct(settings) => Direct::new(settings.clone())
             .map(|d| Box::new(d) as Box<dyn Transport>)
             .map_err(|e| super::usage_error(&e.to_string())),
-        Route::ViaKube { .. } => Err(super::usage_error("`--via-kube` is not available in this build")),
+        Route::ViaKube { kubeconfig, context, kfp_namespace, headers, request_timeout } => {
+            nbkf::k8s::proxy::KubeProxy::new(kubeconfig.as_deref(), context.as_deref(), kfp_namespace, *request_timeout)
+                .map(|p| Box::new(p.with_headers(headers.clone())) as Box<dyn Transport>)
+                .map_err(|e| {
+                    eprintln!("error: {e}");
+                    if let Some(hint) = e.hint() {
+                        eprintln!("  hint: {hint}");
+                    }
+                    ExitCode::from(2)
+                })
+        }
     }
 }
 

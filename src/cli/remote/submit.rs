@@ -66,7 +66,7 @@ fn submit_inner(args: &SubmitArgs, color: bool) -> Result<ExitCode, ExitCode> {
     }
     // Connection problems show before the notebook is converted.
     let conn = args.connection.resolve()?;
-    let loaded = load_pipeline(&args.target, &args.conversion, args.quiet, color)?;
+    let loaded = load_pipeline(&args.target, &args.conversion, true, args.quiet, color)?;
     let defs =
         nbkf::run::parameter_defs(&loaded.file.spec).map_err(|e| usage_error(&format!("{}: {e}", loaded.source)))?;
     let resolved = nbkf::run::resolve_parameters(&defs, &given).map_err(|errors| {
