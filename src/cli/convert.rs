@@ -69,6 +69,8 @@ pub struct LoadedPipeline {
     pub file: PipelineFile,
     /// The notebook's or YAML's file name.
     pub source: String,
+    /// Whether it was converted from a notebook here.
+    pub from_notebook: bool,
     /// For a notebook: each KFP task and the step and cells it comes from, to point a
     /// message about a task at the notebook.
     pub tasks: Vec<(String, String)>,
@@ -109,7 +111,8 @@ pub fn load_pipeline(
     let shown_name = target.display().to_string();
     let source = target.file_name().map_or_else(|| shown_name.clone(), |n| n.to_string_lossy().into_owned());
     let mut tasks = Vec::new();
-    let yaml = if target.extension().is_some_and(|e| e == "ipynb") {
+    let from_notebook = target.extension().is_some_and(|e| e == "ipynb");
+    let yaml = if from_notebook {
         let options = conversion_options(conversion)?;
         let (c, yaml) = convert_notebook(target, &options, quiet, color)?;
         for step in &c.plan.steps {
@@ -129,7 +132,7 @@ pub fn load_pipeline(
         std::fs::read_to_string(target).map_err(|e| io_error(&format!("cannot read {shown_name}: {e}")))?
     };
     let file = PipelineFile::parse(&yaml).map_err(|e| usage_error(&format!("{shown_name}: {e}")))?;
-    Ok(LoadedPipeline { yaml, file, source, tasks })
+    Ok(LoadedPipeline { yaml, file, source, from_notebook, tasks })
 }
 
 pub fn convert(args: ConvertArgs, color: bool) -> ExitCode {

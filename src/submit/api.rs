@@ -119,23 +119,40 @@ impl Kfp {
 
     fn http_error(&self, request: &Request, status: u16, body: &[u8]) -> KfpError {
         let server = server_message(body);
+        // The gRPC code of a `googleRpcStatus` answer: what the KFP server itself meant. An
+        // answer without one came from something in front of it (a gateway, a login page).
+        let code = serde_json::from_slice::<Value>(body).ok().and_then(|v| v.get("code").and_then(Value::as_u64));
         let endpoint = self.endpoint();
         let line = request.line();
-        let (message, hint) = match status {
-            401 => (
-                format!("{line}: 401 Unauthorized: the KFP API at {endpoint} did not accept {}: {server}", self.credential),
-                Some("give a token (`--token`, `KF_PIPELINES_TOKEN`, `--token-file`), the session cookie of your Kubeflow login (`--cookie`, `authservice_session`), or a profile with them (`nbkf config set-profile`)".to_string()),
+        let in_namespace = self.namespace.as_ref().map(|n| format!(" in namespace `{n}`")).unwrap_or_default();
+        let (message, hint) = match (status, code) {
+            (401, _) => (
+                if self.credential == "no credential" {
+                    format!("{line}: 401 Unauthorized: the KFP API at {endpoint} needs a credential and none was given: {server}")
+                } else {
+                    format!("{line}: 401 Unauthorized: the KFP API at {endpoint} did not accept {}: {server}", self.credential)
+                },
+                Some("give a token (`--token-file`, `KF_PIPELINES_TOKEN`), the session cookie of your Kubeflow login (`--cookie`), the user where the gateway trusts the `kubeflow-userid` header (`--user-id`), or a profile with them (`nbkf config set-profile`)".to_string()),
             ),
-            403 => (
-                format!("{line}: 403 Forbidden: {} may not do this{}: {server}", self.credential, self.namespace.as_ref().map(|n| format!(" in namespace `{n}`")).unwrap_or_default()),
+            (403, _) => (
+                format!("{line}: 403 Forbidden: {} may not do this{in_namespace}: {server}", self.credential),
                 Some("check that the user or service account has access to the Kubeflow profile (namespace) given with `--namespace`".to_string()),
             ),
-            404 => (
+            // NOT_FOUND from KFP about an object: the host is right, the object is not there.
+            // (The server's gateway answers a path it does not serve with NOT_FOUND too, its
+            // message then being just "Not Found".)
+            (404, Some(5)) if !server.starts_with("Not Found") => {
+                (format!("{line}: not found{in_namespace}: {server}"), None)
+            }
+            (404, _) => (
                 format!("{line}: 404 Not Found at {endpoint}: {server}"),
-                Some(format!("if {endpoint} is not the KFP API, the host is wrong: behind the Kubeflow gateway the API is usually at https://<kubeflow-host>/pipeline (with `/apis/v2beta1/...` under it), in the cluster at http://ml-pipeline.kubeflow:8888, or use `--via-kube`")),
+                Some(format!("{endpoint} does not answer as the KFP API: behind the Kubeflow gateway the API is usually at https://<kubeflow-host>/pipeline (with `/apis/v2beta1/...` under it), in the cluster at http://ml-pipeline.kubeflow:8888, or use `--via-kube`")),
             ),
-            409 => (format!("{line}: 409 Conflict: {server}"), Some("something of that name exists already".to_string())),
-            400 | 422 => (format!("{line}: the KFP server refused the request ({status}): {server}"), None),
+            // ALREADY_EXISTS.
+            (409, Some(6) | None) => (format!("{line}: 409 Conflict: {server}"), Some("something of that name exists already".to_string())),
+            // ABORTED, FAILED_PRECONDITION: not in this state (retrying a run that did not fail).
+            (409 | 400, Some(9 | 10)) => (format!("{line}: the KFP server refused it in the object's current state: {server}"), None),
+            (400 | 409 | 422, _) => (format!("{line}: the KFP server refused the request ({status}): {server}"), None),
             _ => (format!("{line}: the KFP server answered {status}: {server}"), None),
         };
         KfpError::Http { status, request: line, message, hint }
@@ -160,6 +177,14 @@ impl Kfp {
     /// `GET /healthz`: `{commit_sha, tag_name, multi_user, pipeline_store}`.
     pub fn healthz(&self) -> Result<Value, KfpError> {
         self.call(&Request::get(format!("{API}/healthz")), true)
+    }
+
+    /// Whether the server is multi-user Kubeflow while no namespace was given: experiments
+    /// and runs then need one (the server would refuse, or a name look-up would find
+    /// another profile's pipeline). An unanswered health check (a gateway may block it)
+    /// counts as no.
+    pub fn needs_namespace(&self) -> bool {
+        self.namespace.is_none() && self.healthz().is_ok_and(|h| h["multi_user"] == true)
     }
 
     // ----- pipelines ----------------------------------------------------------------------

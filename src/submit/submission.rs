@@ -16,8 +16,9 @@ pub struct Submission<'a> {
     pub file: &'a PipelineFile,
     /// The YAML as uploaded.
     pub yaml: &'a [u8],
-    /// Where it came from, for the version's description (`titanic.ipynb`).
-    pub source: &'a str,
+    /// Where it came from, in words, for the descriptions of a new pipeline (when the
+    /// file has none) and of a new version: `converted by nbkf from titanic.ipynb`.
+    pub origin: &'a str,
     /// The experiment (else the file's, else `Default`).
     pub experiment: Option<String>,
     /// The start of the run's display name (else the pipeline's name).
@@ -73,7 +74,7 @@ pub fn submit(kfp: &Kfp, s: &Submission, ui: Option<&str>) -> Result<Submitted, 
     let name = &s.file.name;
     let (pipeline, pipeline_created) = match kfp.pipeline_by_name(name)? {
         Some(p) => (p, false),
-        None => (kfp.create_pipeline(name, s.file.description.as_deref())?, true),
+        None => (kfp.create_pipeline(name, Some(s.file.description.as_deref().unwrap_or(s.origin)))?, true),
     };
     let pipeline_id = id(&pipeline, "pipeline_id", "create pipeline")?;
 
@@ -82,10 +83,7 @@ pub fn submit(kfp: &Kfp, s: &Submission, ui: Option<&str>) -> Result<Submitted, 
     let existing = if pipeline_created { None } else { kfp.version_by_name(&pipeline_id, &version_name)? };
     let (version, version_created) = match existing {
         Some(v) => (v, false),
-        None => {
-            let description = format!("converted by nbkf from {}", s.source);
-            (kfp.upload_version(&pipeline_id, &version_name, Some(&description), s.yaml)?, true)
-        }
+        None => (kfp.upload_version(&pipeline_id, &version_name, Some(s.origin), s.yaml)?, true),
     };
     let version_id = id(&version, "pipeline_version_id", "upload version")?;
 

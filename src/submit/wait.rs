@@ -77,10 +77,27 @@ pub fn task_states(run: &Value, tasks: &[String]) -> BTreeMap<String, (String, O
             continue;
         }
         let state = t["state"].as_str().unwrap_or("RUNTIME_STATE_UNSPECIFIED").to_string();
-        let error = t["error"]["message"].as_str().filter(|m| !m.is_empty()).map(str::to_string);
+        let mut error = t["error"]["message"].as_str().filter(|m| !m.is_empty()).map(str::to_string);
+        if error.is_none() && state == "FAILED" {
+            // KFP 2.17 fills in no task errors: the pod's log has them.
+            error = Some(match pod_name(&t) {
+                Some(pod) => format!("no message from KFP; the step's log: `kubectl logs {pod} -c main`"),
+                None => "no message from KFP; see the run's page for the step's log".to_string(),
+            });
+        }
         out.insert(name.to_string(), (state, error));
     }
     out
+}
+
+/// The pod that ran a task: its own `pod_name`, else its children's (KFP lists the
+/// executor pod under the task).
+fn pod_name(task: &Value) -> Option<String> {
+    let own = task["pod_name"].as_str().filter(|p| !p.is_empty());
+    own.or_else(|| {
+        task["child_tasks"].as_array()?.iter().rev().find_map(|c| c["pod_name"].as_str().filter(|p| !p.is_empty()))
+    })
+    .map(str::to_string)
 }
 
 /// Follows the run until it ends or `options.timeout` passes.
@@ -147,5 +164,30 @@ pub fn follow(
             pause = pause.min(t.saturating_sub(start.elapsed()));
         }
         std::thread::sleep(pause);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn task_states_skip_kfp_internals_and_explain_silent_failures() {
+        let run = json!({"run_details": {"task_details": [
+            {"display_name": "root", "state": "FAILED"},
+            {"display_name": "train-driver", "state": "SUCCEEDED"},
+            {"display_name": "train", "state": "FAILED", "child_tasks": [{"pod_name": "p-train-exec-123"}]},
+            {"display_name": "load", "state": "SUCCEEDED"},
+            {"display_name": "eval", "state": "FAILED", "error": {"code": 2, "message": "boom"}},
+            {"display_name": "odd", "state": "FAILED"},
+        ]}});
+        let all = task_states(&run, &[]);
+        assert_eq!(all.keys().collect::<Vec<_>>(), ["eval", "load", "odd", "train"]);
+        assert_eq!(all["eval"].1.as_deref(), Some("boom"));
+        assert!(all["train"].1.as_deref().unwrap().contains("kubectl logs p-train-exec-123 -c main"));
+        assert!(all["odd"].1.as_deref().unwrap().contains("run's page"));
+        let named = task_states(&run, &["load".to_string()]);
+        assert_eq!(named.keys().collect::<Vec<_>>(), ["load"]);
     }
 }

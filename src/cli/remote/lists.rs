@@ -8,10 +8,13 @@ use serde_json::Value;
 
 use nbkf::submit::api::items;
 use nbkf::submit::submission::run_url;
-use nbkf::submit::wait::task_states;
+use nbkf::submit::wait::{task_states, TERMINAL};
 
 use super::submit::{end_json, follow, report_end};
-use super::{connect, kfp_error, ConnectionArgs, ExperimentsCommand, PipelinesCommand, RunsCommand, Shape, WaitArgs};
+use super::{
+    check_namespace, connect, kfp_error, ConnectionArgs, ExperimentsCommand, PipelinesCommand, RunsCommand, Shape,
+    WaitArgs,
+};
 
 #[derive(clap::Args)]
 pub struct ListArgs {
@@ -110,6 +113,9 @@ fn runs_list(args: RunsListArgs) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
+    if let Err(code) = check_namespace(&kfp) {
+        return code;
+    }
     let experiment_id = match &args.experiment {
         Some(name) => match kfp.experiment_by_name(name) {
             Ok(Some(e)) => Some(field(&e, "experiment_id")),
@@ -203,7 +209,22 @@ fn run_control(args: RunArgs, terminate: bool) -> ExitCode {
     };
     let result = if terminate { kfp.terminate_run(&args.run_id) } else { kfp.retry_run(&args.run_id) };
     if let Err(e) = result {
-        return kfp_error(&e);
+        // Refused for the run's state: say which state.
+        let state = match e.status() {
+            Some(400 | 409) => kfp.get_run(&args.run_id).ok().and_then(|r| r["state"].as_str().map(str::to_string)),
+            _ => None,
+        };
+        let code = kfp_error(&e);
+        match state.as_deref() {
+            Some(s) if terminate && TERMINAL.contains(&s) => {
+                eprintln!("  the run has already ended ({s}): there is nothing to stop")
+            }
+            Some(s) if !terminate && !matches!(s, "FAILED" | "CANCELED") => {
+                eprintln!("  the run is {s}: only a failed or canceled run can be retried")
+            }
+            _ => {}
+        }
+        return code;
     }
     eprintln!("run {}: {}", args.run_id, if terminate { "asked to stop" } else { "retrying its unfinished tasks" });
     if args.wait.wait {
@@ -242,6 +263,9 @@ pub fn experiments(command: ExperimentsCommand) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
+    if let Err(code) = check_namespace(&kfp) {
+        return code;
+    }
     match kfp.list_experiments(args.limit) {
         Ok(answer) => {
             let columns = [

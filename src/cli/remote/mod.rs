@@ -220,6 +220,17 @@ fn connect(args: &ConnectionArgs) -> Result<(Kfp, Connection), ExitCode> {
     Ok((kfp, conn))
 }
 
+/// Refuses to go on against a multi-user KFP without a namespace (exit code 2).
+fn check_namespace(kfp: &Kfp) -> Result<(), ExitCode> {
+    if kfp.needs_namespace() {
+        return Err(super::usage_error(&format!(
+            "the KFP API at {} is multi-user Kubeflow: give your Kubeflow profile namespace with `-n NS` (or KF_PIPELINES_NAMESPACE, or the profile's `namespace`)",
+            kfp.endpoint()
+        )));
+    }
+    Ok(())
+}
+
 /// Prints a KFP error with its hint; exit code 1.
 fn kfp_error(e: &KfpError) -> ExitCode {
     eprintln!("error: {e}");

@@ -12,7 +12,7 @@ use nbkf::submit::dry_run::DryRun;
 use nbkf::submit::submission::{self, Submission};
 use nbkf::submit::wait::{self, RunEnd, WaitObserver, WaitOptions};
 
-use super::{connect, interactive, kfp_error, transport, ConnectionArgs, Shape, WaitArgs};
+use super::{check_namespace, connect, interactive, kfp_error, transport, ConnectionArgs, Shape, WaitArgs};
 use crate::cli::convert::{load_pipeline, LoadedPipeline};
 use crate::cli::{usage_error, ConversionArgs};
 
@@ -93,10 +93,16 @@ fn submit_inner(args: &SubmitArgs, color: bool) -> Result<ExitCode, ExitCode> {
     } else {
         connect(&args.connection)?.0
     };
+    check_namespace(&kfp)?;
+    let origin = if loaded.from_notebook {
+        format!("converted by nbkf from {}", loaded.source)
+    } else {
+        format!("uploaded by nbkf from {}", loaded.source)
+    };
     let submission = Submission {
         file: &loaded.file,
         yaml: loaded.yaml.as_bytes(),
-        source: &loaded.source,
+        origin: &origin,
         experiment: args.conversion.experiment.clone(),
         run_name: args.run_name.clone(),
         parameters,
