@@ -40,6 +40,8 @@ fn chain_of_10_trivial_steps(bencher: divan::Bencher) {
         cache: false,
         env: Vec::new(),
         isolated: false,
+        run_id: None,
+        cancel: Default::default(),
     };
     bencher.bench(|| {
         let report = run::run(&pipeline, &yaml, &options, &Silent).unwrap();

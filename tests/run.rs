@@ -616,3 +616,41 @@ fn altered_artifacts_are_refused() {
     assert!(stderr.contains("changed after the step that wrote it finished"), "{stderr}");
     assert!(!stderr.contains("pwned"), "the altered pickle ran: {stderr}");
 }
+
+/// Ctrl-C (SIGINT) during `nbkf run` stops the running step and everything it started,
+/// starts no other step, and exits 130.
+#[cfg(unix)]
+#[test]
+fn interrupting_a_run_stops_its_steps() {
+    let dir = tempdir();
+    let nb = copy_into(&test_notebook("long_step"), dir.path());
+    let pids = dir.path().join("pids.txt");
+    let mut child = nbkf_in(dir.path(), "run", &nb)
+        .env("NBKF_TEST_PIDS", &pids)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !pids.exists() && started.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let text = std::fs::read_to_string(&pids).expect("the slow step started");
+    let running: Vec<i32> = text.split_whitespace().map(|p| p.parse().unwrap()).collect();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "stopped quickly");
+    assert!(stderr.contains("was cancelled"), "{stderr}");
+    for pid in running {
+        // Signal 0 checks existence; a zombie reaped by init disappears.
+        let alive = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z ");
+        assert!(!alive, "process {pid} of the step is still running");
+    }
+    let report = only_run(&workdir(dir.path()));
+    assert_eq!(state(&report, "slow"), "canceled");
+    assert_eq!(state(&report, "after"), "not_started");
+}

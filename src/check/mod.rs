@@ -152,14 +152,16 @@ pub fn check(
         .map_err(|e| RunError::Io { context: format!("cannot create {}", work_dir.display()), source: e })?;
     let log = std::fs::File::create(dir.join("log.txt"))
         .map_err(|e| RunError::Io { context: "cannot write the reference log".into(), source: e })?;
-    let status = Command::new(&options.run.python)
+    let mut reference = Command::new(&options.run.python);
+    reference
         .arg(&program_path)
         .current_dir(&work_dir)
         .env("MPLBACKEND", "Agg")
         .stdout(log.try_clone().map_err(|e| RunError::Io { context: "log".into(), source: e })?)
-        .stderr(log)
-        .status()
-        .map_err(|e| RunError::Io { context: format!("cannot start {}", options.run.python.display()), source: e })?;
+        .stderr(log);
+    let status = run::wait_unless_canceled(&mut reference, &options.run.cancel)
+        .map_err(|e| RunError::Io { context: format!("cannot start {}", options.run.python.display()), source: e })?
+        .ok_or_else(|| RunError::Canceled)?;
     let result: ReferenceResult = std::fs::read_to_string(dir.join("result.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())

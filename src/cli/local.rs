@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use nbkf::check::{self, CheckOptions};
 use nbkf::config::Overrides;
-use nbkf::run::{self, LocalPipeline, RunOptions, StepState, TerminalProgress};
+use nbkf::run::{self, CancelToken, LocalPipeline, RunOptions, StepState, TerminalProgress};
 use nbkf::{diagnostics, Conversion, ConvertOptions};
 
 use super::{io_error, usage_error, CheckArgs, LocalArgs, RunArgs};
@@ -81,7 +81,27 @@ fn run_options(target: &Target, local: &LocalArgs, cache: bool) -> Result<RunOpt
         cache,
         env: Vec::new(),
         isolated: local.isolated,
+        run_id: None,
+        cancel: interrupted(),
     })
+}
+
+/// A token cancelled by Ctrl-C or SIGTERM: steps run in their own process groups (so that
+/// a cancelled run stops everything they started), so the terminal's Ctrl-C reaches nbkf
+/// only, which then stops them.
+fn interrupted() -> CancelToken {
+    let token = CancelToken::default();
+    let t = token.clone();
+    // Only one handler per process; a second call (never made) would be refused.
+    let _ = ctrlc::set_handler(move || {
+        if t.is_canceled() {
+            // Asked twice: leave now.
+            std::process::exit(130);
+        }
+        eprintln!("stopping the running steps (Ctrl-C again to leave at once)");
+        t.cancel();
+    });
+    token
 }
 
 fn print_run(report: &run::RunReport, quiet: bool) {
@@ -92,7 +112,8 @@ fn print_run(report: &run::RunReport, quiet: bool) {
     let not_started: Vec<&str> =
         report.steps.iter().filter(|s| s.state == StepState::NotStarted).map(|s| s.task.as_str()).collect();
     if !not_started.is_empty() {
-        eprintln!("not started after the failure: {}", not_started.join(", "));
+        let why = if report.steps.iter().any(|s| s.state == StepState::Canceled) { "cancel" } else { "failure" };
+        eprintln!("not started after the {why}: {}", not_started.join(", "));
     }
     if !quiet || !report.succeeded() {
         let done = report.steps.iter().filter(|s| matches!(s.state, StepState::Succeeded | StepState::Cached)).count();
@@ -125,7 +146,10 @@ pub fn run_command(args: RunArgs, color: bool) -> ExitCode {
     match report {
         Ok(report) => {
             print_run(&report, args.local.quiet);
-            if report.succeeded() {
+            if options.cancel.is_canceled() {
+                eprintln!("run {} was cancelled", report.run_id);
+                ExitCode::from(130)
+            } else if report.succeeded() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

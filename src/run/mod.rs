@@ -9,6 +9,7 @@
 //! directory.
 
 mod cache;
+mod cancel;
 mod pipeline;
 mod progress;
 
@@ -21,6 +22,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde_json::{json, Value};
 
+pub(crate) use cancel::wait_unless_canceled;
+pub use cancel::CancelToken;
 pub use pipeline::{parameter_defs, resolve_parameters, LocalPipeline, LocalTask, ParameterDef};
 pub use progress::{Observer, Silent, TerminalProgress};
 
@@ -33,6 +36,8 @@ pub enum RunError {
     Parameters(String),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
+    #[error("the run was cancelled")]
+    Canceled,
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RunError {
@@ -62,6 +67,10 @@ pub struct RunOptions {
     /// Run each step in its own empty folder, as pods share no files: only the files nbkf
     /// carries between steps are there.
     pub isolated: bool,
+    /// The run's id (a new one from the time when `None`); must not exist yet.
+    pub run_id: Option<String>,
+    /// Stops the run when cancelled: no step starts after it, running ones are stopped.
+    pub cancel: CancelToken,
 }
 
 impl RunOptions {
@@ -83,7 +92,9 @@ pub enum StepState {
     /// Outputs reused from an earlier run.
     Cached,
     Failed,
-    /// Not started, because another step failed.
+    /// Stopped, because the run was cancelled.
+    Canceled,
+    /// Not started, because another step failed or the run was cancelled.
     NotStarted,
 }
 
@@ -197,8 +208,14 @@ pub fn run(
 ) -> Result<RunReport, RunError> {
     let started = Instant::now();
     std::fs::create_dir_all(&options.runs_dir).map_err(io(format!("cannot create {}", options.runs_dir.display())))?;
-    let run_id = new_run_id(&options.runs_dir);
+    let run_id = match &options.run_id {
+        Some(id) => id.clone(),
+        None => new_run_id(&options.runs_dir),
+    };
     let run_dir = options.runs_dir.join(&run_id);
+    if options.run_id.is_some() && run_dir.exists() {
+        return Err(RunError::Pipeline(format!("run {run_id} exists already in {}", options.runs_dir.display())));
+    }
     std::fs::create_dir_all(&run_dir).map_err(io(format!("cannot create {}", run_dir.display())))?;
     let run_dir = std::fs::canonicalize(&run_dir).map_err(io("cannot resolve the run directory"))?;
     std::fs::write(run_dir.join("pipeline.yaml"), yaml).map_err(io("cannot write pipeline.yaml"))?;
@@ -224,7 +241,7 @@ pub fn run(
     let mut failed = false;
     let (tx, rx) = mpsc::channel::<(usize, StepOutcome, BTreeMap<String, ProducedArtifact>)>();
     std::thread::scope(|scope| loop {
-        if !failed {
+        if !failed && !options.cancel.is_canceled() {
             for (i, task) in pipeline.tasks.iter().enumerate() {
                 if running >= options.jobs.max(1) {
                     break;
@@ -388,8 +405,9 @@ fn execute(
     for (k, v) in env {
         command.env(k, v);
     }
-    let status = match command.status() {
-        Ok(s) => s,
+    let status = match wait_unless_canceled(&mut command, &options.cancel) {
+        Ok(Some(s)) => s,
+        Ok(None) => return (finish(StepState::Canceled, Some("the run was cancelled".into()), None), BTreeMap::new()),
         Err(e) => {
             return (
                 finish(StepState::Failed, Some(format!("cannot start `{}`: {e}", task.launcher[0])), None),

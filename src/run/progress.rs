@@ -81,6 +81,7 @@ impl Observer for TerminalProgress {
             StepState::Succeeded => "succeeded",
             StepState::Cached => "cached   ",
             StepState::Failed => "FAILED   ",
+            StepState::Canceled => "canceled ",
             StepState::NotStarted => "skipped  ",
         };
         let extra = outcome.cached_from.as_ref().map(|r| format!(" (outputs reused from run {r})")).unwrap_or_default();

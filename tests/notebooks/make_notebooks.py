@@ -107,6 +107,20 @@ def stdlib_only():
     ]
 
 
+@notebook_def
+def long_step():
+    return [
+        md("# A long step\n\nThe second step starts a child process and sleeps a minute, so a test can stop "
+           "the run and check that nothing it started is left."),
+        code(["step:quick"], "marker = 'started'"),
+        code(["step:slow"], "import os, subprocess, sys, time\n"
+             "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+             "open(os.environ.get('NBKF_TEST_PIDS', 'pids.txt'), 'w').write(f'{os.getpid()} {child.pid}')\n"
+             "time.sleep(60)\nmarker = 'finished'"),
+        code(["step:after"], "print(marker)"),
+    ]
+
+
 def main():
     for name, fn in NOTEBOOKS.items():
         result = fn()
