@@ -21,6 +21,7 @@ pub mod plan;
 pub mod python;
 pub mod run;
 pub mod runtime;
+pub mod serve;
 pub mod submit;
 pub mod tags;
 

@@ -161,7 +161,7 @@ pub fn check(
         .stderr(log);
     let status = run::wait_unless_canceled(&mut reference, &options.run.cancel)
         .map_err(|e| RunError::Io { context: format!("cannot start {}", options.run.python.display()), source: e })?
-        .ok_or_else(|| RunError::Canceled)?;
+        .ok_or(RunError::Canceled)?;
     let result: ReferenceResult = std::fs::read_to_string(dir.join("result.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())

@@ -5,6 +5,7 @@ mod convert;
 mod kube;
 mod local;
 mod remote;
+mod serve;
 mod tag;
 
 use std::io::{IsTerminal, Write};
@@ -127,6 +128,14 @@ pub enum Command {
     /// kubeconfig problems.
     #[command(subcommand)]
     Kube(kube::KubeCommand),
+    /// Serve an HTTP API (and a pipeline page) for editors: analyse, compile, tag, run and
+    /// check notebooks under a root folder, and submit them to a cluster.
+    ///
+    /// Listens on 127.0.0.1 by default and prints the address to open, with a new token
+    /// (every request needs it: `Authorization: token ...`, or the page's cookie). The API
+    /// is described at /api/openapi.json. Stops on Ctrl-C. Exit codes: 0 stopped; 2 usage
+    /// or I/O problems (a non-loopback address without `--token`, a port in use).
+    Serve(serve::ServeArgs),
 }
 
 #[derive(clap::Args)]
@@ -376,6 +385,7 @@ pub fn main() -> ExitCode {
         Command::Config(command) => remote::config(command),
         Command::Apply(args) => kube::apply(args, color),
         Command::Kube(command) => kube::kube(command),
+        Command::Serve(args) => serve::serve(args),
     }
 }
 

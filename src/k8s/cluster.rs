@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{api_error, ClusterConfig, Connection, K8sError, Operation};
 
 /// The namespace in use and where it came from (`nbkf kube namespace`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NamespaceInfo {
     pub namespace: String,
     /// `flag`, `context`, `in-cluster` or `default`.
@@ -30,7 +30,7 @@ pub fn namespace(cluster: &ClusterConfig) -> NamespaceInfo {
 }
 
 /// One persistent volume claim (`nbkf kube pvcs`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PvcInfo {
     pub name: String,
     /// `ReadWriteOnce`, `ReadWriteMany`, `ReadOnlyMany`, `ReadWriteOncePod`.

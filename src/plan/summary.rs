@@ -10,7 +10,7 @@ use crate::notebook::Notebook;
 
 /// The plan as data (`nbkf plan --format json`). Cell numbers count from 1, as Jupyter
 /// shows them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PlanSummary {
     pub pipeline: String,
     /// The KFP experiment runs go to, when the notebook or the command line names one.
@@ -22,7 +22,7 @@ pub struct PlanSummary {
     pub steps: Vec<StepSummary>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ParameterSummary {
     pub name: String,
     #[serde(rename = "type")]
@@ -31,7 +31,7 @@ pub struct ParameterSummary {
     pub cell: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StepSummary {
     pub name: String,
     pub task: String,
@@ -50,7 +50,7 @@ pub struct StepSummary {
     pub image: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InputSummary {
     pub variable: Variable,
     pub from: String,

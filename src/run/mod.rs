@@ -402,6 +402,12 @@ fn execute(
         .stdout(log_file)
         .stderr(stderr);
     command.env("NBKF_RUN_ID", run_id).env("NBKF_TASK", &task.name);
+    // The launcher writes the step's program into a temporary folder (as on a cluster,
+    // where the pod's files go with it): here it stays with the step's files.
+    let tmp = task_dir.join("tmp");
+    if std::fs::create_dir_all(&tmp).is_ok() {
+        command.env("TMPDIR", &tmp);
+    }
     for (k, v) in env {
         command.env(k, v);
     }

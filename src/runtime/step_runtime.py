@@ -1071,9 +1071,12 @@ def _nbkf_install_modules(modules):
     at the front of `sys.path`, as the notebook's folder is in Jupyter."""
     if not modules:
         return
+    import atexit
+    import shutil
     import tempfile
 
     folder = tempfile.mkdtemp(prefix="nbkf-modules-")
+    atexit.register(shutil.rmtree, folder, True)
     for path, source in modules.items():
         full = _nbkf_os.path.join(folder, *path.split("/"))
         _nbkf_os.makedirs(_nbkf_os.path.dirname(full), exist_ok=True)

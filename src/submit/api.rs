@@ -72,6 +72,11 @@ impl Kfp {
         self
     }
 
+    /// The transport underneath (to wrap it, e.g. in a dry run).
+    pub fn into_transport(self) -> Box<dyn Transport> {
+        self.transport
+    }
+
     /// Where the API is.
     pub fn endpoint(&self) -> String {
         self.transport.endpoint()

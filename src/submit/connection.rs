@@ -263,6 +263,51 @@ pub fn resolve(flags: &Flags, env: &Environment) -> Result<Connection, Connectio
     })
 }
 
+impl Connection {
+    /// The client of this connection: a direct HTTP transport, or one through the
+    /// Kubernetes API server's service proxy. Nothing is sent yet.
+    pub fn client(&self) -> Result<super::api::Kfp, String> {
+        let transport: Box<dyn super::http::Transport> = match &self.route {
+            Route::Direct(settings) => Box::new(super::http::Direct::new(settings.clone()).map_err(|e| e.to_string())?),
+            Route::ViaKube { kubeconfig, context, kfp_namespace, headers, request_timeout } => {
+                let proxy = crate::k8s::proxy::KubeProxy::new(
+                    kubeconfig.as_deref(),
+                    context.as_deref(),
+                    kfp_namespace,
+                    *request_timeout,
+                )
+                .map_err(|e| match e.hint() {
+                    Some(h) => format!("{e} ({h})"),
+                    None => e.to_string(),
+                })?;
+                Box::new(proxy.with_headers(headers.clone()))
+            }
+        };
+        Ok(super::api::Kfp::new(transport, self.namespace.clone(), self.credential.clone()))
+    }
+
+    /// The headers every request carries (to show them masked).
+    pub fn headers(&self) -> &[(String, String)] {
+        match &self.route {
+            Route::Direct(d) => &d.headers,
+            Route::ViaKube { headers, .. } => headers,
+        }
+    }
+}
+
+/// The environment of this process, the default configuration file and the pod's
+/// pipelines token path: what the commands resolve connections against.
+pub fn process_environment(config: Option<PathBuf>) -> Environment<'static> {
+    fn var(name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+    Environment {
+        var: &var,
+        config_path: config.unwrap_or_else(|| super::config::default_path(&var)),
+        in_cluster_token: PathBuf::from(IN_CLUSTER_TOKEN),
+    }
+}
+
 /// How long to wait for a connection.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long to wait for a whole answer (an upload of a large pipeline included).

@@ -28,7 +28,7 @@ pub struct Submission<'a> {
 }
 
 /// What a submission found or made.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Submitted {
     pub pipeline_id: String,
     pub pipeline_name: String,

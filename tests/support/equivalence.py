@@ -24,7 +24,9 @@ import glob
 import io
 import json
 import math
+import atexit
 import os
+import shutil
 import pickle
 import subprocess
 import sys
@@ -439,10 +441,14 @@ def short(v):
 
 def main(argv):
     notebook, pipeline, opts = parse_args(argv)
-    root = opts["root"] or tempfile.mkdtemp(prefix="nbkf-equiv-")
+    root = opts["root"]
+    if not root:
+        root = tempfile.mkdtemp(prefix="nbkf-equiv-")
+        atexit.register(shutil.rmtree, root, True)
     notebook, pipeline, root = os.path.abspath(notebook), os.path.abspath(pipeline), os.path.abspath(root)
     # Steps and the notebook may write files: both runs get a fresh working directory.
     work = tempfile.mkdtemp(prefix="nbkf-equiv-work-")
+    atexit.register(shutil.rmtree, work, True)
     os.chdir(os.path.join(work))
     os.makedirs("pipeline", exist_ok=True)
     os.chdir("pipeline")

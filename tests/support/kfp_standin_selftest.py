@@ -9,9 +9,11 @@ With KFP_STANDIN_SELFTEST_SHOW=1 it also prints, on stderr, what kfp.Client sent
 import contextlib
 import http.client
 import io
+import atexit
 import json
 import os
 import signal
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,6 +24,7 @@ import urllib.request
 import warnings
 
 WORKDIR = tempfile.mkdtemp(prefix="kfp-standin-selftest-")
+atexit.register(shutil.rmtree, WORKDIR, ignore_errors=True)
 os.environ["HOME"] = WORKDIR  # kfp.Client reads and writes ~/.config/kfp/context.json
 warnings.simplefilter("ignore")
 

@@ -15,6 +15,8 @@ not install, fails the run here rather than in a pod.
 
 Prints `RUN OK` or `RUN FAILED: ...`, like the shared oracle `kfp_local_run.py`.
 """
+import atexit
+import shutil
 import hashlib
 import json
 import os
@@ -55,6 +57,8 @@ def main(argv):
 
     envs = {}
     base = tempfile.mkdtemp(prefix="nbkf-pip-envs-")
+    # The environments (about 0.7 GB each with their packages) go when the run ends.
+    atexit.register(shutil.rmtree, base, ignore_errors=True)
 
     def environment_for(command):
         preamble = command[2] if command[:2] == ["sh", "-c"] else ""
@@ -73,7 +77,10 @@ def main(argv):
         return status.Status.SUCCESS if code == 0 else status.Status.FAILURE
 
     handler.SubprocessTaskHandler.run = run
-    root = opts["root"] or tempfile.mkdtemp(prefix="nbkf-pip-run-")
+    root = opts["root"]
+    if not root:
+        root = tempfile.mkdtemp(prefix="nbkf-pip-run-")
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=root, raise_on_error=True)
     pipeline = components.load_component_from_file(opts["pipeline"])
     try:

@@ -13,8 +13,7 @@ use std::time::Duration;
 use clap::{Subcommand, ValueEnum};
 
 use nbkf::submit::api::{Kfp, KfpError};
-use nbkf::submit::connection::{self, Connection, Environment, Flags, Route};
-use nbkf::submit::http::{Direct, Transport};
+use nbkf::submit::connection::{self, Connection, Flags};
 
 pub use lists::{experiments, pipelines, runs};
 pub use profiles::config;
@@ -154,16 +153,6 @@ pub enum PipelinesCommand {
 pub use profiles::ConfigCommand;
 pub use submit::SubmitArgs;
 
-/// The environment as the resolver sees it.
-fn environment(config: Option<&PathBuf>) -> Environment<'static> {
-    let var: &'static dyn Fn(&str) -> Option<String> = &|k: &str| std::env::var(k).ok();
-    Environment {
-        var,
-        config_path: config.cloned().unwrap_or_else(|| nbkf::submit::config::default_path(var)),
-        in_cluster_token: PathBuf::from(connection::IN_CLUSTER_TOKEN),
-    }
-}
-
 impl ConnectionArgs {
     fn flags(&self) -> Flags {
         Flags {
@@ -188,35 +177,15 @@ impl ConnectionArgs {
 
     /// The resolved connection (settings only; nothing is sent).
     fn resolve(&self) -> Result<Connection, ExitCode> {
-        connection::resolve(&self.flags(), &environment(self.config.as_ref()))
+        connection::resolve(&self.flags(), &connection::process_environment(self.config.clone()))
             .map_err(|e| super::usage_error(&e.to_string()))
-    }
-}
-
-/// The transport a connection asks for.
-fn transport(conn: &Connection) -> Result<Box<dyn Transport>, ExitCode> {
-    match &conn.route {
-        Route::Direct(settings) => Direct::new(settings.clone())
-            .map(|d| Box::new(d) as Box<dyn Transport>)
-            .map_err(|e| super::usage_error(&e.to_string())),
-        Route::ViaKube { kubeconfig, context, kfp_namespace, headers, request_timeout } => {
-            nbkf::k8s::proxy::KubeProxy::new(kubeconfig.as_deref(), context.as_deref(), kfp_namespace, *request_timeout)
-                .map(|p| Box::new(p.with_headers(headers.clone())) as Box<dyn Transport>)
-                .map_err(|e| {
-                    eprintln!("error: {e}");
-                    if let Some(hint) = e.hint() {
-                        eprintln!("  hint: {hint}");
-                    }
-                    ExitCode::from(2)
-                })
-        }
     }
 }
 
 /// The client of the connection the flags, environment and profile describe.
 fn connect(args: &ConnectionArgs) -> Result<(Kfp, Connection), ExitCode> {
     let conn = args.resolve()?;
-    let kfp = Kfp::new(transport(&conn)?, conn.namespace.clone(), conn.credential.clone());
+    let kfp = conn.client().map_err(|e| super::usage_error(&e))?;
     Ok((kfp, conn))
 }
 

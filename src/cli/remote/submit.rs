@@ -12,7 +12,7 @@ use nbkf::submit::dry_run::DryRun;
 use nbkf::submit::submission::{self, Submission};
 use nbkf::submit::wait::{self, RunEnd, WaitObserver, WaitOptions};
 
-use super::{check_namespace, connect, interactive, kfp_error, transport, ConnectionArgs, Shape, WaitArgs};
+use super::{check_namespace, connect, interactive, kfp_error, ConnectionArgs, Shape, WaitArgs};
 use crate::cli::convert::{load_pipeline, LoadedPipeline};
 use crate::cli::{usage_error, ConversionArgs};
 
@@ -80,16 +80,9 @@ fn submit_inner(args: &SubmitArgs, color: bool) -> Result<ExitCode, ExitCode> {
         resolved.into_iter().filter(|(k, _)| given.iter().any(|(g, _)| g == k)).collect();
 
     let kfp = if args.dry_run {
-        let headers = match &conn.route {
-            nbkf::submit::connection::Route::Direct(d) => d.headers.clone(),
-            nbkf::submit::connection::Route::ViaKube { headers, .. } => headers.clone(),
-        };
-        let inner = transport(&conn)?;
-        Kfp::new(
-            Box::new(DryRun::new(inner, &headers, Box::new(|l| println!("{l}")))),
-            conn.namespace.clone(),
-            conn.credential.clone(),
-        )
+        let inner = conn.client().map_err(|e| usage_error(&e))?;
+        let printer = DryRun::new(inner.into_transport(), conn.headers(), Box::new(|l| println!("{l}")));
+        Kfp::new(Box::new(printer), conn.namespace.clone(), conn.credential.clone())
     } else {
         connect(&args.connection)?.0
     };
