@@ -6,12 +6,13 @@
 //! variables, diagnostics) → [`emit`] (KFP IR YAML). [`convert`] runs it all.
 //! [`diagnostics`] and [`names`] are leaves that every stage may use. After the flow,
 //! [`run`] and [`check`] run a pipeline here, [`submit`] (the KFP REST API) and [`k8s`]
-//! (Kubernetes-native KFP, the service proxy) take it to a cluster.
+//! (Kubernetes-native KFP, the service proxy) take it to a cluster; [`graph`] draws it.
 
 pub mod check;
 pub mod config;
 pub mod diagnostics;
 pub mod emit;
+pub mod graph;
 pub mod k8s;
 pub mod names;
 pub mod notebook;

@@ -2,6 +2,7 @@
 //! Each command parses nothing itself: it calls the library and prints.
 
 mod convert;
+mod graph;
 mod kube;
 mod local;
 mod remote;
@@ -72,6 +73,12 @@ pub enum Command {
     /// For a person deciding whether the split is right; `--format json` gives the same
     /// as data. Exit codes: 0 success; 1 the notebook has errors; 2 usage or I/O problems.
     Plan(PlanArgs),
+    /// Draw the pipeline: steps, the variables each edge carries, parameters and metrics.
+    ///
+    /// As SVG laid out by nbkf (each step a `<g class="step" data-step=NAME>` a page can
+    /// style by state), Graphviz DOT, or a Mermaid flowchart for Markdown. Exit codes: 0
+    /// success; 1 the notebook has errors; 2 usage or I/O problems.
+    Graph(graph::GraphArgs),
     /// Write the inferred plan back into the notebook as Kale tags.
     ///
     /// Adds `step:` tags (for a notebook without them, from the automatic split),
@@ -378,6 +385,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => local::check_command(args, color),
         Command::Plan(args) => tag::plan(args, color),
         Command::Tag(args) => tag::tag(args, color),
+        Command::Graph(args) => graph::graph(args, color),
         Command::Submit(args) => remote::submit(args, color),
         Command::Runs(command) => remote::runs(command),
         Command::Experiments(command) => remote::experiments(command),

@@ -8,7 +8,7 @@ use nbkf::{diagnostics, plan, Conversion, ConvertOptions};
 use super::{io_error, usage_error, write_output, Format, PlanArgs, Split, TagArgs};
 
 /// Converts (without writing anything) and prints the diagnostics; `None` on errors.
-fn conversion(
+pub(super) fn conversion(
     path: &std::path::Path,
     split: Split,
     module_path: &[std::path::PathBuf],

@@ -1,0 +1,190 @@
+use super::*;
+
+/// The plan summary of a notebook made of `(tags, source)` code cells.
+fn summary_of(cells: &[(&[&str], &str)]) -> PlanSummary {
+    let cells: Vec<serde_json::Value> = cells
+        .iter()
+        .map(|(tags, source)| {
+            serde_json::json!({"cell_type": "code", "metadata": {"tags": tags}, "source": source, "outputs": [], "execution_count": null})
+        })
+        .collect();
+    let nb = serde_json::json!({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells});
+    let (notebook, diagnostics) = crate::notebook::Notebook::from_slice(nb.to_string().as_bytes(), "t.ipynb").unwrap();
+    let conversion = crate::convert(notebook, diagnostics, "t.ipynb", None, &Default::default()).unwrap();
+    assert!(!conversion.has_errors(), "{:#?}", conversion.diagnostics);
+    crate::plan::summary(&conversion.plan)
+}
+
+fn edge_between<'g>(graph: &'g Graph, from: &str, to: &str) -> &'g Edge {
+    let id = |name: &str| graph.nodes.iter().position(|n| n.title() == name).unwrap();
+    let (from, to) = (id(from), id(to));
+    graph.edges.iter().find(|e| e.from == from && e.to == to).unwrap()
+}
+
+#[test]
+fn variables_of_one_producer_make_one_labelled_edge() {
+    let summary = summary_of(&[
+        (&["step:make"], "x = 1\ny = 2\nz = 3"),
+        (&["step:pair"], "p = x + y"),
+        (&["step:last", "prev:make"], "print(z, p)"),
+        (&["step:after_only", "prev:make"], "print('done')"),
+    ]);
+    let graph = Graph::from_summary(&summary);
+    assert_eq!(graph.nodes.len(), 4, "no parameters node without parameters");
+    let pair = edge_between(&graph, "make", "pair");
+    assert_eq!((pair.kind, pair.variables.clone()), (EdgeKind::Data, vec!["x".to_string(), "y".to_string()]));
+    assert_eq!(pair.label(), "x, y");
+    assert_eq!(edge_between(&graph, "make", "last").variables, ["z"]);
+    assert_eq!(edge_between(&graph, "pair", "last").variables, ["p"]);
+    let order = edge_between(&graph, "make", "after_only");
+    assert_eq!((order.kind, order.variables.len()), (EdgeKind::Order, 0));
+    assert_eq!(graph.edges.len(), 4);
+}
+
+#[test]
+fn parameters_are_one_node_feeding_the_steps_that_read_them() {
+    let summary = summary_of(&[
+        (&["pipeline-parameters"], "RATE = 0.5\nNAME = 'a<b'\nUNUSED = 3"),
+        (&["step:one"], "r = RATE * 2"),
+        (&["step:two"], "s = r + len(NAME) + RATE"),
+        (&["step:three"], "print(s)"),
+    ]);
+    let graph = Graph::from_summary(&summary);
+    let Node::Parameters(lines) = &graph.nodes[0] else { panic!("{:?}", graph.nodes[0]) };
+    assert_eq!(lines.iter().map(ParameterLine::short).collect::<Vec<_>>(), ["RATE: float = 0.5", "NAME: str = \"a<b\"", "UNUSED: int = 3"]);
+    let feeds: Vec<(usize, Vec<String>)> =
+        graph.edges.iter().filter(|e| e.kind == EdgeKind::Parameters).map(|e| (e.to, e.variables.clone())).collect();
+    assert_eq!(feeds, [(1, vec!["RATE".to_string()]), (2, vec!["NAME".to_string(), "RATE".to_string()])]);
+    assert!(graph.edges.iter().all(|e| e.kind != EdgeKind::Parameters || e.from == 0));
+    assert_eq!(graph.nodes[0].id(), PARAMETERS_ID);
+}
+
+#[test]
+fn a_step_box_shows_cells_packages_and_metrics() {
+    let step = StepNode {
+        name: "train".into(),
+        task: "train".into(),
+        cells: vec![3, 4, 5, 8],
+        reads: vec![],
+        passes_on: vec!["model".into()],
+        parameters: vec![],
+        packages: vec!["numpy".into(), "pandas".into()],
+        metrics: vec!["accuracy".into()],
+    };
+    let node = Node::Step(step);
+    assert_eq!(node.details(), ["cells 3-5, 8 · 2 packages", "metrics: accuracy"]);
+    assert_eq!(node.id(), "step-train");
+    assert!(node.tooltip().contains("passes on: model") && node.tooltip().contains("packages: numpy, pandas"));
+}
+
+#[test]
+fn many_parameters_are_counted_and_long_defaults_cut() {
+    let lines: Vec<ParameterLine> = (0..15)
+        .map(|i| ParameterLine { name: format!("P{i}"), kind: "str".into(), default: format!("\"{}\"", "x".repeat(60)) })
+        .collect();
+    let details = Node::Parameters(lines).details();
+    assert_eq!(details.len(), 13);
+    assert_eq!(details[12], "… and 3 more");
+    assert!(details[0].ends_with('…') && details[0].chars().count() < 60, "{}", details[0]);
+}
+
+/// A graph whose names hold every character the formats treat specially.
+fn hostile() -> Graph {
+    let name = "a<b>&\"c'd\\n|#`é 数据 🚀";
+    let step = |name: &str, task: &str| {
+        Node::Step(StepNode {
+            name: name.into(),
+            task: task.into(),
+            cells: vec![2],
+            reads: vec![],
+            passes_on: vec![],
+            parameters: vec![],
+            packages: vec![],
+            metrics: vec!["m<1>&\u{7}".into()],
+        })
+    };
+    Graph {
+        pipeline: "hostile".into(),
+        notebook: "x<y>&\".ipynb".into(),
+        nodes: vec![
+            Node::Parameters(vec![ParameterLine { name: "P".into(), kind: "str".into(), default: "\"</text>\\n\"".into() }]),
+            step(name, "a-b"),
+            step("end", "end"),
+        ],
+        edges: vec![
+            Edge { from: 0, to: 1, kind: EdgeKind::Parameters, variables: vec!["P".into()] },
+            Edge { from: 1, to: 2, kind: EdgeKind::Data, variables: vec!["<x>".into(), "y&z".into(), "\"q\"".into()] },
+            Edge { from: 1, to: 2, kind: EdgeKind::Order, variables: vec![] },
+        ],
+    }
+}
+
+#[test]
+fn svg_escapes_names_and_keeps_them_readable() {
+    let graph = hostile();
+    let svg = svg(&graph);
+    let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{e}\n{svg}"));
+    let step = doc.descendants().find(|n| n.attribute("data-task") == Some("a-b")).unwrap();
+    assert_eq!(step.attribute("data-step"), Some(graph.nodes[1].title()));
+    assert_eq!(step.attribute("id"), Some("step-a-b"));
+    assert!(step.attribute("class").unwrap().split(' ').any(|c| c == "step"));
+    let title = step.children().find(|n| n.has_tag_name("title")).unwrap().text().unwrap();
+    assert!(title.starts_with("step a<b>&\"c'd\\n|#`é 数据 🚀 (task a-b)"), "{title}");
+    assert!(title.contains("metrics: m<1>&\u{FFFD}"), "{title}");
+    let labels: Vec<&str> = doc.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text()).collect();
+    assert!(labels.contains(&"<x>, y&z, \"q\""), "{labels:?}");
+    assert!(labels.iter().any(|l| l.starts_with("P: str = \"</text>")), "{labels:?}");
+    assert!(!svg.contains('\u{7}'));
+    let order = doc.descendants().find(|n| n.attribute("class") == Some("edge order")).unwrap();
+    assert_eq!((order.attribute("data-source"), order.attribute("data-target")), (Some("step-a-b"), Some("step-end")));
+}
+
+#[test]
+fn svg_shortens_long_labels_and_keeps_the_whole_list_in_the_tooltip() {
+    let mut graph = hostile();
+    let variables: Vec<String> = (0..30).map(|i| format!("variable_number_{i}")).collect();
+    graph.edges[1].variables = variables.clone();
+    let svg = svg(&graph);
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let edge = doc.descendants().find(|n| n.attribute("class") == Some("edge data")).unwrap();
+    let text = edge.children().find(|n| n.has_tag_name("text")).unwrap().text().unwrap();
+    assert!(text.ends_with('…') && text.len() < 60, "{text}");
+    let title = edge.children().find(|n| n.has_tag_name("title")).unwrap().text().unwrap();
+    assert!(title.ends_with(&variables.join(", ")), "{title}");
+}
+
+#[test]
+fn dot_quotes_and_escapes() {
+    let dot = dot(&hostile());
+    assert!(dot.contains(r#"label="a<b>&\"c'd\\n|#`é 数据 🚀\ncell 2\nmetrics: m<1>&�""#), "{dot}");
+    assert!(dot.contains(r#""step-a-b" -> "step-end" [label="<x>, y&z, \"q\"""#), "{dot}");
+    assert!(dot.contains(r#""step-a-b" -> "step-end" [style=dashed];"#), "{dot}");
+    // Every quote that is not escaped opens or closes a string: an even number per line.
+    for line in dot.lines() {
+        let unescaped = line.replace("\\\\", "").replace("\\\"", "");
+        assert_eq!(unescaped.matches('"').count() % 2, 0, "{line}");
+    }
+}
+
+#[test]
+fn mermaid_uses_safe_ids_and_entity_codes() {
+    let mermaid = mermaid(&hostile());
+    assert!(mermaid.starts_with("%% pipeline hostile, drawn by nbkf\nflowchart TD\n"), "{mermaid}");
+    assert!(mermaid.contains(r#"  step_a_b["a#lt;b#gt;#amp;#quot;c'd\n#124;#35;#96;é 数据 🚀<br/>cell 2<br/>metrics: m#lt;1#gt;#amp;�"]"#), "{mermaid}");
+    assert!(mermaid.contains(r##"  step_a_b -->|"#lt;x#gt;, y#amp;z, #quot;q#quot;"| step_end"##), "{mermaid}");
+    assert!(mermaid.contains("  step_a_b -.-> step_end\n"), "{mermaid}");
+    assert!(mermaid.contains("  pipeline_parameters -->|\"P\"| step_a_b\n"));
+    assert!(mermaid.contains("linkStyle 0 stroke:"));
+}
+
+#[test]
+fn formats_by_extension() {
+    let f = |p: &str| Format::from_path(Path::new(p));
+    assert_eq!(f("dag.svg"), Some(Format::Svg));
+    assert_eq!(f("dag.GV"), Some(Format::Dot));
+    assert_eq!(f("a/dag.dot"), Some(Format::Dot));
+    assert_eq!(f("dag.mermaid"), Some(Format::Mermaid));
+    assert_eq!(f("dag.mmd"), Some(Format::Mermaid));
+    assert_eq!(f("dag.png"), None);
+    assert_eq!(f("dag"), None);
+}
