@@ -1,6 +1,8 @@
 //! In-place changes: an object changed through a name changes every name that shares it
 //! (aliases), and calls into `random` / `numpy.random` change the hidden generator state.
 
+use std::collections::{HashMap, HashSet};
+
 use super::walk::{AliasLink, Binding, Kind, Need, Unit, Walk};
 use crate::diagnostics::Diagnostic;
 use crate::plan::hidden_state::{random_effect, setting, RandomEffect, Setting};
@@ -23,29 +25,35 @@ impl Walk<'_> {
         if !binding.kind.is_data() {
             return;
         }
-        // Everything that shares the object changes too: follow the live alias links.
-        let live = |w: &Self, l: &AliasLink| {
-            w.bindings.get(&l.a).map(|b| b.cell) == Some(l.a_cell)
-                && w.bindings.get(&l.b).map(|b| b.cell) == Some(l.b_cell)
+        // Everything that shares the object changes too: follow the live alias links
+        // (breadth first from `name`; at each name its links in the order they were made).
+        let live = |l: &AliasLink| {
+            self.bindings.get(&l.a).map(|b| b.cell) == Some(l.a_cell)
+                && self.bindings.get(&l.b).map(|b| b.cell) == Some(l.b_cell)
         };
+        let mut links_of: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (k, l) in self.aliases.iter().enumerate() {
+            if live(l) {
+                links_of.entry(l.a.as_str()).or_default().push(k);
+                if l.b != l.a {
+                    links_of.entry(l.b.as_str()).or_default().push(k);
+                }
+            }
+        }
         let mut reached: Vec<String> = vec![name.to_string()];
+        let mut seen: HashSet<String> = HashSet::from([name.to_string()]);
+        let mut used: HashSet<usize> = HashSet::new();
         let mut links_used: Vec<usize> = Vec::new();
         let mut i = 0;
         while i < reached.len() {
-            let current = reached[i].clone();
-            for (k, l) in self.aliases.iter().enumerate() {
-                if links_used.contains(&k) || !live(self, l) {
+            for &k in links_of.get(reached[i].as_str()).map(Vec::as_slice).unwrap_or_default() {
+                if !used.insert(k) {
                     continue;
                 }
-                let other = if l.a == current {
-                    &l.b
-                } else if l.b == current {
-                    &l.a
-                } else {
-                    continue;
-                };
+                let l = &self.aliases[k];
+                let other = if l.a == reached[i] { &l.b } else { &l.a };
                 links_used.push(k);
-                if !reached.contains(other) {
+                if seen.insert(other.clone()) {
                     reached.push(other.clone());
                 }
             }
@@ -67,7 +75,7 @@ impl Walk<'_> {
                         self.relays.insert((link_step, n.clone(), l.cell));
                     }
                 }
-                self.aliases.push(AliasLink { a_cell: l.cell, b_cell: l.cell, ..l.clone() });
+                self.link(AliasLink { a_cell: l.cell, b_cell: l.cell, ..l.clone() });
             }
             for n in [&l.a, &l.b] {
                 if !changed.contains(n) {
@@ -93,8 +101,15 @@ impl Walk<'_> {
         for k in links_used {
             let l = self.aliases[k].clone();
             if changed.contains(&l.a) && changed.contains(&l.b) {
-                self.aliases.push(AliasLink { a_cell: cell, b_cell: cell, unit, cell, ..l });
+                self.link(AliasLink { a_cell: cell, b_cell: cell, unit, cell, ..l });
             }
+        }
+    }
+
+    /// Records an alias link, unless the same link is recorded already.
+    pub(super) fn link(&mut self, link: AliasLink) {
+        if self.alias_set.insert(link.clone()) {
+            self.aliases.push(link);
         }
     }
 

@@ -126,7 +126,7 @@ pub(super) struct StepAccumulator {
 
 /// Two names that refer to the same object (or one contains the other), as established
 /// by `b = a`, `b = [a, c]`, `for b in a`: changing one changes the other.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct AliasLink {
     pub(super) a: String,
     pub(super) a_cell: usize,
@@ -157,7 +157,11 @@ pub(super) struct Walk<'a> {
     pub(super) cell_binds: HashSet<String>,
     /// The last step that read each name (for metrics of values every step has).
     pub(super) readers: HashMap<String, usize>,
+    /// Every alias link made so far, in order, each once (see [`Walk::link`]).
     pub(super) aliases: Vec<AliasLink>,
+    /// The links in `aliases`, to keep each once: a cell that changes an aliased object
+    /// many times (a loop of item assignments) must not make the list grow with each change.
+    pub(super) alias_set: HashSet<AliasLink>,
     /// What is known about the value of each name, from the expression that made it.
     pub(super) hints: HashMap<String, (ValueHint, usize, Span)>,
     /// Names that had a binding on every path at some point.
@@ -218,6 +222,7 @@ impl<'a> Walk<'a> {
             cell_binds: HashSet::new(),
             readers: HashMap::new(),
             aliases: Vec::new(),
+            alias_set: HashSet::new(),
             hints: HashMap::new(),
             unconditional: HashSet::new(),
             conditional_only: HashMap::new(),
@@ -433,14 +438,9 @@ impl<'a> Walk<'a> {
                 let Some(own) = self.bindings.get(name).map(|b| b.cell) else { return };
                 for target in of.iter().filter(|t| *t != name) {
                     if let Some(tb) = self.bindings.get(target).filter(|b| b.kind.is_data()) {
-                        self.aliases.push(AliasLink {
-                            a: name.clone(),
-                            a_cell: own,
-                            b: target.clone(),
-                            b_cell: tb.cell,
-                            unit,
-                            cell,
-                        });
+                        let link =
+                            AliasLink { a: name.clone(), a_cell: own, b: target.clone(), b_cell: tb.cell, unit, cell };
+                        self.link(link);
                     }
                 }
             }
