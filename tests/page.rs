@@ -5,10 +5,11 @@
 //! step's details, a local run followed live to every node succeeded, and a 40-step
 //! notebook. Screenshots are kept in `<target>/page-screenshots/`.
 //!
-//! Without Chromium the test fails when `CI` is set (`scripts/test` installs it); elsewhere
-//! it says so and returns.
+//! Without Chromium the test fails when `CI` or `NBKF_REQUIRE_CHROMIUM` is set
+//! (`scripts/test` installs Chromium and sets the latter); elsewhere it says so and returns.
 
 mod common;
+#[allow(dead_code)]
 #[path = "common/generated.rs"]
 mod generated;
 
@@ -77,7 +78,7 @@ fn screenshots() -> PathBuf {
 fn the_page_draws_the_plan_shows_steps_and_follows_a_run() {
     let Some(chromium) = chromium() else {
         let message = "Chromium is missing at /usr/bin/chromium (or $NBKF_CHROMIUM): install Debian's `chromium` (scripts/test does)";
-        if std::env::var_os("CI").is_some() {
+        if std::env::var_os("CI").is_some() || std::env::var_os("NBKF_REQUIRE_CHROMIUM").is_some() {
             panic!("{message}");
         }
         eprintln!("skipped: {message}");

@@ -147,6 +147,7 @@ async function openNotebook(path) {
     $("summary").textContent = `${steps} step${steps === 1 ? "" : "s"} · ${analysis.plan.parameters.length} parameter${analysis.plan.parameters.length === 1 ? "" : "s"}` +
       (errors ? ` · ${errors} error${errors === 1 ? "" : "s"}` : "");
     drawGraph(drawing.drawing);
+    markProblems(analysis);
     renderDiagnostics(analysis.diagnostics);
     renderDetails();
     if (!analysis.ok) showMessage("error", "the notebook has errors: no pipeline can be made until they are fixed (see Diagnostics)");
@@ -189,6 +190,16 @@ function drawGraph(text) {
   graph.replaceChildren(node);
   fit();
   applyStates();
+}
+
+/** Marks the steps whose cells have errors (`has-error`) or warnings (`has-warning`). */
+function markProblems(analysis) {
+  for (const g of stepElements()) {
+    const step = analysis.plan.steps.find((s) => s.task === g.getAttribute("data-task"));
+    const found = step ? analysis.diagnostics.filter((d) => d.cell && step.cells.includes(d.cell)) : [];
+    g.classList.toggle("has-error", found.some((d) => d.severity === "error"));
+    g.classList.toggle("has-warning", found.some((d) => d.severity === "warning"));
+  }
 }
 
 function stepElements() {
