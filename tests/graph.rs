@@ -17,8 +17,7 @@ use nbkf::{convert_file, ConvertOptions};
 
 /// The plan summary of a notebook, or `None` when it has errors.
 fn summary(path: &Path) -> Option<PlanSummary> {
-    let conversion =
-        convert_file(path, &ConvertOptions::default()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let conversion = convert_file(path, &ConvertOptions::default()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     (!conversion.has_errors()).then(|| nbkf::plan::summary(&conversion.plan))
 }
 
@@ -64,8 +63,7 @@ fn check_svg(name: &str, summary: &PlanSummary) {
     let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(doc.root_element().attribute("class"), Some("nbkf-graph"));
     for step in &summary.steps {
-        let groups: Vec<_> =
-            doc.descendants().filter(|n| n.attribute("data-step") == Some(step.name.as_str())).collect();
+        let groups: Vec<_> = doc.descendants().filter(|n| n.attribute("data-step") == Some(step.name.as_str())).collect();
         assert_eq!(groups.len(), 1, "{name}: step {}", step.name);
         assert_eq!(groups[0].attribute("data-task"), Some(step.task.as_str()));
         assert_eq!(groups[0].attribute("id"), Some(format!("step-{}", step.task).as_str()));
@@ -140,9 +138,7 @@ fn the_command_writes_the_format_its_output_names() {
     let dir = tempfile::tempdir().unwrap();
     let notebook = fixture("parameters");
     let expected = |format| graph::draw(&summary(&notebook).unwrap(), format);
-    for (file, format) in
-        [("dag.dot", Format::Dot), ("dag.gv", Format::Dot), ("dag.mmd", Format::Mermaid), ("dag", Format::Svg)]
-    {
+    for (file, format) in [("dag.dot", Format::Dot), ("dag.gv", Format::Dot), ("dag.mmd", Format::Mermaid), ("dag", Format::Svg)] {
         let out = dir.path().join(file);
         let run = common::run(common::nbkf().arg("graph").arg(&notebook).arg("-o").arg(&out), true);
         assert_eq!(std::fs::read_to_string(&out).unwrap(), expected(format), "{file}");

@@ -44,8 +44,7 @@ pub fn dot(graph: &Graph) -> String {
         let mut attributes = Vec::new();
         if !edge.variables.is_empty() {
             attributes.push(format!("label={}", quoted(&wrap_list(&edge.variables, LABEL_WIDTH).join("\n"))));
-            attributes
-                .push(format!("tooltip={}", quoted(&format!("{} → {}: {}", from.title(), to.title(), edge.label()))));
+            attributes.push(format!("tooltip={}", quoted(&format!("{} → {}: {}", from.title(), to.title(), edge.label()))));
         }
         match edge.kind {
             EdgeKind::Data => {}

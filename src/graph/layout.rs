@@ -522,12 +522,7 @@ impl Ranked {
             .enumerate()
             .map(|(v, s)| {
                 let r = self.items[v].rank;
-                Rect {
-                    x: x[v] - s.width / 2.0,
-                    y: tops[r] + (heights[r] - s.height) / 2.0,
-                    width: s.width,
-                    height: s.height,
-                }
+                Rect { x: x[v] - s.width / 2.0, y: tops[r] + (heights[r] - s.height) / 2.0, width: s.width, height: s.height }
             })
             .collect();
         let routes = edges

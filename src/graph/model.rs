@@ -115,8 +115,7 @@ impl Node {
     pub fn details(&self) -> Vec<String> {
         match self {
             Node::Step(step) => {
-                let mut first =
-                    format!("{} {}", if step.cells.len() == 1 { "cell" } else { "cells" }, cell_ranges(&step.cells));
+                let mut first = format!("{} {}", if step.cells.len() == 1 { "cell" } else { "cells" }, cell_ranges(&step.cells));
                 if !step.packages.is_empty() {
                     let n = step.packages.len();
                     first.push_str(&format!(" · {n} package{}", if n == 1 { "" } else { "s" }));
@@ -128,8 +127,7 @@ impl Node {
                 lines
             }
             Node::Parameters(parameters) => {
-                let mut lines: Vec<String> =
-                    parameters.iter().take(PARAMETER_LINES).map(ParameterLine::short).collect();
+                let mut lines: Vec<String> = parameters.iter().take(PARAMETER_LINES).map(ParameterLine::short).collect();
                 if parameters.len() > PARAMETER_LINES {
                     lines.push(format!("… and {} more", parameters.len() - PARAMETER_LINES));
                 }
@@ -201,11 +199,7 @@ impl Graph {
                 summary
                     .parameters
                     .iter()
-                    .map(|p| ParameterLine {
-                        name: p.name.clone(),
-                        kind: p.kind.to_string(),
-                        default: p.default.to_string(),
-                    })
+                    .map(|p| ParameterLine { name: p.name.clone(), kind: p.kind.to_string(), default: p.default.to_string() })
                     .collect(),
             ));
         }

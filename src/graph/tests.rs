@@ -51,10 +51,7 @@ fn parameters_are_one_node_feeding_the_steps_that_read_them() {
     ]);
     let graph = Graph::from_summary(&summary);
     let Node::Parameters(lines) = &graph.nodes[0] else { panic!("{:?}", graph.nodes[0]) };
-    assert_eq!(
-        lines.iter().map(ParameterLine::short).collect::<Vec<_>>(),
-        ["RATE: float = 0.5", "NAME: str = \"a<b\"", "UNUSED: int = 3"]
-    );
+    assert_eq!(lines.iter().map(ParameterLine::short).collect::<Vec<_>>(), ["RATE: float = 0.5", "NAME: str = \"a<b\"", "UNUSED: int = 3"]);
     let feeds: Vec<(usize, Vec<String>)> =
         graph.edges.iter().filter(|e| e.kind == EdgeKind::Parameters).map(|e| (e.to, e.variables.clone())).collect();
     assert_eq!(feeds, [(1, vec!["RATE".to_string()]), (2, vec!["NAME".to_string(), "RATE".to_string()])]);
@@ -83,11 +80,7 @@ fn a_step_box_shows_cells_packages_and_metrics() {
 #[test]
 fn many_parameters_are_counted_and_long_defaults_cut() {
     let lines: Vec<ParameterLine> = (0..15)
-        .map(|i| ParameterLine {
-            name: format!("P{i}"),
-            kind: "str".into(),
-            default: format!("\"{}\"", "x".repeat(60)),
-        })
+        .map(|i| ParameterLine { name: format!("P{i}"), kind: "str".into(), default: format!("\"{}\"", "x".repeat(60)) })
         .collect();
     let details = Node::Parameters(lines).details();
     assert_eq!(details.len(), 13);
@@ -114,11 +107,7 @@ fn hostile() -> Graph {
         pipeline: "hostile".into(),
         notebook: "x<y>&\".ipynb".into(),
         nodes: vec![
-            Node::Parameters(vec![ParameterLine {
-                name: "P".into(),
-                kind: "str".into(),
-                default: "\"</text>\\n\"".into(),
-            }]),
+            Node::Parameters(vec![ParameterLine { name: "P".into(), kind: "str".into(), default: "\"</text>\\n\"".into() }]),
             step(name, "a-b"),
             step("end", "end"),
         ],
@@ -181,12 +170,7 @@ fn dot_quotes_and_escapes() {
 fn mermaid_uses_safe_ids_and_entity_codes() {
     let mermaid = mermaid(&hostile());
     assert!(mermaid.starts_with("%% pipeline hostile, drawn by nbkf\nflowchart TD\n"), "{mermaid}");
-    assert!(
-        mermaid.contains(
-            r#"  step_a_b["a#lt;b#gt;#amp;#quot;c'd\n#124;#35;#96;é 数据 🚀<br/>cell 2<br/>metrics: m#lt;1#gt;#amp;�"]"#
-        ),
-        "{mermaid}"
-    );
+    assert!(mermaid.contains(r#"  step_a_b["a#lt;b#gt;#amp;#quot;c'd\n#124;#35;#96;é 数据 🚀<br/>cell 2<br/>metrics: m#lt;1#gt;#amp;�"]"#), "{mermaid}");
     assert!(mermaid.contains(r##"  step_a_b -->|"#lt;x#gt;, y#amp;z, #quot;q#quot;"| step_end"##), "{mermaid}");
     assert!(mermaid.contains("  step_a_b -.-> step_end\n"), "{mermaid}");
     assert!(mermaid.contains("  pipeline_parameters -->|\"P\"| step_a_b\n"));

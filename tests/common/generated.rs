@@ -10,7 +10,9 @@ pub fn notebook(steps: usize) -> serde_json::Value {
         seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         ((seed >> 33) as usize) % bound
     };
-    let cell = |tags: Vec<String>, source: String| serde_json::json!({"cell_type": "code", "metadata": {"tags": tags}, "source": source, "outputs": [], "execution_count": null});
+    let cell = |tags: Vec<String>, source: String| {
+        serde_json::json!({"cell_type": "code", "metadata": {"tags": tags}, "source": source, "outputs": [], "execution_count": null})
+    };
     let mut cells = vec![cell(vec!["pipeline-parameters".into()], "RATE = 0.5\nLIMIT = 10".into())];
     for i in 0..steps {
         let mut terms: Vec<String> = Vec::new();
