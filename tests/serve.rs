@@ -77,7 +77,9 @@ impl Server {
         }
         request.push_str("\r\n");
         stream.write_all(request.as_bytes()).unwrap();
-        stream.write_all(body).unwrap();
+        // A server that refuses a body (too large) may answer and close before reading it
+        // all: the write then fails, and the answer is still there to read.
+        let _ = stream.write_all(body);
         let mut response = Vec::new();
         let _ = stream.read_to_end(&mut response);
         let split = response.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP answer");
@@ -161,6 +163,7 @@ fn every_request_needs_the_token_and_a_known_host_and_origin() {
         ("GET", "/api/v1/health"),
         ("GET", "/api/v1/notebooks"),
         ("POST", "/api/v1/analyze"),
+        ("POST", "/api/v1/graph"),
         ("POST", "/api/v1/compile"),
         ("POST", "/api/v1/tag"),
         ("POST", "/api/v1/runs"),
@@ -360,6 +363,74 @@ fn analysis_compile_and_tag() {
     assert_eq!(written, cli);
     let (status, _) = s.call("POST", "/api/v1/tag", Some(json!({"notebook": written, "write": true})));
     assert_eq!(status, 400, "writing needs a path");
+}
+
+#[test]
+fn the_graph_route_draws_the_plan_of_analyze() {
+    let s = Server::start(&[fixture("parameters.ipynb")], &[], &[]);
+    let body = json!({"path": "parameters.ipynb"});
+    let (status, _, _) =
+        s.raw("POST", "/api/v1/graph", &[("Content-Type", "application/json")], body.to_string().as_bytes());
+    assert_eq!(status, 401, "the drawing needs the token too");
+
+    let (status, a) = s.call("POST", "/api/v1/analyze", Some(body.clone()));
+    assert_eq!(status, 200, "{a}");
+    let (status, g) = s.call("POST", "/api/v1/graph", Some(body.clone()));
+    assert_eq!(status, 200, "{g}");
+    assert_eq!(g["format"], "svg");
+    assert_eq!(g["ok"], true);
+    assert_eq!(g["pipeline"], a["plan"]["pipeline"]);
+    let svg = g["drawing"].as_str().unwrap();
+    let doc = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("not well-formed XML ({e}):\n{svg}"));
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    // A node per step, by task, and an edge per analysed edge, labelled with its variables.
+    let mut drawn: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.attribute("class").is_some_and(|c| c.split(' ').any(|c| c == "step")))
+        .map(|n| n.attribute("data-task").unwrap())
+        .collect();
+    drawn.sort();
+    let mut tasks: Vec<&str> =
+        a["plan"]["steps"].as_array().unwrap().iter().map(|s| s["task"].as_str().unwrap()).collect();
+    tasks.sort();
+    assert!(!tasks.is_empty());
+    assert_eq!(drawn, tasks);
+    for edge in a["edges"].as_array().unwrap() {
+        let task = |name: &Value| {
+            a["plan"]["steps"].as_array().unwrap().iter().find(|s| &s["name"] == name).unwrap()["task"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let (from, to) = (format!("step-{}", task(&edge["from"])), format!("step-{}", task(&edge["to"])));
+        let drawn = doc
+            .descendants()
+            .find(|n| {
+                n.attribute("data-source") == Some(from.as_str()) && n.attribute("data-target") == Some(to.as_str())
+            })
+            .unwrap_or_else(|| panic!("no edge {from} -> {to}"));
+        let label: String = drawn.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text()).collect();
+        for v in edge["variables"].as_array().unwrap() {
+            assert!(label.contains(v.as_str().unwrap()), "edge {from} -> {to}: {label:?} lacks {v}");
+        }
+    }
+    // The same drawing as `nbkf graph`, from the cached analysis.
+    let cli = common::run(nbkf().args(["graph", "--format", "svg", "-o", "-"]).arg(fixture("parameters.ipynb")), true);
+    assert_eq!(svg, String::from_utf8_lossy(&cli.stdout));
+
+    let (status, dot) = s.call("POST", "/api/v1/graph", Some(json!({"path": "parameters.ipynb", "format": "dot"})));
+    assert_eq!(status, 200);
+    assert_eq!(dot["format"], "dot");
+    assert!(dot["drawing"].as_str().unwrap().contains("digraph \"parameters\" {"), "{dot}");
+    let (status, m) = s.call("POST", "/api/v1/graph", Some(json!({"path": "parameters.ipynb", "format": "mermaid"})));
+    assert_eq!(status, 200);
+    assert_eq!(m["format"], "mermaid");
+    let (status, e) = s.call("POST", "/api/v1/graph", Some(json!({"path": "parameters.ipynb", "format": "png"})));
+    assert_eq!(status, 400);
+    assert_eq!(e["error"]["code"], "bad-request");
+    let (status, e) = s.call("POST", "/api/v1/graph", Some(json!({"path": "missing.ipynb"})));
+    assert_eq!(status, 404, "{e}");
+    assert!(e["error"]["message"].is_string());
 }
 
 #[test]

@@ -93,6 +93,7 @@ fn api() -> (Router<Arc<AppState>>, Router<Arc<AppState>>, utoipa::openapi::Open
         .routes(routes!(notebooks::health))
         .routes(routes!(notebooks::notebooks))
         .routes(routes!(notebooks::analyze))
+        .routes(routes!(notebooks::graph))
         .routes(routes!(notebooks::compile))
         .routes(routes!(notebooks::tag))
         .routes(routes!(runs::list_runs, runs::start_run))

@@ -172,6 +172,36 @@ pub struct CellOut {
     /// The step it belongs to, for `step` cells.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
+    /// The start of its source (at most [`EXCERPT_LINES`] lines, long lines shortened),
+    /// for a page or editor to show which cell this is.
+    pub excerpt: String,
+}
+
+/// How many lines of a cell's source [`CellOut::excerpt`] keeps.
+pub const EXCERPT_LINES: usize = 4;
+/// How many characters of a line [`CellOut::excerpt`] keeps.
+const EXCERPT_WIDTH: usize = 120;
+
+/// The first lines of a cell's source, long lines cut with `…`, and `…` on a last line
+/// when lines were left out.
+fn excerpt(source: &str) -> String {
+    let mut lines: Vec<String> = source
+        .lines()
+        .take(EXCERPT_LINES)
+        .map(|l| {
+            if l.chars().count() > EXCERPT_WIDTH {
+                let mut cut: String = l.chars().take(EXCERPT_WIDTH - 1).collect();
+                cut.push('…');
+                cut
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    if source.lines().count() > EXCERPT_LINES {
+        lines.push("…".to_string());
+    }
+    lines.join("\n")
 }
 
 /// An edge of the DAG: `to` runs after `from`, taking these variables from it (none for
@@ -245,7 +275,14 @@ pub fn analysis(notebook: &Notebook, plan: &Plan, diagnostics: &[Diagnostic]) ->
             } else {
                 ("skipped", None)
             };
-            CellOut { cell: c.index + 1, cell_id: c.id.clone(), kind: kind.into(), role: role.into(), step }
+            CellOut {
+                cell: c.index + 1,
+                cell_id: c.id.clone(),
+                kind: kind.into(),
+                role: role.into(),
+                step,
+                excerpt: excerpt(&c.source),
+            }
         })
         .collect();
     let mut edges: Vec<EdgeOut> = Vec::new();
@@ -308,6 +345,32 @@ notebook_request! {
         #[serde(default)]
         output: Option<String>,
     }
+}
+
+notebook_request! {
+    /// A request for the drawing of a notebook's pipeline.
+    GraphRequest {
+        #[serde(default)]
+        options: ConvertFlags,
+        /// `svg` (default; laid out by nbkf, with a node per step), `dot` (Graphviz) or
+        /// `mermaid`.
+        #[serde(default)]
+        format: Option<String>,
+    }
+}
+
+/// The drawing of a pipeline, made by the code of `nbkf graph` (the batch report's too).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Drawing {
+    /// `svg`, `dot` or `mermaid`.
+    pub format: String,
+    pub pipeline: String,
+    /// The SVG (each step a `<g class="node step" data-step data-task id="step-TASK">`),
+    /// DOT or Mermaid text.
+    pub drawing: String,
+    /// Whether a pipeline can be made (no errors); a notebook with errors is drawn as far
+    /// as it is planned.
+    pub ok: bool,
 }
 
 notebook_request! {
@@ -376,5 +439,16 @@ mod tests {
         assert_eq!(position(text, text.len()), (3, 1));
         // Inside a multi-byte character: the character's start.
         assert_eq!(position(text, 7), (2, 1));
+    }
+
+    #[test]
+    fn excerpts_keep_the_first_lines_shortened() {
+        assert_eq!(excerpt("a = 1\nb = 2"), "a = 1\nb = 2");
+        assert_eq!(excerpt("1\n2\n3\n4\n5\n6"), "1\n2\n3\n4\n…");
+        let long = "é".repeat(200);
+        let cut = excerpt(&long);
+        assert_eq!(cut.chars().count(), EXCERPT_WIDTH);
+        assert!(cut.ends_with('…'));
+        assert_eq!(excerpt(""), "");
     }
 }

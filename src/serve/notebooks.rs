@@ -175,23 +175,57 @@ pub async fn analyze(
     State(state): State<Arc<AppState>>,
     Json(request): Json<NotebookRequest>,
 ) -> Result<Json<Analysis>, ApiError> {
-    let state2 = state.clone();
-    let analysis = tokio::task::spawn_blocking(move || -> Result<Analysis, ApiError> {
-        let loaded = load(&state2.root, &request.source())?;
-        let key = cache_key(&loaded, &request.options);
-        if let Some(hit) = state2.cache.lock().ok().and_then(|mut c| c.get(&key).cloned()) {
-            return Ok(Analysis { cached: true, ..hit });
-        }
-        let options = options(&state2.root, &request.options)?;
-        let (conversion, _, _) = convert(loaded, &options)?;
-        let a = analysis(&conversion.notebook, &conversion.plan, &conversion.diagnostics);
-        if let Ok(mut c) = state2.cache.lock() {
-            c.put(key, a.clone());
-        }
-        Ok(a)
+    let analysis =
+        tokio::task::spawn_blocking(move || analyse_cached(&state, &request.source(), &request.options)).await??;
+    Ok(Json(analysis))
+}
+
+/// The analysis of a notebook, from the cache when the same notebook came with the same
+/// options before.
+fn analyse_cached(state: &AppState, source: &NotebookSource, flags: &ConvertFlags) -> Result<Analysis, ApiError> {
+    let loaded = load(&state.root, source)?;
+    let key = cache_key(&loaded, flags);
+    if let Some(hit) = state.cache.lock().ok().and_then(|mut c| c.get(&key).cloned()) {
+        return Ok(Analysis { cached: true, ..hit });
+    }
+    let options = options(&state.root, flags)?;
+    let (conversion, _, _) = convert(loaded, &options)?;
+    let a = analysis(&conversion.notebook, &conversion.plan, &conversion.diagnostics);
+    if let Ok(mut c) = state.cache.lock() {
+        c.put(key, a.clone());
+    }
+    Ok(a)
+}
+
+/// The drawing of a notebook's pipeline, by the code of `nbkf graph`: steps as boxes
+/// (cells, packages, metrics), the pipeline parameters as a box above the steps that read
+/// them, an arrow per producer→consumer pair labelled with the variables it carries.
+/// Made from the same (cached) analysis as `analyze`.
+#[utoipa::path(post, path = "/api/v1/graph", tag = "notebooks", request_body = GraphRequest,
+    responses((status = 200, description = "the drawing (also when the notebook has errors: see `ok`)", body = Drawing),
+              (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 422, description = "not a notebook", body = ErrorBody)))]
+pub async fn graph(
+    State(state): State<Arc<AppState>>,
+    Json(request): Json<GraphRequest>,
+) -> Result<Json<Drawing>, ApiError> {
+    let format = match request.format.as_deref() {
+        None | Some("svg") => crate::graph::Format::Svg,
+        Some("dot") => crate::graph::Format::Dot,
+        Some("mermaid") => crate::graph::Format::Mermaid,
+        Some(other) => return Err(ApiError::bad_request(format!("format `{other}`: use svg, dot or mermaid"))),
+    };
+    let drawing = tokio::task::spawn_blocking(move || -> Result<Drawing, ApiError> {
+        let analysis = analyse_cached(&state, &request.source(), &request.options)?;
+        Ok(Drawing {
+            format: format.extension().replace("mmd", "mermaid"),
+            pipeline: analysis.plan.pipeline.clone(),
+            drawing: crate::graph::draw(&analysis.plan, format),
+            ok: analysis.ok,
+        })
     })
     .await??;
-    Ok(Json(analysis))
+    Ok(Json(drawing))
 }
 
 /// The pipeline YAML of a notebook (KFP IR, or with `format: k8s` the Kubernetes-native
