@@ -73,11 +73,34 @@ fn stop_group(pid: u32, ended: &mpsc::Receiver<std::io::Result<ExitStatus>>) {
             // The leader ended; anything it left behind in the group goes too.
             let _ = killpg(group, Signal::SIGKILL);
         }
+        // A killed process ends a moment after the signal: the run is over (and says so)
+        // only when no process of the step is left.
+        let started = std::time::Instant::now();
+        while group_alive(group) && started.elapsed() < GRACE {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
     #[cfg(not(unix))]
     {
         let _ = (pid, ended);
     }
+}
+
+/// Whether a process of the group is still running (zombies waiting to be reaped by
+/// whoever adopted them do not count: they run nothing).
+#[cfg(unix)]
+fn group_alive(group: nix::unistd::Pid) -> bool {
+    #[cfg(target_os = "linux")]
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        return entries.flatten().any(|e| {
+            let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { return false };
+            // pid (comm) state ppid pgrp ...: the command may contain spaces and parentheses.
+            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else { return false };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            fields.len() > 2 && fields[0] != "Z" && fields[0] != "X" && fields[2] == group.to_string()
+        });
+    }
+    nix::sys::signal::killpg(group, None).is_ok()
 }
 
 #[cfg(all(test, unix))]
