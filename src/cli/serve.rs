@@ -44,7 +44,7 @@ pub struct ServeArgs {
     pub max_body_mib: usize,
     /// The longest a request may take (event streams excepted).
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = humantime::parse_duration)]
-    pub request_timeout_server: Duration,
+    pub request_timeout: Duration,
     /// The profile (`nbkf config`) the cluster routes reach KFP with; the `KF_PIPELINES_*`
     /// environment variables and the configuration's current profile apply as for
     /// `nbkf submit`. [env: NBKF_PROFILE]
@@ -71,7 +71,7 @@ pub fn serve(args: ServeArgs) -> ExitCode {
         workdir: args.workdir.clone(),
         python,
         max_body: args.max_body_mib * 1024 * 1024,
-        timeout: args.request_timeout_server,
+        timeout: args.request_timeout,
         kfp: nbkf::submit::connection::Flags { profile: args.kfp_profile.clone(), ..Default::default() },
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
