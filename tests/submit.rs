@@ -2,7 +2,7 @@
 //! stand-in (`tests/support/kfp_standin.py`): it serves the v2beta1 endpoints nbkf uses,
 //! checks every request body against the official `kfp-server-api` models (a body the real
 //! server would refuse fails the request), and is told to fail in the ways real
-//! installations do. No real KFP API server runs here.
+//! installations do. The same commands against the real KFP API server: `tests/submit_real.rs`.
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! shared oracles are, and how to run them.
 #![allow(dead_code)]
 
+pub mod kfp_real;
 pub mod kube;
 pub mod standin;
 
