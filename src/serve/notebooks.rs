@@ -31,8 +31,22 @@ pub struct Loaded {
     pub path: Option<Confined>,
 }
 
+/// The bytes of the notebook a request names or holds, not yet parsed.
+pub struct Read {
+    pub file: String,
+    pub dir: PathBuf,
+    pub bytes: Vec<u8>,
+    pub path: Option<Confined>,
+}
+
 /// Reads the notebook a request names or holds.
 pub fn load(root: &Path, source: &NotebookSource) -> Result<Loaded, ApiError> {
+    parse(read(root, source)?)
+}
+
+/// Reads the bytes of the notebook a request names or holds (without parsing them: a
+/// cached analysis needs only the bytes).
+pub fn read(root: &Path, source: &NotebookSource) -> Result<Read, ApiError> {
     let path = match &source.path {
         Some(p) => Some(confine(root, p, source.notebook.is_none())?),
         None => None,
@@ -56,6 +70,12 @@ pub fn load(root: &Path, source: &NotebookSource) -> Result<Loaded, ApiError> {
         .and_then(|p| p.real.file_name().map(|f| f.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "notebook.ipynb".to_string());
     let dir = path.as_ref().and_then(|p| p.real.parent().map(Path::to_path_buf)).unwrap_or_else(|| root.to_path_buf());
+    Ok(Read { file, dir, bytes, path })
+}
+
+/// Parses the notebook read.
+pub fn parse(read: Read) -> Result<Loaded, ApiError> {
+    let Read { file, dir, bytes, path } = read;
     let (notebook, parse_diagnostics) = Notebook::from_slice(&bytes, &file)
         .map_err(|e| ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "not-a-notebook", e.to_string()))?;
     Ok(Loaded { notebook, parse_diagnostics, file, dir, bytes, path })
@@ -118,10 +138,13 @@ pub fn convert(
     Ok((conversion, path, bytes))
 }
 
-fn cache_key(loaded: &Loaded, flags: &ConvertFlags) -> [u8; 32] {
+/// The cache key of a notebook's bytes, folder and options. It is computed before the
+/// notebook is parsed: only bytes that parsed are ever cached, and the same bytes parse
+/// the same way.
+fn cache_key(read: &Read, flags: &ConvertFlags) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(&loaded.bytes);
-    h.update(loaded.dir.to_string_lossy().as_bytes());
+    h.update(&read.bytes);
+    h.update(read.dir.to_string_lossy().as_bytes());
     h.update(serde_json::to_vec(flags).unwrap_or_default());
     h.finalize().into()
 }
@@ -175,19 +198,25 @@ pub async fn analyze(
     State(state): State<Arc<AppState>>,
     Json(request): Json<NotebookRequest>,
 ) -> Result<Json<Analysis>, ApiError> {
-    let analysis =
-        tokio::task::spawn_blocking(move || analyse_cached(&state, &request.source(), &request.options)).await??;
+    let analysis = tokio::task::spawn_blocking(move || {
+        // The request's notebook is moved, not copied.
+        let NotebookRequest { path, notebook, options } = request;
+        analyse_cached(&state, &NotebookSource { path, notebook }, &options)
+    })
+    .await??;
     Ok(Json(analysis))
 }
 
 /// The analysis of a notebook, from the cache when the same notebook came with the same
 /// options before.
 fn analyse_cached(state: &AppState, source: &NotebookSource, flags: &ConvertFlags) -> Result<Analysis, ApiError> {
-    let loaded = load(&state.root, source)?;
-    let key = cache_key(&loaded, flags);
+    // The key is the bytes' hash: a cached answer needs no parsing.
+    let read = read(&state.root, source)?;
+    let key = cache_key(&read, flags);
     if let Some(hit) = state.cache.lock().ok().and_then(|mut c| c.get(&key).cloned()) {
         return Ok(Analysis { cached: true, ..hit });
     }
+    let loaded = parse(read)?;
     let options = options(&state.root, flags)?;
     let (conversion, _, _) = convert(loaded, &options)?;
     let a = analysis(&conversion.notebook, &conversion.plan, &conversion.diagnostics);
