@@ -29,7 +29,7 @@ pub struct Conversion {
     pub notebook: Notebook,
     /// The plan; present even with errors (it shows what could be understood).
     pub plan: Plan,
-    /// The KFP IR YAML, when there are no errors.
+    /// The KFP IR YAML, when there are no errors (never made by [`plan_only`]).
     pub yaml: Option<String>,
     /// Everything found, errors and warnings, sorted by cell.
     pub diagnostics: Vec<Diagnostic>,
@@ -79,11 +79,29 @@ pub fn convert_file(path: &Path, options: &ConvertOptions) -> Result<Conversion,
 /// name; `dir` (the notebook's folder) tells local modules from packages.
 pub fn convert(
     notebook: Notebook,
-    mut diagnostics: Vec<Diagnostic>,
+    diagnostics: Vec<Diagnostic>,
     file: &str,
     dir: Option<&Path>,
     options: &ConvertOptions,
 ) -> Result<Conversion, ConvertError> {
+    let mut conversion = plan_only(notebook, diagnostics, file, dir, options);
+    if !conversion.has_errors() {
+        let yaml =
+            emit::kfp_ir_yaml(&conversion.plan, options.preamble).map_err(|e| ConvertError::Yaml(e.to_string()))?;
+        conversion.yaml = Some(yaml);
+    }
+    Ok(conversion)
+}
+
+/// Everything [`convert`] finds (the plan and every diagnostic) without writing the
+/// pipeline YAML: for an editor's analysis, which shows the plan and never uploads it.
+pub fn plan_only(
+    notebook: Notebook,
+    mut diagnostics: Vec<Diagnostic>,
+    file: &str,
+    dir: Option<&Path>,
+    options: &ConvertOptions,
+) -> Conversion {
     let stem = file.strip_suffix(".ipynb").unwrap_or(file);
     let (settings, settings_diagnostics) = config::resolve(&notebook.metadata, stem, &options.overrides);
     diagnostics.extend(settings_diagnostics);
@@ -95,10 +113,5 @@ pub fn convert(
     };
     diagnostics.append(&mut plan.diagnostics);
     diagnostics::sort(&mut diagnostics);
-    let yaml = if diagnostics.iter().any(Diagnostic::is_error) {
-        None
-    } else {
-        Some(emit::kfp_ir_yaml(&plan, options.preamble).map_err(|e| ConvertError::Yaml(e.to_string()))?)
-    };
-    Ok(Conversion { notebook, plan, yaml, diagnostics, inferred_tags })
+    Conversion { notebook, plan, yaml: None, diagnostics, inferred_tags }
 }

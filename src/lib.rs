@@ -28,6 +28,6 @@ pub mod tags;
 
 mod convert;
 
-pub use convert::{convert, convert_file, Conversion, ConvertError, ConvertOptions, PreambleMode};
+pub use convert::{convert, convert_file, plan_only, Conversion, ConvertError, ConvertOptions, PreambleMode};
 pub use diagnostics::{Diagnostic, Severity};
 pub use plan::SplitMode;

@@ -127,7 +127,9 @@ fn injected_literal(cell: usize, line: usize, source: &str) -> String {
 /// The SHA-256 of the step runtime, which every step checks before it runs it.
 pub fn runtime_sha256() -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(STEP_RUNTIME.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    // The runtime is a constant: hashed once per process, not once per step.
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| Sha256::digest(STEP_RUNTIME.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()).clone()
 }
 
 /// The Python source of the runtime task: it writes the step runtime to its output

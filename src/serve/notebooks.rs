@@ -216,9 +216,10 @@ fn analyse_cached(state: &AppState, source: &NotebookSource, flags: &ConvertFlag
     if let Some(hit) = state.cache.lock().ok().and_then(|mut c| c.get(&key).cloned()) {
         return Ok(Analysis { cached: true, ..hit });
     }
-    let loaded = parse(read)?;
+    let Loaded { notebook, parse_diagnostics, file, dir, .. } = parse(read)?;
     let options = options(&state.root, flags)?;
-    let (conversion, _, _) = convert(loaded, &options)?;
+    // The plan and the diagnostics are the analysis; the YAML is not needed for it.
+    let conversion = crate::plan_only(notebook, parse_diagnostics, &file, Some(&dir), &options);
     let a = analysis(&conversion.notebook, &conversion.plan, &conversion.diagnostics);
     if let Ok(mut c) = state.cache.lock() {
         c.put(key, a.clone());

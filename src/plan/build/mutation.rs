@@ -1,7 +1,7 @@
 //! In-place changes: an object changed through a name changes every name that shares it
 //! (aliases), and calls into `random` / `numpy.random` change the hidden generator state.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::walk::{AliasLink, Binding, Kind, Need, Unit, Walk};
 use crate::diagnostics::Diagnostic;
@@ -31,26 +31,18 @@ impl Walk<'_> {
             self.bindings.get(&l.a).map(|b| b.cell) == Some(l.a_cell)
                 && self.bindings.get(&l.b).map(|b| b.cell) == Some(l.b_cell)
         };
-        let mut links_of: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (k, l) in self.aliases.iter().enumerate() {
-            if live(l) {
-                links_of.entry(l.a.as_str()).or_default().push(k);
-                if l.b != l.a {
-                    links_of.entry(l.b.as_str()).or_default().push(k);
-                }
-            }
-        }
         let mut reached: Vec<String> = vec![name.to_string()];
         let mut seen: HashSet<String> = HashSet::from([name.to_string()]);
         let mut used: HashSet<usize> = HashSet::new();
         let mut links_used: Vec<usize> = Vec::new();
         let mut i = 0;
         while i < reached.len() {
-            for &k in links_of.get(reached[i].as_str()).map(Vec::as_slice).unwrap_or_default() {
-                if !used.insert(k) {
+            for &k in self.alias_index.get(reached[i].as_str()).map(Vec::as_slice).unwrap_or_default() {
+                let l = &self.aliases[k];
+                if used.contains(&k) || !live(l) {
                     continue;
                 }
-                let l = &self.aliases[k];
+                used.insert(k);
                 let other = if l.a == reached[i] { &l.b } else { &l.a };
                 links_used.push(k);
                 if seen.insert(other.clone()) {
@@ -109,6 +101,11 @@ impl Walk<'_> {
     /// Records an alias link, unless the same link is recorded already.
     pub(super) fn link(&mut self, link: AliasLink) {
         if self.alias_set.insert(link.clone()) {
+            let k = self.aliases.len();
+            self.alias_index.entry(link.a.clone()).or_default().push(k);
+            if link.b != link.a {
+                self.alias_index.entry(link.b.clone()).or_default().push(k);
+            }
             self.aliases.push(link);
         }
     }

@@ -162,6 +162,8 @@ pub(super) struct Walk<'a> {
     /// The links in `aliases`, to keep each once: a cell that changes an aliased object
     /// many times (a loop of item assignments) must not make the list grow with each change.
     pub(super) alias_set: HashSet<AliasLink>,
+    /// For each name, the links in `aliases` it is part of (in order).
+    pub(super) alias_index: HashMap<String, Vec<usize>>,
     /// What is known about the value of each name, from the expression that made it.
     pub(super) hints: HashMap<String, (ValueHint, usize, Span)>,
     /// Names that had a binding on every path at some point.
@@ -223,6 +225,7 @@ impl<'a> Walk<'a> {
             readers: HashMap::new(),
             aliases: Vec::new(),
             alias_set: HashSet::new(),
+            alias_index: HashMap::new(),
             hints: HashMap::new(),
             unconditional: HashSet::new(),
             conditional_only: HashMap::new(),
