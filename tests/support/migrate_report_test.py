@@ -74,20 +74,22 @@ def check_sort(page, shots):
     def order(key):
         return page.eval_on_selector_all("#notebooks tbody.rec", f"bs => bs.map(b => b.dataset.{key})")
 
+    def numbers(key, reverse=False):
+        """The column's values in row order, checked sorted with the rows lacking one last."""
+        values = order(key)
+        known = [float(v) for v in values if v != ""]
+        check(known == sorted(known, reverse=reverse), f"not {'de' if reverse else 'a'}scending by {key}: {values}")
+        check(values[len(known):] == [""] * (len(values) - len(known)), f"rows without {key} not last: {values}")
+
     page.click("th[data-sort=time] button")
-    times = [float(t) for t in order("time")]
-    check(times == sorted(times), f"not ascending by time: {times}")
+    numbers("time")
     check(page.get_attribute("th[data-sort=time]", "aria-sort") == "ascending", "time heading not marked ascending")
     page.click("th[data-sort=time] button")
-    times = [float(t) for t in order("time")]
-    check(times == sorted(times, reverse=True), f"not descending by time: {times}")
+    numbers("time", reverse=True)
     check(page.get_attribute("th[data-sort=time]", "aria-sort") == "descending", "time heading not marked descending")
 
     page.click("th[data-sort=steps] button")
-    steps = order("steps")
-    known = [int(s) for s in steps if s != ""]
-    check(known == sorted(known), f"not ascending by steps: {steps}")
-    check(steps[len(known):] == [""] * (len(steps) - len(known)), f"rows without steps not last: {steps}")
+    numbers("steps")
     check(page.get_attribute("th[data-sort=time]", "aria-sort") == "none", "time heading still marked")
 
     page.click("th[data-sort=source] button")
@@ -170,8 +172,9 @@ def check_details(page, records, shots):
 
     # The keyboard: Enter opens, Space closes.
     refused = next(r for r in records if r["outcome"] == "refused" and "<script>" in r["source"])
-    row = page.locator("#notebooks tr.row").filter(has_text="<script>").first
-    detail = page.locator("#notebooks tbody.rec", has=row).locator("tr.detail")
+    rec = page.locator("#notebooks tbody.rec").filter(has=page.locator("tr.row", has_text="<script>"))
+    check(rec.count() == 1, f"{rec.count()} rows with <script> in their path")
+    row, detail = rec.locator("tr.row"), rec.locator("tr.detail")
     row.focus()
     page.keyboard.press("Enter")
     check(detail.is_visible(), "Enter does not open a row")
