@@ -74,7 +74,7 @@ impl<W: Write> HtmlReport<W> {
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
              <meta name=\"generator\" content=\"nbkf {version}\">\n<title>{title}</title>\n<style>\n{CSS}</style>\n</head>\n\
              <body>\n<main class=\"page\">\n<header class=\"head\"><h1>{title}</h1>\
-             <p class=\"when\">Made <time datetime=\"{when}\">{when}</time> by nbkf {version}</p></header>\n\
+             <p class=\"when\">Generated <time datetime=\"{when}\">{when}</time> by nbkf {version}</p></header>\n\
              <section class=\"notebooks\" aria-labelledby=\"nb-h\">\n<h2 id=\"nb-h\">Notebooks</h2>\n\
              <div class=\"controls\"><input type=\"search\" id=\"filter\" placeholder=\"Filter by path or message\" \
              aria-label=\"Filter notebooks by path or message\" autocomplete=\"off\">\
@@ -357,6 +357,10 @@ fn totals_section(html: &mut String, totals: &Value) {
         }
     }
     html.push_str("</div>\n<p class=\"legend\">");
+    for (key, label, value) in segments {
+        let _ = write!(html, "<span class=\"key\"><i class=\"s-{key}\"></i>{label} {}</span>", num(value));
+    }
+    html.push_str("</p>\n<p class=\"legend\">");
     let mut parts: Vec<String> = OTHER_FAILURES
         .iter()
         .map(|k| format!("{} <b data-total=\"{k}\">{}</b>", k.replace('_', " "), num(get(k))))
@@ -382,7 +386,7 @@ fn common_section(html: &mut String, common: &Value) {
     for row in rows {
         let _ = writeln!(
             html,
-            "<tr data-code=\"{}\"><td><code>{}</code></td><td>{}</td><td class=\"c-num\">{}</td><td class=\"c-num\">{}</td><td>{}</td></tr>",
+            "<tr data-code=\"{}\"><td><button type=\"button\" class=\"code\" title=\"Show the notebooks with this diagnostic\">{}</button></td><td>{}</td><td class=\"c-num\">{}</td><td class=\"c-num\">{}</td><td>{}</td></tr>",
             esc(row.get("code").and_then(Value::as_str).unwrap_or("")),
             text(row.get("code")),
             severity_badge(row.get("severity")),

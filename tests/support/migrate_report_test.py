@@ -140,7 +140,17 @@ def check_filter(page, records, shots):
     page.fill("#filter", "")
     page.press("#filter", "Enter")
     check(len(visible_sources(page)) == len(records), "clearing the filter does not show every row")
-    print(f"filter: ok ({len(want)} fixtures)")
+    n_fixtures = len(want)
+    # A code in the most common diagnostics shows the notebooks having it.
+    button = page.locator("#common button.code").first
+    code = button.inner_text()
+    button.click()
+    want = sorted(r["source"] for r in records if matches(r, code.lower()))
+    got = sorted(visible_sources(page))
+    check(got == want, f"code {code}: shows {got}, expected {want}")
+    page.fill("#filter", "")
+    page.press("#filter", "Enter")
+    print(f"filter: ok ({n_fixtures} fixtures, {len(got)} with {code})")
 
 
 def check_details(page, records, shots):

@@ -102,5 +102,17 @@
     if (th) sort(th);
   });
 
+  // A code of the most common diagnostics filters the notebooks by it.
+  var common = document.getElementById('common');
+  if (common) {
+    common.addEventListener('click', function (e) {
+      var button = e.target.closest('button.code');
+      if (!button) return;
+      filter.value = button.textContent;
+      apply();
+      table.scrollIntoView({behavior: 'smooth', block: 'start'});
+    });
+  }
+
   apply();
 })();
