@@ -131,10 +131,10 @@ impl<W: Write> HtmlReport<W> {
         let message = record.get("message").and_then(Value::as_str).filter(|m| !m.is_empty());
         let opt = |v: Option<usize>| v.map_or(String::new(), |v| v.to_string());
 
-        let _ = write!(
+        let _ = writeln!(
             html,
             "<tbody class=\"rec\" data-source=\"{}\" data-outcome=\"{}\" data-steps=\"{}\" data-warnings=\"{}\" \
-             data-errors=\"{}\" data-check=\"{}\" data-time=\"{}\">\n",
+             data-errors=\"{}\" data-check=\"{}\" data-time=\"{}\">",
             esc(source.unwrap_or("")),
             esc(outcome),
             opt(steps),
@@ -155,10 +155,10 @@ impl<W: Write> HtmlReport<W> {
         if let Some(message) = message {
             let _ = write!(html, "<span class=\"sub\">{}</span>", esc(first_line(message)));
         }
-        let _ = write!(
+        let _ = writeln!(
             html,
             "</td><td>{}</td><td class=\"c-num\">{}</td><td class=\"c-num{}\">{}</td><td class=\"c-num{}\">{}</td>\
-             <td>{}</td><td class=\"c-num\">{}</td></tr>\n",
+             <td>{}</td><td class=\"c-num\">{}</td></tr>",
             outcome_badge(outcome),
             steps.map_or(MISSING.to_string(), |s| s.to_string()),
             if warnings.unwrap_or(0) > 0 { " has-warnings" } else { "" },
