@@ -277,7 +277,15 @@ impl<W: Write> HtmlReport<W> {
             },
         );
         for (name, key) in [("Content SHA-256", "content_sha256"), ("Settings SHA-256", "settings_sha256")] {
-            fact(name, format!("<code class=\"hash\">{}</code>", text(record.get(key))));
+            let hash = match record.get(key).and_then(Value::as_str) {
+                Some(h) if h.chars().count() > 16 => format!(
+                    "<code class=\"hash\" title=\"{}\">{}…</code>",
+                    esc(h),
+                    esc(&h.chars().take(16).collect::<String>())
+                ),
+                _ => format!("<code class=\"hash\">{}</code>", text(record.get(key))),
+            };
+            fact(name, hash);
         }
         html.push_str("</dl>");
     }
