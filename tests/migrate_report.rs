@@ -258,6 +258,13 @@ fn the_report_shows_totals_sorts_filters_and_opens_rows() {
         .collect();
     let large_report = dir.path().join("large.html");
     write_report(&large_report, "Large batch", &large);
+    let size = |p: &Path| std::fs::metadata(p).unwrap().len() / 1024;
+    println!(
+        "report.html: {} KiB for {} rows; large.html: {} KiB for {LARGE_ROWS}",
+        size(&report),
+        rows.len(),
+        size(&large_report)
+    );
     let expected_path = dir.path().join("expected.json");
     std::fs::write(&expected_path, expected.to_string()).unwrap();
 

@@ -585,8 +585,12 @@ mod tests {
 
     #[test]
     fn missing_fields_are_shown_as_dashes() {
-        let html = report(&[(json!({}), None), (json!({"source": null, "diagnostics": null, "check": null}), None)]);
-        assert_eq!(html.matches("<tbody class=\"rec\"").count(), 2);
+        let html = report(&[
+            (json!({}), None),
+            (json!({"source": null, "diagnostics": null, "check": null}), None),
+            (json!(null), None),
+        ]);
+        assert_eq!(html.matches("<tbody class=\"rec\"").count(), 3);
         assert!(html.contains("data-outcome=\"unknown\""));
         assert!(html.contains("<td class=\"c-num\">—</td>"));
         assert!(html.contains("<dt>Check</dt><dd>—</dd>"));
