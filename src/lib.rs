@@ -6,7 +6,8 @@
 //! variables, diagnostics) → [`emit`] (KFP IR YAML). [`convert`] runs it all.
 //! [`diagnostics`] and [`names`] are leaves that every stage may use. After the flow,
 //! [`run`] and [`check`] run a pipeline here, [`submit`] (the KFP REST API) and [`k8s`]
-//! (Kubernetes-native KFP, the service proxy) take it to a cluster; [`graph`] draws it.
+//! (Kubernetes-native KFP, the service proxy) take it to a cluster; [`graph`] draws it;
+//! [`migrate`] converts many notebooks at once and reports on the batch.
 
 pub mod check;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod diagnostics;
 pub mod emit;
 pub mod graph;
 pub mod k8s;
+pub mod migrate;
 pub mod names;
 pub mod notebook;
 pub mod output;
