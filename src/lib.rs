@@ -14,6 +14,7 @@ pub mod diagnostics;
 pub mod emit;
 pub mod graph;
 pub mod k8s;
+pub mod migrate;
 pub mod names;
 pub mod notebook;
 pub mod output;
