@@ -257,7 +257,7 @@ fn migrate_notebook(entry: &NotebookEntry, context: &Context) -> Finished {
         }
         Guarded::Done(Converted::Made(made)) => {
             let writing = Instant::now();
-            let written = write_all(&context.out, &made.files);
+            let written = write_all(&context.out, &made.files, &entry.path);
             record.timings_ms.write = millis(writing);
             record.describe_plan(&made.conversion.plan);
             record.diagnostics = made
@@ -290,8 +290,38 @@ fn migrate_notebook(entry: &NotebookEntry, context: &Context) -> Finished {
             }
         }
     };
+    if !record.outcome.converted() {
+        remove_stale(context, &stem, &entry.path);
+    }
     record.timings_ms.total = millis(started);
     Finished::New { record: Box::new(record), svg }
+}
+
+/// Removes what an earlier run wrote for a notebook that did not convert this time, so
+/// that the output folder never holds a pipeline the report does not vouch for.
+fn remove_stale(context: &Context, stem: &Path, source: &Path) {
+    let options = &context.options;
+    let mut suffixes = vec![options.format.suffix(), "svg"];
+    if options.tag {
+        suffixes.push("ipynb");
+    }
+    for suffix in suffixes {
+        let mut name = stem.as_os_str().to_os_string();
+        name.push(".");
+        name.push(suffix);
+        let path = context.out.join(name);
+        if !same_file(&path, source) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Whether two paths name the same existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// The one-line reason of a refusal: how many errors, and the first.
@@ -362,9 +392,15 @@ fn k8s_manifests(yaml: &str) -> Result<String, String> {
     manifests.to_yaml().map_err(|e| e.to_string())
 }
 
-/// Writes every file atomically; when one cannot be written, removes those already
+/// Writes every file atomically (never over the notebook `source` itself); when one cannot be written, removes those already
 /// written, so that a notebook that failed has nothing in the output.
-fn write_all(out: &Path, files: &[(PathBuf, String)]) -> Result<(), String> {
+fn write_all(out: &Path, files: &[(PathBuf, String)], source: &Path) -> Result<(), String> {
+    if let Some((relative, _)) = files.iter().find(|(relative, _)| same_file(&out.join(relative), source)) {
+        return Err(format!(
+            "{} would be written over the notebook itself; choose another --out",
+            out.join(relative).display()
+        ));
+    }
     let mut written: Vec<PathBuf> = Vec::new();
     for (relative, text) in files {
         let path = out.join(relative);

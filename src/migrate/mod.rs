@@ -287,6 +287,9 @@ pub fn migrate(
         context: format!("cannot write the report in {}", out.display()),
         source: e,
     })?;
+    // The folder of `--check`'s runs, when no run was kept there.
+    let _ = std::fs::remove_dir(out.join(".nbkf-check").join("runs"));
+    let _ = std::fs::remove_dir(out.join(".nbkf-check"));
     Ok(MigrateSummary { totals, report_json: report_path, report_html: out.join("report.html") })
 }
 
