@@ -78,7 +78,12 @@ fn assert_valid_report(out: &Path) {
 
 /// Records by source.
 fn records(report: &Value) -> BTreeMap<String, Value> {
-    report["records"].as_array().unwrap().iter().map(|r| (r["source"].as_str().unwrap().to_string(), r.clone())).collect()
+    report["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["source"].as_str().unwrap().to_string(), r.clone()))
+        .collect()
 }
 
 fn stderr(out: &Output) -> String {
@@ -190,7 +195,8 @@ fn a_tree_of_real_and_broken_notebooks() {
 
     // The loop is recorded, not fatal; the unreadable file too (root reads any file: then
     // it converts, and that is what is asserted).
-    let loops: Vec<&Value> = by_source.values().filter(|r| r["message"].as_str().is_some_and(|m| m.contains("loop"))).collect();
+    let loops: Vec<&Value> =
+        by_source.values().filter(|r| r["message"].as_str().is_some_and(|m| m.contains("loop"))).collect();
     assert_eq!(loops.len(), 1, "{loops:?}");
     assert_eq!(loops[0]["outcome"], "unreadable");
     assert!(loops[0]["source"].as_str().unwrap().starts_with("sub/dir/loop"), "{}", loops[0]);
@@ -210,7 +216,8 @@ fn a_tree_of_real_and_broken_notebooks() {
 
     // Totals agree with the records.
     let totals = &report["totals"];
-    let count = |outcomes: &[&str]| by_source.values().filter(|r| outcomes.contains(&r["outcome"].as_str().unwrap())).count();
+    let count =
+        |outcomes: &[&str]| by_source.values().filter(|r| outcomes.contains(&r["outcome"].as_str().unwrap())).count();
     assert_eq!(totals["notebooks"], by_source.len());
     assert_eq!(totals["converted"], count(&["converted", "converted_with_warnings"]));
     assert_eq!(totals["converted_with_warnings"], count(&["converted_with_warnings"]));

@@ -392,7 +392,8 @@ fn k8s_manifests(yaml: &str) -> Result<String, String> {
     manifests.to_yaml().map_err(|e| e.to_string())
 }
 
-/// Writes every file atomically (never over the notebook `source` itself); when one cannot be written, removes those already
+/// Writes every file atomically (not flushed one by one: see
+/// [`crate::output::write_atomically_unsynced`]; never over the notebook `source` itself); when one cannot be written, removes those already
 /// written, so that a notebook that failed has nothing in the output.
 fn write_all(out: &Path, files: &[(PathBuf, String)], source: &Path) -> Result<(), String> {
     if let Some((relative, _)) = files.iter().find(|(relative, _)| same_file(&out.join(relative), source)) {
@@ -407,7 +408,7 @@ fn write_all(out: &Path, files: &[(PathBuf, String)], source: &Path) -> Result<(
         let result = path
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| crate::output::write_atomically(&path, text.as_bytes()));
+            .and_then(|()| crate::output::write_atomically_unsynced(&path, text.as_bytes()));
         if let Err(e) = result {
             for done in &written {
                 let _ = std::fs::remove_file(done);
