@@ -55,6 +55,8 @@ fn generate(dir: &Path, count: usize) -> u64 {
 /// Runs the command; returns (seconds, peak RSS in MB, exit code).
 fn measure(command: &mut Command) -> (f64, f64, Option<i32>) {
     let started = Instant::now();
+    // Waited for with wait4 below (for its resource usage), not with `Child::wait`.
+    #[allow(clippy::zombie_processes)]
     let child = command.spawn().expect("nbkf");
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.

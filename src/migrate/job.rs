@@ -169,7 +169,7 @@ pub fn run(found: &Found, context: &Context) -> Finished {
             record.message = Some(message.clone());
             Finished::New { record: Box::new(record), svg: None }
         }
-        Found::Notebook(entry) => migrate_notebook(entry, context),
+        Found::Notebook(entry) => migrate_notebook(entry, context, convert),
     }
 }
 
@@ -193,7 +193,10 @@ fn millis(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1e6).round() / 1e3
 }
 
-fn migrate_notebook(entry: &NotebookEntry, context: &Context) -> Finished {
+/// How a notebook's bytes become files: [`convert`], or a stand-in in tests.
+type Converter = fn(&[u8], &str, Option<&Path>, &MigrateOptions, &Path) -> Converted;
+
+fn migrate_notebook(entry: &NotebookEntry, context: &Context, convert: Converter) -> Finished {
     let started = Instant::now();
     let input = &context.inputs[entry.input];
     let source = entry.relative.display().to_string();
@@ -439,6 +442,42 @@ mod tests {
         let result = guarded(Duration::from_millis(100), || std::thread::sleep(Duration::from_secs(3)));
         assert!(matches!(result, Guarded::TimedOut), "{result:?}");
         assert!(started.elapsed() < Duration::from_secs(2), "waited {:?}", started.elapsed());
+    }
+
+    #[test]
+    fn a_panic_in_the_conversion_is_a_failed_record_and_writes_nothing() {
+        let _quiet = QuietPanics::install();
+        let dir = tempfile::tempdir().unwrap();
+        let notebook = dir.path().join("in").join("nb.ipynb");
+        std::fs::create_dir_all(notebook.parent().unwrap()).unwrap();
+        std::fs::write(&notebook, "{}").unwrap();
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        let options = MigrateOptions {
+            inputs: vec![dir.path().join("in")],
+            out: out.clone(),
+            jobs: 1,
+            convert: crate::ConvertOptions::default(),
+            format: PipelineFormat::Ir,
+            tag: false,
+            graph: false,
+            timeout: Duration::from_secs(10),
+            resume: false,
+            check: None,
+        };
+        let inputs = super::super::discover::inputs(&options.inputs).unwrap();
+        let context = Context::new(&options, inputs, &out, None);
+        let entry = NotebookEntry { input: 0, path: notebook.clone(), relative: PathBuf::from("nb.ipynb") };
+        let panicking: Converter = |_, _, _, _, _| panic!("index out of bounds in the analysis");
+        let Finished::New { record, svg } = migrate_notebook(&entry, &context, panicking) else {
+            panic!("nothing to resume from")
+        };
+        assert_eq!(record.outcome, Outcome::Failed);
+        let message = record.message.unwrap();
+        assert!(message.starts_with("nbkf bug: index out of bounds in the analysis"), "{message}");
+        assert!(message.contains(&notebook.display().to_string()), "{message}");
+        assert!(svg.is_none());
+        assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "nothing written");
     }
 
     #[test]
