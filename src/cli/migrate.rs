@@ -162,7 +162,7 @@ pub fn migrate(args: MigrateArgs) -> ExitCode {
     let bar = interactive.then(|| {
         let bar = ProgressBar::new(0);
         bar.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} notebooks, {per_sec}, ETA {eta} {wide_msg}")
+            ProgressStyle::with_template("{bar:30} {pos}/{len} notebooks, ETA {eta}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar
