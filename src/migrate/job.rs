@@ -156,8 +156,30 @@ impl Finished {
     }
 }
 
-/// Migrates what the walk found.
+/// Migrates what the walk found; a panic outside the guarded conversion (a bug in
+/// describing or writing the result) is caught too, and recorded as `failed`.
 pub fn run(found: &Found, context: &Context) -> Finished {
+    std::panic::catch_unwind(AssertUnwindSafe(|| run_unguarded(found, context))).unwrap_or_else(|payload| {
+        let (input, relative, path) = match found {
+            Found::Problem { input, relative, .. } => (*input, relative, relative),
+            Found::Notebook(entry) => (entry.input, &entry.relative, &entry.path),
+        };
+        let mut record = Record::bare(
+            relative.display().to_string(),
+            context.inputs[input].shown.clone(),
+            Outcome::Failed,
+            context.settings_sha256.clone(),
+        );
+        record.message = Some(format!(
+            "nbkf bug: {} (while migrating {}); please report it with this notebook",
+            panic_message(payload.as_ref()),
+            path.display()
+        ));
+        Finished::New { record: Box::new(record), svg: None }
+    })
+}
+
+fn run_unguarded(found: &Found, context: &Context) -> Finished {
     match found {
         Found::Problem { input, relative, message } => {
             let mut record = Record::bare(

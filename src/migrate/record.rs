@@ -307,3 +307,45 @@ impl CommonDiagnostics {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn totals_count_warnings_inside_converted_and_resumed_beside_their_outcome() {
+        let mut totals = Totals::default();
+        totals.count(&json!({"outcome": "converted", "resumed": false, "check": {"outcome": "passed"}}));
+        totals.count(&json!({"outcome": "converted_with_warnings", "resumed": true, "check": {"outcome": "differs"}}));
+        totals.count(&json!({"outcome": "refused", "resumed": false, "check": null}));
+        assert_eq!(
+            totals,
+            Totals {
+                notebooks: 3,
+                converted: 2,
+                converted_with_warnings: 1,
+                refused: 1,
+                resumed: 1,
+                check_passed: 1,
+                check_failed: 1,
+                ..Totals::default()
+            }
+        );
+    }
+
+    #[test]
+    fn common_diagnostics_count_occurrences_and_notebooks_most_frequent_first() {
+        let mut common = CommonDiagnostics::default();
+        let d = |code: &str, message: &str| json!({"code": code, "severity": "warning", "message": message});
+        common.count(&json!({"diagnostics": [d("foreign-tag", "first"), d("foreign-tag", "second"), d("x", "x")]}));
+        common.count(&json!({"diagnostics": [d("foreign-tag", "third")]}));
+        assert_eq!(
+            common.to_json(),
+            json!([
+                {"code": "foreign-tag", "severity": "warning", "count": 3, "notebooks": 2, "example": "first"},
+                {"code": "x", "severity": "warning", "count": 1, "notebooks": 1, "example": "x"}
+            ])
+        );
+    }
+}

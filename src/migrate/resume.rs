@@ -160,3 +160,45 @@ fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()
     f.seek(SeekFrom::Start(offset))?;
     f.read_exact(buf)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_is_not_a_report_is_refused_and_a_missing_one_is_no_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        assert!(Previous::load(&path).unwrap().is_none());
+        std::fs::write(&path, "{\"something\": \"else\"}\n").unwrap();
+        let error = Previous::load(&path).unwrap_err();
+        assert!(error.contains("is not a report of `nbkf migrate`"), "{error}");
+    }
+
+    #[test]
+    fn records_are_found_by_line_and_read_again_marked_resumed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        let hash = "a".repeat(64);
+        let record = |source: &str, outcome: &str| {
+            format!(
+                "{{\"source\":\"{source}\",\"input\":\"in\",\"outcome\":\"{outcome}\",\"content_sha256\":\"{hash}\",\"settings_sha256\":\"{hash}\",\"outputs\":[],\"resumed\":false}}"
+            )
+        };
+        let text = format!(
+            "{{\"schema\":\"{REPORT_SCHEMA}\",\"records\":[\n{},\n{}\n],\"totals\":{{}}}}\n",
+            record("a.ipynb", "refused"),
+            record("b.ipynb", "timed_out")
+        );
+        std::fs::write(&path, text).unwrap();
+        let previous = Previous::load(&path).unwrap().unwrap();
+        assert_eq!(previous.len(), 2);
+        let carried = previous.carry("in", "a.ipynb", &hash, &hash, dir.path()).expect("a refusal is carried over");
+        let value = previous.read(&carried).unwrap();
+        assert_eq!(value["source"], "a.ipynb");
+        assert_eq!(value["resumed"], true);
+        assert!(previous.carry("in", "b.ipynb", &hash, &hash, dir.path()).is_none(), "a time-out is tried again");
+        assert!(previous.carry("in", "a.ipynb", &"b".repeat(64), &hash, dir.path()).is_none(), "changed content");
+        assert!(previous.carry("other", "a.ipynb", &hash, &hash, dir.path()).is_none(), "another input");
+    }
+}
