@@ -5,6 +5,7 @@ mod convert;
 mod graph;
 mod kube;
 mod local;
+mod migrate;
 mod remote;
 mod serve;
 mod tag;
@@ -89,6 +90,17 @@ pub enum Command {
     /// 1 the notebook has errors or (with --check) the tags differ; 2 usage or I/O
     /// problems.
     Tag(TagArgs),
+    /// Convert many notebooks in one batch: folders walked, the tree mirrored, a report.
+    ///
+    /// Finds `*.ipynb` under the paths (hidden folders, `.ipynb_checkpoints` and what
+    /// `.gitignore` files ignore are skipped), converts them in parallel as `convert` would,
+    /// writes each pipeline to the mirrored place under `--out`, and records every notebook
+    /// (converted, refused with its diagnostics, unreadable, invalid, failed, timed out) in
+    /// `<out>/report.json` and `<out>/report.html`. One notebook never stops the batch.
+    /// Exit codes: 0 every notebook converted (warnings are fine) and every check passed;
+    /// 1 some notebook needs attention (see the report); 2 usage or I/O problems, or no
+    /// notebook found.
+    Migrate(migrate::MigrateArgs),
     /// Submit a notebook or pipeline YAML to Kubeflow Pipelines and start a run.
     ///
     /// A notebook is converted first (same flags as `convert`). The pipeline is found by
@@ -385,6 +397,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => local::check_command(args, color),
         Command::Plan(args) => tag::plan(args, color),
         Command::Tag(args) => tag::tag(args, color),
+        Command::Migrate(args) => migrate::migrate(args),
         Command::Graph(args) => graph::graph(args, color),
         Command::Submit(args) => remote::submit(args, color),
         Command::Runs(command) => remote::runs(command),

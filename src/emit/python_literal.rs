@@ -11,13 +11,13 @@ pub fn string(s: &str) -> String {
     let multiline = s.contains('\n');
     let mut out = String::with_capacity(s.len() + 8);
     out.push_str(if multiline { "\"\"\"\\\n" } else { "\"" });
-    let chars: Vec<char> = s.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '\\' => out.push_str("\\\\"),
             '"' if !multiline => out.push_str("\\\""),
             // In a triple-quoted literal a quote only needs escaping where it could close it.
-            '"' if i + 1 == chars.len() || chars.get(i + 1) == Some(&'"') => out.push_str("\\\""),
+            '"' if matches!(chars.peek(), None | Some('"')) => out.push_str("\\\""),
             '\n' if multiline => out.push('\n'),
             '\n' => out.push_str("\\n"),
             '\t' if multiline => out.push('\t'),

@@ -88,7 +88,7 @@ pub fn multi_user() -> Option<&'static KfpReal> {
 }
 
 fn env_value(env: &str, key: &str) -> Option<String> {
-    env.lines().filter_map(|l| l.strip_prefix(&format!("{key}="))).last().map(str::to_string)
+    env.lines().filter_map(|l| l.strip_prefix(&format!("{key}="))).next_back().map(str::to_string)
 }
 
 /// A name no other test (or earlier test run on a kept server) uses: `PREFIX-<pid>-<n><time>`,
