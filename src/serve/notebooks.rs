@@ -216,6 +216,8 @@ fn analyse_cached(state: &AppState, source: &NotebookSource, flags: &ConvertFlag
     if let Some(hit) = state.cache.lock().ok().and_then(|mut c| c.get(&key).cloned()) {
         return Ok(Analysis { cached: true, ..hit });
     }
+    // This runs on a blocking thread (never a runtime worker), where waiting is allowed.
+    let _turn = tokio::runtime::Handle::current().block_on(state.analyses.acquire());
     let Loaded { notebook, parse_diagnostics, file, dir, .. } = parse(read)?;
     let options = options(&state.root, flags)?;
     // The plan and the diagnostics are the analysis; the YAML is not needed for it.

@@ -22,6 +22,9 @@ pub struct AppState {
     pub access: Access,
     /// Analyses by a hash of the notebook's bytes, its folder and the options.
     pub cache: Mutex<LruCache<[u8; 32], Analysis>>,
+    /// Analyses that are not in the cache run one per core, first come first served: more
+    /// at once only share the cores, so each would take longer and none finish sooner.
+    pub analyses: tokio::sync::Semaphore,
     pub runs: Runs,
     /// Where local runs keep their files (`<root>/.nbkf` by default).
     pub workdir: PathBuf,
@@ -37,6 +40,7 @@ impl AppState {
             root,
             access,
             cache: Mutex::new(LruCache::new(NonZeroUsize::new(CACHE_ENTRIES).unwrap_or(NonZeroUsize::MIN))),
+            analyses: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
             runs: Runs::default(),
             workdir,
             python,
