@@ -19,7 +19,9 @@ use crate::plan::{Plan, PlanSummary};
 #[derive(Debug, Clone, Default)]
 pub struct NotebookSource {
     pub path: Option<String>,
-    pub notebook: Option<Value>,
+    /// The notebook's JSON text as the request carried it: hashed and parsed once, never
+    /// built into a tree first.
+    pub notebook: Option<Box<serde_json::value::RawValue>>,
 }
 
 /// The request types that name a notebook.
@@ -41,7 +43,7 @@ macro_rules! notebook_request {
             /// The notebook's JSON (nbformat 4), e.g. with unsaved changes.
             #[serde(default)]
             #[schema(value_type = Option<Object>)]
-            pub notebook: Option<Value>,
+            pub notebook: Option<Box<serde_json::value::RawValue>>,
             $($(#[$fmeta])* pub $field: $ty,)*
         }
 

@@ -52,9 +52,7 @@ pub fn read(root: &Path, source: &NotebookSource) -> Result<Read, ApiError> {
         None => None,
     };
     let bytes = match (&source.notebook, &path) {
-        (Some(json), _) => {
-            serde_json::to_vec(json).map_err(|e| ApiError::bad_request(format!("the notebook cannot be read: {e}")))?
-        }
+        (Some(json), _) => json.get().as_bytes().to_vec(),
         (None, Some(p)) => {
             if p.real.is_dir() {
                 return Err(ApiError::bad_request(format!("`{}` is a folder, not a notebook", p.relative)));
