@@ -19,30 +19,8 @@ const PROXY_PREFIX: &str = "/api/v1/namespaces/kubeflow/services/ml-pipeline:htt
 /// `nbkf ARGS` with a clean environment for the connection settings (no profile, no KFP
 /// variables from the machine), returning the output whatever the exit code.
 fn nbkf_remote(config_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = nbkf();
-    cmd.args(args).env("NBKF_CONFIG", config_dir.join("config.toml"));
-    for var in [
-        "KF_PIPELINES_ENDPOINT",
-        "KF_PIPELINES_TOKEN",
-        "KF_PIPELINES_SA_TOKEN_PATH",
-        "KF_PIPELINES_NAMESPACE",
-        "KF_PIPELINES_USERID",
-        "KF_PIPELINES_COOKIE",
-        "KF_PIPELINES_UI_ENDPOINT",
-        "KF_PIPELINES_CA_CERT",
-        "NBKF_PROFILE",
-        "KUBERNETES_SERVICE_HOST",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
-    ] {
-        cmd.env_remove(var);
-    }
+    let mut cmd = common::nbkf_isolated(&config_dir.join("config.toml"));
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use super::{nbkf, repo, run};
+use super::{repo, run};
 
 /// A started instance.
 pub struct KfpReal {
@@ -135,30 +135,7 @@ impl KfpReal {
     /// nbkf with no connection settings from the machine (no profile, no KFP variables, no
     /// proxies): the tests give them as flags.
     pub fn nbkf(&self) -> Command {
-        let mut cmd = nbkf();
-        cmd.env("NBKF_CONFIG", self.config_dir.path().join("config.toml"));
-        for var in [
-            "KF_PIPELINES_ENDPOINT",
-            "KF_PIPELINES_TOKEN",
-            "KF_PIPELINES_SA_TOKEN_PATH",
-            "KF_PIPELINES_NAMESPACE",
-            "KF_PIPELINES_USERID",
-            "KF_PIPELINES_COOKIE",
-            "KF_PIPELINES_UI_ENDPOINT",
-            "KF_PIPELINES_CA_CERT",
-            "NBKF_PROFILE",
-            "KUBERNETES_SERVICE_HOST",
-            "HTTPS_PROXY",
-            "https_proxy",
-            "HTTP_PROXY",
-            "http_proxy",
-            "ALL_PROXY",
-            "all_proxy",
-            "NO_PROXY",
-            "no_proxy",
-        ] {
-            cmd.env_remove(var);
-        }
+        let mut cmd = super::nbkf_isolated(&self.config_dir.path().join("config.toml"));
         cmd.arg("--color=never");
         cmd
     }
@@ -189,10 +166,7 @@ impl KfpReal {
 
     /// A JSON object or list from `kubectl get ... -o json`.
     pub fn get_json(&self, args: &[&str]) -> Value {
-        let mut all = vec!["get"];
-        all.extend_from_slice(args);
-        all.extend_from_slice(&["-o", "json"]);
-        serde_json::from_slice(&self.kubectl(&all).stdout).unwrap()
+        super::kube::get_json(self.kubectl_command(), args)
     }
 
     /// The Argo Workflows the KFP server made for a run (found in any namespace by its
@@ -256,19 +230,7 @@ impl KfpReal {
     }
 
     fn kubectl_stdin(&self, args: &[&str], input: &str) -> Output {
-        use std::io::Write;
-        let mut child = self
-            .kubectl_command()
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "kubectl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        out
+        super::kube::with_input(self.kubectl_command(), args, input)
     }
 }
 

@@ -120,26 +120,12 @@ impl Kube {
 
     /// Runs kubectl as the admin with `input` on its standard input.
     pub fn kubectl_stdin(&self, args: &[&str], input: &str) -> Output {
-        let mut child = self
-            .kubectl_command()
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "kubectl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        out
+        with_input(self.kubectl_command(), args, input)
     }
 
     /// A JSON object or list from `kubectl get ... -o json`.
     pub fn get_json(&self, args: &[&str]) -> serde_json::Value {
-        let mut all = vec!["get"];
-        all.extend_from_slice(args);
-        all.extend_from_slice(&["-o", "json"]);
-        serde_json::from_slice(&self.kubectl(&all).stdout).unwrap()
+        get_json(self.kubectl_command(), args)
     }
 
     /// The nbkf binary, with the admin kubeconfig in `KUBECONFIG`.
@@ -200,4 +186,23 @@ impl Drop for Namespace<'_> {
     fn drop(&mut self) {
         let _ = self.kube.kubectl_try(&["delete", "namespace", &self.name, "--wait=false"]);
     }
+}
+
+/// Runs a kubectl `command` with `args` and `input` on its standard input; panics when it
+/// fails.
+pub fn with_input(mut command: Command, args: &[&str], input: &str) -> Output {
+    let mut child =
+        command.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "kubectl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// A JSON object or list from a kubectl `command` running `get ARGS -o json`.
+pub fn get_json(mut command: Command, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["get"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-o", "json"]);
+    serde_json::from_slice(&run(command.args(&all), true).stdout).unwrap()
 }

@@ -114,3 +114,69 @@ pub fn seeded_copy(notebook: &Path, dir: &Path) -> PathBuf {
 pub fn fixture(name: &str) -> PathBuf {
     repo().join("fixtures").join(name)
 }
+
+/// The system Chromium (`$NBKF_CHROMIUM`, else `/usr/bin/chromium`) for a browser test,
+/// with Playwright checked in the Python test environment. `None` (the test is skipped,
+/// saying so) when Chromium is missing, unless `CI` or `NBKF_REQUIRE_CHROMIUM` is set: then
+/// it panics.
+pub fn chromium() -> Option<PathBuf> {
+    let path =
+        std::env::var_os("NBKF_CHROMIUM").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if !path.exists() {
+        let message = "Chromium is missing at /usr/bin/chromium (or $NBKF_CHROMIUM): install Debian's `chromium` (scripts/test does)";
+        if std::env::var_os("CI").is_some() || std::env::var_os("NBKF_REQUIRE_CHROMIUM").is_some() {
+            panic!("{message}");
+        }
+        eprintln!("skipped: {message}");
+        return None;
+    }
+    let python = python();
+    let has_playwright =
+        Command::new(&python).args(["-c", "import playwright"]).output().is_ok_and(|o| o.status.success());
+    assert!(
+        has_playwright,
+        "Playwright is missing from the Python test environment {}: run `scripts/test` (tests/requirements.txt lists it)",
+        python.display()
+    );
+    Some(path)
+}
+
+/// Where a browser test keeps its screenshots: `<name>/` in the target folder.
+pub fn screenshots(name: &str) -> PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent().unwrap_or(tmp).join(name)
+}
+
+/// The environment variables through which the machine could reach a cluster (KFP
+/// settings, the profile, an in-cluster host, proxies): tests that give the connection as
+/// flags remove them.
+pub const CONNECTION_VARIABLES: &[&str] = &[
+    "KF_PIPELINES_ENDPOINT",
+    "KF_PIPELINES_TOKEN",
+    "KF_PIPELINES_SA_TOKEN_PATH",
+    "KF_PIPELINES_NAMESPACE",
+    "KF_PIPELINES_USERID",
+    "KF_PIPELINES_COOKIE",
+    "KF_PIPELINES_UI_ENDPOINT",
+    "KF_PIPELINES_CA_CERT",
+    "NBKF_PROFILE",
+    "KUBERNETES_SERVICE_HOST",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
+
+/// nbkf with its configuration file at `config` and none of [`CONNECTION_VARIABLES`].
+pub fn nbkf_isolated(config: &Path) -> Command {
+    let mut cmd = nbkf();
+    cmd.env("NBKF_CONFIG", config);
+    for var in CONNECTION_VARIABLES {
+        cmd.env_remove(var);
+    }
+    cmd
+}
