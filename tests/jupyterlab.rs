@@ -38,20 +38,18 @@ fn jupyter() -> Option<PathBuf> {
     }
 }
 
-/// A notebook whose second cell reads, on its third line, a name nothing defines.
-fn broken_notebook() -> serde_json::Value {
-    let cell = |id: &str, tag: &str, source: &str| {
-        json!({"cell_type": "code", "id": id, "metadata": {"tags": [tag]}, "source": source,
+/// A notebook of two tagged code cells.
+fn two_steps(first: (&str, &str), second: (&str, &str)) -> String {
+    let cell = |id: &str, (step, source): (&str, &str)| {
+        json!({"cell_type": "code", "id": id, "metadata": {"tags": [format!("step:{step}")]}, "source": source,
                "outputs": [], "execution_count": null})
     };
     json!({
         "nbformat": 4, "nbformat_minor": 5,
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        "cells": [
-            cell("load", "step:load", "x = 1"),
-            cell("use", "step:use", "y = x + 1\nz = y * 2\nw = undefined_total + z"),
-        ]
+        "cells": [cell("first", first), cell("second", second)]
     })
+    .to_string()
 }
 
 fn driver(jupyter: &Path, root: &Path, shots: &Path, extra: &[&str]) -> (bool, String) {
@@ -83,7 +81,15 @@ fn the_extension_shows_the_pipeline_beside_the_notebook_and_runs_it() {
     std::fs::create_dir(&root).unwrap();
     std::fs::copy(fixture("steps_and_continuation.ipynb"), root.join("steps_and_continuation.ipynb")).unwrap();
     std::fs::copy(fixture("headings_mixed_levels.ipynb"), root.join("headings.ipynb")).unwrap();
-    std::fs::write(root.join("broken.ipynb"), broken_notebook().to_string()).unwrap();
+    // The second cell reads, on its third line, a name nothing defines.
+    let broken = two_steps(("load", "x = 1"), ("use", "y = x + 1\nz = y * 2\nw = undefined_total + z"));
+    std::fs::write(root.join("broken.ipynb"), broken).unwrap();
+    // Step `divide` fails on line 2 of cell 2.
+    let failing = two_steps(("make", "values = [1, 2, 0]"), ("divide", "total = sum(values)\nratios = [total / v for v in values]"));
+    std::fs::write(root.join("failing.ipynb"), failing).unwrap();
+    // A clock value passed between steps: the pipeline's differs from the notebook's.
+    let differs = two_steps(("make", "import time\nstamp = time.time_ns()"), ("use", "later = stamp * 2"));
+    std::fs::write(root.join("differs.ipynb"), differs).unwrap();
     let shots = screenshots("jupyterlab-screenshots");
     let _ = std::fs::remove_dir_all(&shots);
     let chromium = chromium.to_string_lossy().into_owned();
@@ -91,7 +97,7 @@ fn the_extension_shows_the_pipeline_beside_the_notebook_and_runs_it() {
     println!("{text}\nscreenshots: {}", shots.display());
     assert!(ok, "the JupyterLab test failed:\n{text}\nscreenshots: {}", shots.display());
     assert!(text.contains("jupyterlab: ok"), "{text}");
-    for shot in ["panel-and-badges.png", "diagnostic-at-line.png", "tagged.png", "run-succeeded.png"] {
+    for shot in ["panel-and-badges.png", "diagnostic-at-line.png", "tagged.png", "run-succeeded.png", "run-failed.png"] {
         assert!(shots.join(shot).is_file(), "no screenshot {shot} in {}", shots.display());
     }
 }

@@ -6,6 +6,7 @@
 import type { Cell } from '@jupyterlab/cells';
 import type { NotebookPanel } from '@jupyterlab/notebook';
 
+import { markLines } from './lines';
 import type { Analysis, CellOut, Diagnostic } from './model';
 
 const BADGE = 'nbkf-CellBadge';
@@ -84,6 +85,7 @@ function badgeOf(analysis: Analysis, entry: CellOut): { text: string; title: str
 /** Removes everything nbkf added to a notebook's cells. */
 export function clearCells(panel: NotebookPanel): void {
   for (const cell of panel.content.widgets) {
+    markLines(cell, []);
     cell.node.querySelectorAll(`.${BADGE}, .${DIAGNOSTICS}`).forEach(e => e.remove());
     cell.node.classList.remove('nbkf-mod-error', 'nbkf-mod-warning');
   }
@@ -118,6 +120,9 @@ export function decorateCells(panel: NotebookPanel, analysis: Analysis): void {
       cell.node.insertBefore(el, input);
     }
     const found = byCell.get(entry.cell);
+    if (entry.kind === 'code') {
+      markLines(cell, found || []);
+    }
     if (!found || !input) {
       return;
     }

@@ -273,6 +273,7 @@ export class PipelinePanel extends Widget {
       g.addEventListener('click', () => this.showStep(g.getAttribute('data-task') || ''));
     }
     this.graph.replaceChildren(node);
+    this.markProblems();
     this.applyStates();
   }
 
@@ -353,6 +354,17 @@ export class PipelinePanel extends Widget {
     }));
     if (!list.length) {
       this.diagnostics.append(el('li', { class: 'nbkf-Empty', text: this.analysis ? 'No problems found.' : '' }));
+    }
+  }
+
+  /** Marks the steps whose cells have errors (`has-error`) or warnings (`has-warning`). */
+  private markProblems(): void {
+    const a = this.analysis;
+    for (const g of Array.from(this.graph.querySelectorAll('g.step'))) {
+      const step = a?.plan.steps.find(s => s.task === g.getAttribute('data-task'));
+      const found = step ? a!.diagnostics.filter(d => d.cell && step.cells.includes(d.cell)) : [];
+      g.classList.toggle('has-error', found.some(d => d.severity === 'error'));
+      g.classList.toggle('has-warning', found.some(d => d.severity === 'warning'));
     }
   }
 
@@ -639,7 +651,7 @@ export class PipelinePanel extends Widget {
         if (e instanceof NbkfError && e.code === 'kfp-not-configured') {
           this.showResult('Submit',
             el('p', { id: 'nbkf-submit-result', text: `No Kubeflow Pipelines cluster is configured for nbkf: ${e.message}` }),
-            el('p', { class: 'nbkf-Muted', text: e.hint || 'Configure one with `nbkf config set-profile NAME --endpoint URL` (or the KF_PIPELINES_ENDPOINT environment variable) in the environment JupyterLab starts from, then restart JupyterLab. Compile writes a YAML file you can upload by hand.' }));
+            el('p', { class: 'nbkf-Muted', text: e.hint || 'Name one with `nbkf config set-profile NAME --host URL` and `nbkf config use NAME` (read at each Submit), or set KF_PIPELINES_ENDPOINT in the environment JupyterLab starts from. Meanwhile Compile writes a pipeline YAML file you can upload by hand.' }));
           return;
         }
         throw e;

@@ -4,18 +4,23 @@
     jupyterlab_test.py --jupyter BIN --nbkf BIN --python PY --chromium PATH --root DIR --screenshots DIR
 
 ROOT holds the fixture notebooks: `steps_and_continuation.ipynb` (three tagged steps),
-`broken.ipynb` (cell 2 reads an undefined name on line 3) and `headings.ipynb` (untagged,
-with headings). It starts `jupyter lab` on a free loopback port with a random token (the
+`broken.ipynb` (cell 2 reads an undefined name on line 3), `headings.ipynb` (untagged, with
+headings), `failing.ipynb` (step `divide` fails on line 2 of cell 2) and `differs.ipynb` (a
+clock value passed between steps). It starts `jupyter lab` on a free loopback port with a random token (the
 extension installed in that JupyterLab's environment starts `nbkf serve` itself), then checks:
 - the proxy refuses requests without Jupyter's authentication, and answers with it;
 - the panel draws the notebook's steps and the edges labelled with their variables, lists the
   steps with inputs and outputs, and the cells carry badges of their steps;
-- the broken cell shows its diagnostic at line 3; clicking the panel's diagnostic puts the
-  cursor on that line; fixing the cell (unsaved) clears it;
+- the broken cell shows its diagnostic at line 3 (under the cell, and on the line in the editor);
+  clicking the panel's diagnostic puts the cursor on that line; fixing the cell (unsaved)
+  clears it; the panel follows the active notebook;
 - Tag notebook writes the suggested tags into the open notebook, and Undo tags takes them back;
 - the settings form writes `kubeflow_notebook` as Kale does, and refuses a bad name;
-- Compile writes the YAML; Submit says no cluster is configured;
-- Run locally ends with every step succeeded in the graph; Check finds every value equal.
+- Compile writes the YAML; Submit says no cluster is configured, and once a profile names
+  the local KFP API stand-in, uploads the pipeline and starts a run in the chosen experiment;
+- Run locally ends with every step succeeded in the graph; Check finds every value equal;
+- a failing step ends failed with its traceback mapped to the cell and line; Check lists the
+  values that differ.
 Screenshots go to SCREENSHOTS. Prints `jupyterlab: ok` at the end; exits non-zero, saying what
 failed, on any failure.
 """
@@ -72,6 +77,7 @@ class Lab:
         self.token = secrets.token_hex(16)
         self.base = f"http://127.0.0.1:{self.port}"
         home = Path(args.root).parent / "jupyter-home"
+        self.nbkf_config = home / "nbkf-config.toml"
         for d in ("config", "data", "runtime", "workspaces", "settings"):
             (home / d).mkdir(parents=True, exist_ok=True)
         # No news pop-up over the page (JupyterLab asks once whether to fetch news).
@@ -84,8 +90,8 @@ class Lab:
             JUPYTER_DATA_DIR=str(home / "data"),
             JUPYTER_RUNTIME_DIR=str(home / "runtime"),
             NBKF_BIN=args.nbkf,
-            # No KFP profile: Submit must say that no cluster is configured.
-            NBKF_CONFIG=str(home / "no-nbkf-config.toml"),
+            # No KFP profile at first: Submit must say that no cluster is configured.
+            NBKF_CONFIG=str(self.nbkf_config),
         )
         for var in ("NBKF_PROFILE", "KUBECONFIG", "NBKF_SERVE_TOKEN"):
             env.pop(var, None)
@@ -263,6 +269,14 @@ def check_diagnostics(page, lab, shots):
     marker.wait_for(timeout=30_000)
     check(marker.get_attribute("data-line") == "3", f"the diagnostic is at line {marker.get_attribute('data-line')}, not 3")
     check("line 3" in marker.inner_text() and "undefined_total" in marker.inner_text(), marker.inner_text())
+    # In the editor: line 3 is marked, and the undefined name underlined.
+    line = cell.locator(".cm-line.nbkf-Line.nbkf-mod-error")
+    line.wait_for(timeout=10_000)
+    check(line.count() == 1 and line.inner_text() == "w = undefined_total + z", f"marked lines: {line.all_inner_texts()}")
+    check(line.get_attribute("data-nbkf-line") == "3" and "undefined-name" in (line.get_attribute("title") or ""),
+          f"the marked line says {line.get_attribute('data-nbkf-line')} / {line.get_attribute('title')}")
+    underlined = cell.locator(".nbkf-Range.nbkf-mod-error").all_inner_texts()
+    check(underlined == ["undefined_total"], f"underlined: {underlined}")
     check(page.locator(f"{NB} .jp-Cell").nth(0).locator(".nbkf-CellDiagnostics").count() == 0,
           "cell 1 shows a diagnostic it does not have")
     page.screenshot(path=str(shots / "diagnostic-at-line.png"))
@@ -289,11 +303,11 @@ def check_diagnostics(page, lab, shots):
         page.keyboard.press("Shift+ArrowLeft")
     page.keyboard.type("y + z")
     page.wait_for_function(
-        "() => document.querySelectorAll(NB + ' .nbkf-CellDiagnostics').length === 0 && "
+        "() => document.querySelectorAll(NB + ' .nbkf-CellDiagnostics, ' + NB + ' .nbkf-Line').length === 0 && "
         "document.querySelectorAll('#nbkf-pipeline .nbkf-Diagnostics li.nbkf-mod-error').length === 0",
         timeout=30_000,
     )
-    print("diagnostics: undefined-name under cell 2 at line 3; clicking it put the cursor on that line; the unsaved fix cleared it")
+    print("diagnostics: undefined-name under cell 2 and on its line 3 (the name underlined); clicking it put the cursor on that line; the unsaved fix cleared it")
 
 
 def save(page, path):
@@ -379,10 +393,43 @@ def check_settings_compile_submit(page, lab, root):
     check(yaml.is_file() and "pipelineInfo" in yaml.read_text(), f"Compile wrote no pipeline at {yaml}")
     check("name: sums-pipeline" in yaml.read_text(), "the compiled pipeline does not carry the name from the settings")
 
+    print(f"compile: wrote {yaml.name}")
+
+
+def check_submit(page, lab, args):
+    """Submit says clearly that no cluster is configured; once a profile names one (here the
+    local KFP API stand-in, tests/support/kfp_standin.py), it uploads the pipeline and starts a run."""
+    panel = page.locator("#nbkf-pipeline")
     panel.locator("[data-action=submit]").click()
     result = page.wait_for_selector("#nbkf-submit-result", timeout=60_000).inner_text()
     check("No Kubeflow Pipelines cluster is configured" in result, f"Submit without a cluster said: {result}")
-    print(f"compile: wrote {yaml.name}; submit without a cluster: {result[:90]}…")
+    print(f"submit without a cluster: {result[:100]}…")
+    standin = subprocess.Popen([args.python, str(Path(__file__).with_name("kfp_standin.py")), "--port", "0"],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        line = standin.stdout.readline().strip()
+        check(line.startswith("LISTENING "), f"the KFP stand-in did not start: {line!r}")
+        host = line.split(" ", 1)[1]
+        env = dict(os.environ, NBKF_CONFIG=str(lab.nbkf_config))
+        for command in (["config", "set-profile", "standin", "--host", host], ["config", "use", "standin"]):
+            done = subprocess.run([args.nbkf, *command], env=env, capture_output=True, text=True)
+            check(done.returncode == 0, f"nbkf {' '.join(command)}: {done.stderr}")
+        page.evaluate("() => document.getElementById('nbkf-submit-result').remove()")
+        panel.locator("[data-action=submit]").click()
+        page.wait_for_function("() => document.querySelector('#nbkf-pipeline .nbkf-Result h3').textContent === 'Submitted'",
+                               timeout=60_000)
+        result = page.locator("#nbkf-submit-result").inner_text()
+        state = json.loads(urllib.request.urlopen(f"{host}/_standin/state", timeout=10).read())
+        check(len(state["runs"]) == 1, f"the stand-in holds {len(state['runs'])} runs")
+        run = state["runs"][0]
+        check(run["display_name"] in result and "sums-pipeline" in result and "nightly" in result,
+              f"Submit said {result!r}; the stand-in has run {run['display_name']!r}")
+        experiments = [e["display_name"] for e in state["experiments"]]
+        check("nightly" in experiments, f"the run's experiment (from the settings) is not there: {experiments}")
+        print(f"submit with a profile: {result}")
+    finally:
+        standin.terminate()
+        standin.wait(10)
 
 
 def check_run_and_check(page, lab, tasks, shots):
@@ -419,6 +466,52 @@ def running(pid):
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def check_switching(page):
+    """The panel follows the active notebook: opened from the file browser, then back by its tab."""
+    page.locator(".jp-DirListing-item[data-file-type='notebook']", has_text="headings.ipynb").dblclick()
+    page.wait_for_function("() => document.querySelector('#nbkf-pipeline .nbkf-Title').textContent === 'headings.ipynb' && "
+                           "!document.getElementById('nbkf-pipeline').hasAttribute('aria-busy')", timeout=30_000)
+    check(page.locator("#nbkf-pipeline .nbkf-Diagnostics li.nbkf-mod-error").count() == 0, "headings.ipynb shows broken.ipynb's error")
+    page.locator(".jp-MainAreaWidget + * .lm-TabBar-tab, .lm-DockPanel-tabBar .lm-TabBar-tab", has_text="broken.ipynb").first.click()
+    page.wait_for_function("() => document.querySelector('#nbkf-pipeline .nbkf-Title').textContent === 'broken.ipynb'", timeout=30_000)
+    print("switching: the panel followed the active notebook to headings.ipynb and back to broken.ipynb")
+
+
+def check_failed_run(page, lab):
+    """A step that fails shows its traceback, mapped to the notebook's cell and line."""
+    open_notebook(page, lab, "failing.ipynb")
+    panel = show_panel(page)
+    wait_for_analysis(page, "failing.ipynb", 2)
+    panel.locator("[data-action=run]").click()
+    page.wait_for_selector("#nbkf-run-outcome", timeout=RUN_TIMEOUT_MS)
+    state = page.locator("#nbkf-run-outcome").get_attribute("data-state")
+    check(state == "failed", f"a run with a failing step ended {state}")
+    classes = page.evaluate(
+        """() => Object.fromEntries(Array.from(document.querySelectorAll('#nbkf-pipeline .nbkf-Graph svg g.step')).map(g =>
+            [g.getAttribute('data-step'), Array.from(g.classList).filter(c => c.startsWith('state-'))]))"""
+    )
+    check(classes == {"make": ["state-succeeded"], "divide": ["state-failed"]}, f"step states after the failure: {classes}")
+    failure = panel.locator(".nbkf-Steps li[data-step='divide'] .nbkf-Failure").inner_text()
+    for part in ("cell 2", "line 2", "ZeroDivisionError", "ratios = [total / v for v in values]"):
+        check(part in failure, f"the failure shown for step divide lacks {part!r}: {failure}")
+    page.screenshot(path=str(page.context.nbkf_shots / "run-failed.png"))
+    print(f"failed run: step divide failed, its traceback mapped to cell 2, line 2")
+
+
+def check_differences(page, lab):
+    """Check shows what differs between the pipeline and the notebook."""
+    open_notebook(page, lab, "differs.ipynb")
+    panel = show_panel(page)
+    wait_for_analysis(page, "differs.ipynb", 2)
+    panel.locator("[data-action=check]").click()
+    page.wait_for_selector("#nbkf-check-verdict", timeout=RUN_TIMEOUT_MS)
+    verdict = page.locator("#nbkf-check-verdict").inner_text()
+    check("differ between the pipeline and the notebook" in verdict, f"Check of a clock value said: {verdict}")
+    listed = panel.locator(".nbkf-Result .nbkf-Items li strong").all_inner_texts()
+    check(listed and set(listed) == {"stamp"}, f"the differences listed: {listed}")
+    print(f"check with differences: {verdict}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     for flag in ("--jupyter", "--nbkf", "--python", "--root", "--screenshots"):
@@ -452,6 +545,7 @@ def main():
             browser = p.chromium.launch(executable_path=args.chromium, args=["--no-sandbox", "--disable-gpu"])
             try:
                 page = browser.new_page(viewport={"width": 1500, "height": 950})
+                page.context.nbkf_shots = shots
                 page.set_default_timeout(30_000)
                 # The same selector in the page's scripts.
                 page.add_init_script(f"window.NB = {json.dumps(NB)};")
@@ -460,9 +554,13 @@ def main():
                 try:
                     tasks = check_pipeline_panel(page, lab, shots)
                     check_diagnostics(page, lab, shots)
+                    check_switching(page)
                     check_tag(page, lab, root, shots)
                     check_settings_compile_submit(page, lab, root)
+                    check_submit(page, lab, args)
                     check_run_and_check(page, lab, tasks, shots)
+                    check_failed_run(page, lab)
+                    check_differences(page, lab)
                 except Exception:
                     page.screenshot(path=str(shots / "failure.png"))
                     raise
