@@ -133,6 +133,20 @@ class NbkfProcess:
         self.log.info("nbkf serve (pid %d) listens on %s for root %s", process.pid, found[0], self.root)
         return self._target
 
+    def gone(self, target: Target) -> bool:
+        """After a refused connection to `target`: whether that server has exited (waiting up to
+        a second for it to be reaped), so the next `target()` starts a new one."""
+        with self._lock:
+            process = self._process
+            if process is None or self._target != target:
+                return True
+            try:
+                process.wait(1)
+            except subprocess.TimeoutExpired:
+                return False
+            self.log.warning("nbkf serve stopped (exit %s)", process.returncode)
+            return True
+
     def stop(self) -> None:
         """Stops the server (SIGTERM, then SIGKILL after 5 s)."""
         with self._lock:

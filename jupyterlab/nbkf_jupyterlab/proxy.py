@@ -14,13 +14,17 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.iostream import StreamClosedError
 from tornado.ioloop import IOLoop
 
-from .process import NbkfProcess, Unavailable
+from .process import NbkfProcess, Target, Unavailable
 
 # Answer headers passed on to the browser; hop-by-hop and length headers are the proxy's own.
 _PASSED = {"content-type", "cache-control", "x-nbkf-version", "retry-after", "location"}
 # Requests that may last (runs' event streams, checks, submissions that wait).
 _LONG = 3600.0
 _SHORT = 300.0
+
+
+class _NoAnswer(Exception):
+    """The connection to nbkf serve failed before it answered anything."""
 
 
 class NbkfProxyHandler(APIHandler):
@@ -51,11 +55,26 @@ class NbkfProxyHandler(APIHandler):
         self.finish(json.dumps({"error": {"code": code, "message": message, "hint": hint}}))
 
     async def _forward(self, path: str) -> None:
-        try:
-            target = await IOLoop.current().run_in_executor(None, self.nbkf.target)
-        except Unavailable as e:
-            self._error(503, "nbkf-unavailable", e.message, e.hint)
-            return
+        # Twice at most: a server found dead on the first try is started again.
+        for attempt in (1, 2):
+            try:
+                target = await IOLoop.current().run_in_executor(None, self.nbkf.target)
+            except Unavailable as e:
+                self._error(503, "nbkf-unavailable", e.message, e.hint)
+                return
+            try:
+                await self._fetch(target, path)
+                return
+            except _NoAnswer:
+                gone = await IOLoop.current().run_in_executor(None, self.nbkf.gone, target)
+                if attempt == 1 and gone:
+                    continue
+                self._error(502, "nbkf-unreachable", "nbkf serve does not accept connections",
+                            "the Jupyter server's log says what happened to it")
+                return
+
+    async def _fetch(self, target: Target, path: str) -> None:
+        """Forwards one request; raises `_NoAnswer` when the connection failed before any answer."""
         url = f"{target.base}/{path}"
         if self.request.query:
             url += f"?{self.request.query}"
@@ -88,9 +107,10 @@ class NbkfProxyHandler(APIHandler):
             self.write(chunk)
             self.flush()
 
+        long = path.endswith("/events") or "wait" in url
         request = HTTPRequest(
             url, method=self.request.method, headers=headers, body=body,
-            connect_timeout=10.0, request_timeout=_LONG if path.endswith("/events") or "wait" in url else _SHORT,
+            connect_timeout=10.0, request_timeout=_LONG if long else _SHORT,
             header_callback=on_header, streaming_callback=on_chunk, follow_redirects=False,
             decompress_response=False,
         )
@@ -98,10 +118,14 @@ class NbkfProxyHandler(APIHandler):
             await AsyncHTTPClient().fetch(request, raise_error=False)
         except StreamClosedError:
             return
-        except Exception as e:  # connection refused, timeouts
+        except OSError as e:  # refused, reset
+            if not started:
+                raise _NoAnswer() from e
+            self.log.warning("nbkf proxy: %s: %s", path, e)
+        except Exception as e:  # timeouts
             if not started and not self._finished:
                 self._error(502, "nbkf-unreachable", f"nbkf serve did not answer: {e}",
-                            "it is started again on the next request; the Jupyter server's log says why it stopped")
+                            "try again; the Jupyter server's log says what happened to it")
                 return
             self.log.warning("nbkf proxy: %s: %s", path, e)
         if not self._finished:

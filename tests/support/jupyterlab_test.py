@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -122,12 +123,13 @@ class Lab:
         return self.log_path.read_text()[-4000:]
 
     def nbkf_pid(self):
-        """The pid of the nbkf serve this JupyterLab started (from its log)."""
+        """The pid of the nbkf serve this JupyterLab started last (from its log)."""
         self.log.flush()
+        found = None
         for line in self.log_path.read_text().splitlines():
             if "nbkf serve (pid" in line:
-                return int(line.split("nbkf serve (pid ")[1].split(")")[0])
-        return None
+                found = int(line.split("nbkf serve (pid ")[1].split(")")[0])
+        return found
 
     def stop(self):
         self.process.terminate()
@@ -357,7 +359,18 @@ def check_tag(page, lab, root, shots):
     panel.locator("[data-action=undo]").click()
     saved = save(page, root / name)
     check(tags_of(saved) == original, f"tags after Undo tags {tags_of(saved)}, expected {original}")
-    print(f"tag: {len(suggested['changes'])} cells tagged in the open notebook ({', '.join(steps)}), saved as suggested; undone")
+    # JupyterLab's own undo (z in command mode) takes back Tag notebook as one change.
+    panel.locator("[data-action=tag]").click()
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('#nbkf-pipeline .nbkf-Steps li[data-task]').length === n", arg=len(steps), timeout=30_000
+    )
+    page.locator(f"{NB} .jp-Cell").first.click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("z")
+    saved = save(page, root / name)
+    check(tags_of(saved) == original, f"tags after JupyterLab's undo {tags_of(saved)}, expected {original}")
+    print(f"tag: {len(suggested['changes'])} cells tagged in the open notebook ({', '.join(steps)}), saved as suggested; "
+          "undone by Undo tags, and by JupyterLab's undo")
 
 
 def check_settings_compile_submit(page, lab, root):
@@ -567,8 +580,14 @@ def main():
             finally:
                 browser.close()
         check(not problems, "the page logged errors:\n" + "\n".join(problems))
+        first = lab.nbkf_pid()
+        check(first is not None, f"the JupyterLab log does not say which nbkf serve it started:\n{lab.log_text()}")
+        # An nbkf serve that died is started again by the next request.
+        os.kill(first, signal.SIGKILL)
+        health = api(lab, "api/v1/health")
         pid = lab.nbkf_pid()
-        check(pid is not None, f"the JupyterLab log does not say which nbkf serve it started:\n{lab.log_text()}")
+        check(health["status"] == "ok" and pid not in (None, first), f"after nbkf serve died: {health}, pid {pid}")
+        print(f"restart: nbkf serve (pid {first}) killed; the next request started pid {pid}")
     except Exception as e:
         print(f"jupyterlab: FAILED: {type(e).__name__}: {e}\n--- jupyter log ---\n{lab.log_text()}")
         lab.stop()
