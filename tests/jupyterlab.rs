@@ -85,7 +85,10 @@ fn the_extension_shows_the_pipeline_beside_the_notebook_and_runs_it() {
     let broken = two_steps(("load", "x = 1"), ("use", "y = x + 1\nz = y * 2\nw = undefined_total + z"));
     std::fs::write(root.join("broken.ipynb"), broken).unwrap();
     // Step `divide` fails on line 2 of cell 2.
-    let failing = two_steps(("make", "values = [1, 2, 0]"), ("divide", "total = sum(values)\nratios = [total / v for v in values]"));
+    let failing = two_steps(
+        ("make", "values = [1, 2, 0]"),
+        ("divide", "total = sum(values)\nratios = [total / v for v in values]"),
+    );
     std::fs::write(root.join("failing.ipynb"), failing).unwrap();
     // A clock value passed between steps: the pipeline's differs from the notebook's.
     let differs = two_steps(("make", "import time\nstamp = time.time_ns()"), ("use", "later = stamp * 2"));
@@ -97,7 +100,8 @@ fn the_extension_shows_the_pipeline_beside_the_notebook_and_runs_it() {
     println!("{text}\nscreenshots: {}", shots.display());
     assert!(ok, "the JupyterLab test failed:\n{text}\nscreenshots: {}", shots.display());
     assert!(text.contains("jupyterlab: ok"), "{text}");
-    for shot in ["panel-and-badges.png", "diagnostic-at-line.png", "tagged.png", "run-succeeded.png", "run-failed.png"] {
+    for shot in ["panel-and-badges.png", "diagnostic-at-line.png", "tagged.png", "run-succeeded.png", "run-failed.png"]
+    {
         assert!(shots.join(shot).is_file(), "no screenshot {shot} in {}", shots.display());
     }
 }
