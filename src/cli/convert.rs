@@ -148,17 +148,29 @@ pub fn convert(args: ConvertArgs, color: bool) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let (text, suffix) = match args.format {
-        PipelineFormat::Ir => (yaml, "pipeline.yaml"),
-        PipelineFormat::K8s => match super::kube::manifests_yaml(&yaml, args.namespace.as_deref()) {
-            Ok(text) => (text, "k8s.yaml"),
-            Err(code) => return code,
-        },
+    let name = &conversion.plan.settings.name;
+    let default_file = match args.format {
+        PipelineFormat::Ir => format!("{name}.pipeline.yaml"),
+        PipelineFormat::K8s => format!("{name}.k8s.yaml"),
+        PipelineFormat::Dsl => format!("{}_pipeline.py", name.replace('-', "_")),
     };
     let output = match args.output {
         Some(p) => p,
-        None => {
-            args.notebook.parent().unwrap_or(Path::new(".")).join(format!("{}.{suffix}", conversion.plan.settings.name))
+        None => args.notebook.parent().unwrap_or(Path::new(".")).join(default_file),
+    };
+    let text = match args.format {
+        PipelineFormat::Ir => yaml,
+        PipelineFormat::K8s => match super::kube::manifests_yaml(&yaml, args.namespace.as_deref()) {
+            Ok(text) => text,
+            Err(code) => return code,
+        },
+        PipelineFormat::Dsl => {
+            let file = output.file_name().map_or_else(|| "pipeline.py".into(), |f| f.to_string_lossy().into_owned());
+            let file = if output.as_os_str() == "-" { format!("{}_pipeline.py", name.replace('-', "_")) } else { file };
+            match nbkf::emit::kfp_dsl(&conversion.plan, options.preamble, &file, &format!("{name}.pipeline.yaml")) {
+                Ok(text) => text,
+                Err(e) => return usage_error(&format!("{}: {e}", args.notebook.display())),
+            }
         }
     };
     if let Err(code) = write_output(&output, text.as_bytes()) {

@@ -11,7 +11,7 @@ use nbkf::config::Overrides;
 use nbkf::migrate::{self, CheckSettings, Counting, MigrateError, MigrateObserver, MigrateOptions, Outcome};
 use nbkf::{ConvertOptions, PreambleMode};
 
-use super::{plural, usage_error, Packages, PipelineFormat, Split};
+use super::{plural, usage_error, Packages, Split};
 
 #[derive(clap::Args)]
 pub struct MigrateArgs {
@@ -31,8 +31,8 @@ pub struct MigrateArgs {
     pub timeout: Duration,
     /// `ir` writes KFP IR YAML (`<stem>.pipeline.yaml`); `k8s` Kubernetes-native KFP
     /// manifests (`<stem>.k8s.yaml`).
-    #[arg(long, value_enum, default_value_t = PipelineFormat::Ir)]
-    pub format: PipelineFormat,
+    #[arg(long, value_enum, default_value_t = MigrateFormat::Ir)]
+    pub format: MigrateFormat,
     /// Also write each notebook with the tags of its plan (as `nbkf tag` makes it) as
     /// `<stem>.ipynb` in the mirrored tree.
     #[arg(long)]
@@ -112,6 +112,15 @@ impl MigrateObserver for Progress {
     }
 }
 
+/// What `migrate` writes for each notebook.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MigrateFormat {
+    /// KFP IR YAML.
+    Ir,
+    /// Kubernetes-native KFP manifests (Pipeline + PipelineVersion).
+    K8s,
+}
+
 fn options(args: &MigrateArgs) -> Result<MigrateOptions, ExitCode> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     if args.jobs == Some(0) || args.check_jobs == Some(0) {
@@ -134,8 +143,8 @@ fn options(args: &MigrateArgs) -> Result<MigrateOptions, ExitCode> {
             module_paths: super::module_paths(&args.module_path)?,
         },
         format: match args.format {
-            PipelineFormat::Ir => migrate::PipelineFormat::Ir,
-            PipelineFormat::K8s => migrate::PipelineFormat::K8s,
+            MigrateFormat::Ir => migrate::PipelineFormat::Ir,
+            MigrateFormat::K8s => migrate::PipelineFormat::K8s,
         },
         tag: args.tag,
         graph: args.graph,

@@ -265,14 +265,16 @@ pub struct LocalArgs {
 pub struct ConvertArgs {
     /// The notebook (.ipynb, nbformat 4).
     pub notebook: PathBuf,
-    /// Where to write the pipeline YAML; `-` for standard output.
-    /// [default: <pipeline-name>.pipeline.yaml beside the notebook, or <pipeline-name>.k8s.yaml
-    /// with `--format k8s`]
+    /// Where to write the pipeline; `-` for standard output.
+    /// [default: beside the notebook, <pipeline-name>.pipeline.yaml, <pipeline-name>.k8s.yaml
+    /// with `--format k8s`, or <pipeline_name>_pipeline.py with `--format dsl`]
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
     /// `ir`: KFP IR YAML (upload it to KFP, or `nbkf submit` it); `k8s`: the `Pipeline` and
     /// `PipelineVersion` objects of Kubernetes-native KFP (pipelines.kubeflow.org/v2beta1),
-    /// for GitOps or `kubectl apply --server-side`.
+    /// for GitOps or `kubectl apply --server-side`; `dsl`: a KFP Python DSL script, one
+    /// component per step, that the KFP SDK compiles into a pipeline behaving as the YAML does
+    /// (to take the pipeline over in Python).
     #[arg(long, value_enum, default_value_t = PipelineFormat::Ir)]
     pub format: PipelineFormat,
     /// With `--format k8s`: the namespace written in the objects' metadata. [default: none,
@@ -293,6 +295,8 @@ pub enum PipelineFormat {
     Ir,
     /// Kubernetes-native KFP manifests (Pipeline + PipelineVersion).
     K8s,
+    /// A KFP Python DSL script.
+    Dsl,
 }
 
 /// How a notebook becomes a pipeline: shared by `convert` and the commands that take a

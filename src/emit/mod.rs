@@ -2,6 +2,7 @@
 //! shape the KFP SDK compiles to, so it runs on a KFP backend and under the SDK's local
 //! runner), plus the Kubernetes platform document when steps use its features.
 
+pub mod dsl;
 pub mod file;
 pub mod kfp_ir;
 pub mod python_literal;
@@ -15,6 +16,7 @@ use crate::plan::{ParameterKind, Plan, StepPlan};
 use crate::python::Literal;
 use kfp_ir::*;
 
+pub use dsl::{kfp_dsl, DslError};
 pub use step_program::{component_names, runtime_sha256, ComponentNames};
 
 use crate::names::RUNTIME_TASK;
@@ -199,7 +201,7 @@ fn pipeline_spec(plan: &Plan, names: &[ComponentNames], preamble: PreambleMode) 
 }
 
 /// The output artifact of the runtime task.
-const RUNTIME_OUTPUT: &str = "runtime";
+pub(crate) const RUNTIME_OUTPUT: &str = "runtime";
 
 /// The pipeline's first task: it writes the step runtime (the Python every step runs
 /// around the notebook's cells) to an artifact, so that the runtime is in the pipeline

@@ -105,23 +105,27 @@ fn environment() -> &'static Environment<'static> {
 }
 
 /// `(index, id, source[, magic])`: a cell as the runtime takes it (`_nbkf_cell(*cell)`):
-/// translated Python, or the cell as written when IPython runs the cells.
-fn cell_literal(cell: &CellCode, ipython: bool) -> String {
+/// translated Python, or the cell as written when IPython runs the cells. As the tuple's
+/// elements (Python literals).
+fn cell_literal(cell: &CellCode, ipython: bool) -> Vec<String> {
     let id = cell.id.as_deref().map_or("None".to_string(), py);
     if ipython {
-        return format!("({}, {id}, {})", cell.index, py(&cell.source));
+        return vec![cell.index.to_string(), id, py(&cell.source)];
     }
-    let magic = cell.cell_magic.as_ref().map(|m| format!(", ({}, {})", py(&m.name), py(&m.args))).unwrap_or_default();
-    format!("({}, {id}, {}{magic})", cell.index, py(&cell.program))
+    let mut parts = vec![cell.index.to_string(), id, py(&cell.program)];
+    if let Some(m) = &cell.cell_magic {
+        parts.push(format!("({}, {})", py(&m.name), py(&m.args)));
+    }
+    parts
 }
 
 /// `(cell, None, source[, None, line])`: code copied from a cell, starting at `line`.
-fn injected_literal(cell: usize, line: usize, source: &str) -> String {
+fn injected_literal(cell: usize, line: usize, source: &str) -> Vec<String> {
+    let mut parts = vec![cell.to_string(), "None".to_string(), py(source)];
     if line > 1 {
-        format!("({cell}, None, {}, None, {line})", py(source))
-    } else {
-        format!("({cell}, None, {})", py(source))
+        parts.extend(["None".to_string(), line.to_string()]);
     }
+    parts
 }
 
 /// The SHA-256 of the step runtime, which every step checks before it runs it.
@@ -149,34 +153,84 @@ pub fn render_runtime(plan: &Plan, output: &str) -> String {
         .expect("the runtime template renders with any plan")
 }
 
-/// Renders the step's Python source.
-pub fn render(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> String {
+/// A tuple literal: its elements (Python literals) in parentheses.
+fn tuple(parts: &[String]) -> String {
+    format!("({})", parts.join(", "))
+}
+
+/// A tuple's elements, each a Python literal.
+pub type Tuple = Vec<String>;
+
+/// A variable whose definition depends on which branch ran: (variable, [(key, code)]).
+pub type Choice = (String, Vec<(String, Tuple)>);
+
+/// What a step's program says, as Python literals: the data of `_NBKF_STEP` and the
+/// arguments of `_nbkf_run_step`. Shared by the step program of the IR and the components
+/// of the KFP DSL script ([`super::dsl`]), which lay them out differently.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StepFields {
+    pub step_literal: String,
+    pub notebook_literal: String,
+    pub pipeline_literal: String,
+    pub ipython: &'static str,
+    /// Each a tuple's elements.
+    pub prelude: Vec<Vec<String>>,
+    pub definitions: Vec<Vec<String>>,
+    pub late_definitions: Vec<Vec<String>>,
+    pub cells: Vec<Vec<String>>,
+    /// (variable, [(key, code tuple's elements)])
+    pub choices: Vec<Choice>,
+    /// (variable, keys)
+    pub candidates: Vec<(String, Vec<String>)>,
+    /// (path, source)
+    pub modules: Vec<(String, String)>,
+    /// The component function's parameters (`name: Type`).
+    pub signature: Vec<String>,
+    pub runtime_arg: String,
+    /// (name, value expression)
+    pub parameters: Vec<(String, String)>,
+    /// (key, argument)
+    pub inputs: Vec<(String, String)>,
+    /// For each input: the members of a group key (a tuple), else none.
+    pub input_groups: Vec<Vec<String>>,
+    /// (key, argument, cell or {variable: cell})
+    pub outputs: Vec<(String, String, String)>,
+    /// For each output: the members of a group key with each one's cell, else none.
+    pub output_groups: Vec<Vec<(String, usize)>>,
+    /// (key, variable)
+    pub metrics: Vec<(String, String)>,
+    pub metrics_artifact: String,
+    pub report: String,
+}
+
+/// The literals of a step's program.
+pub fn fields(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> StepFields {
     let ipython = plan.settings.ipython;
     let cell = |i: &usize| plan.cells.get(*i).and_then(Option::as_ref).map(|c| cell_literal(c, ipython));
-    let prelude: Vec<String> = plan.prelude.iter().filter_map(cell).collect();
-    let cells: Vec<String> = step.cells.iter().filter_map(cell).collect();
-    let definitions: Vec<String> = step
+    let prelude: Vec<Vec<String>> = plan.prelude.iter().filter_map(cell).collect();
+    let cells: Vec<Vec<String>> = step.cells.iter().filter_map(cell).collect();
+    let definitions: Vec<Vec<String>> = step
         .definitions
         .iter()
         .filter(|d| !d.after_inputs)
         .map(|d| injected_literal(d.cell, d.line, &d.source))
         .collect();
-    let late_definitions: Vec<String> = step
+    let late_definitions: Vec<Vec<String>> = step
         .definitions
         .iter()
         .filter(|d| d.after_inputs)
         .map(|d| injected_literal(d.cell, d.line, &d.source))
         .collect();
     let key = |k: &(usize, usize, usize)| format!("({}, {}, {})", k.0, k.1, k.2);
-    let choices: Vec<(String, Vec<(String, String)>)> = step
+    let choices: Vec<Choice> = step
         .choices
         .iter()
         .map(|(v, codes)| {
             (py(v), codes.iter().map(|c| (key(&c.key), injected_literal(c.key.0, c.key.1, &c.source))).collect())
         })
         .collect();
-    let candidates: Vec<(String, String)> =
-        step.candidates.iter().map(|(v, keys)| (py(v), keys.iter().map(key).collect::<Vec<_>>().join(", "))).collect();
+    let candidates: Vec<(String, Vec<String>)> =
+        step.candidates.iter().map(|(v, keys)| (py(v), keys.iter().map(key).collect())).collect();
     let modules: Vec<(String, String)> = step
         .local_modules
         .iter()
@@ -196,6 +250,7 @@ pub fn render(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> String {
     // Inputs: one artifact per variable, or per output group of a producer (its members
     // as a tuple key).
     let mut inputs: Vec<(String, String)> = Vec::new();
+    let mut input_groups: Vec<Vec<String>> = Vec::new();
     let mut seen_args: Vec<String> = Vec::new();
     for (variable, arg) in &names.inputs {
         if seen_args.contains(arg) {
@@ -205,8 +260,10 @@ pub fn render(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> String {
         signature.push(format!("{arg}: Input[Artifact]"));
         let members: Vec<&String> = names.inputs.iter().filter(|(_, a)| a == arg).map(|(v, _)| v).collect();
         let key = if members.len() > 1 || step.inputs.iter().any(|i| i.variable == *variable && i.group.is_some()) {
+            input_groups.push(members.iter().map(|m| py(m)).collect());
             format!("({},)", members.iter().map(|m| py(m)).collect::<Vec<_>>().join(", "))
         } else {
+            input_groups.push(Vec::new());
             py(variable)
         };
         inputs.push((key, arg.clone()));
@@ -214,15 +271,18 @@ pub fn render(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> String {
     let last_cell = step.cells.last().copied().unwrap_or_default();
     let cell_of = |v: &String| step.output_cells.get(v).copied().unwrap_or(last_cell);
     let mut outputs: Vec<(String, String, String)> = Vec::new();
+    let mut output_groups: Vec<Vec<(String, usize)>> = Vec::new();
     for (variable, arg) in &names.outputs {
         signature.push(format!("{arg}: Output[Artifact]"));
         outputs.push((py(variable), arg.clone(), cell_of(variable).to_string()));
+        output_groups.push(Vec::new());
     }
     for (group, arg) in &names.output_groups {
         signature.push(format!("{arg}: Output[Artifact]"));
         let key = format!("({},)", group.iter().map(|m| py(m)).collect::<Vec<_>>().join(", "));
         let cells = group.iter().map(|v| format!("{}: {}", py(v), cell_of(v))).collect::<Vec<_>>().join(", ");
         outputs.push((key, arg.clone(), format!("{{{cells}}}")));
+        output_groups.push(group.iter().map(|v| (py(v), cell_of(v))).collect());
     }
     if let Some(m) = &names.metrics {
         signature.push(format!("{m}: Output[Metrics]"));
@@ -231,25 +291,69 @@ pub fn render(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> String {
         signature.push(format!("{r}: Output[HTML]"));
     }
     let metrics: Vec<(String, String)> = step.metrics.iter().map(|(k, v)| (py(k), py(v))).collect();
+    StepFields {
+        step_literal: py(&step.name),
+        notebook_literal: py(&plan.notebook_file),
+        pipeline_literal: py(&plan.settings.name),
+        ipython: if ipython { "True" } else { "False" },
+        prelude,
+        definitions,
+        late_definitions,
+        cells,
+        choices,
+        candidates,
+        modules,
+        signature,
+        runtime_arg: names.runtime.clone(),
+        parameters,
+        inputs,
+        input_groups,
+        outputs,
+        output_groups,
+        metrics,
+        metrics_artifact: names.metrics.clone().unwrap_or_else(|| "None".into()),
+        report: names.report.clone().unwrap_or_else(|| "None".into()),
+    }
+}
+
+/// Renders the step's Python source.
+pub fn render(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> String {
+    let f = fields(plan, step, names);
+    let cells = |list: &[Vec<String>]| list.iter().map(|c| tuple(c)).collect::<Vec<_>>();
+    let choices: Vec<(String, Vec<(String, String)>)> = f
+        .choices
+        .iter()
+        .map(|(v, codes)| (v.clone(), codes.iter().map(|(k, c)| (k.clone(), tuple(c))).collect()))
+        .collect();
+    let candidates: Vec<(String, String)> = f.candidates.iter().map(|(v, keys)| (v.clone(), keys.join(", "))).collect();
     environment()
         .get_template("step.py.j2")
         .and_then(|t| {
             t.render(context! {
                 step => &step.name,
-                step_literal => py(&step.name),
+                step_literal => &f.step_literal,
                 notebook => plan.notebook_file.replace('\n', " "),
-                notebook_literal => py(&plan.notebook_file),
-                pipeline_literal => py(&plan.settings.name),
-                ipython => if ipython { "True" } else { "False" },
+                notebook_literal => &f.notebook_literal,
+                pipeline_literal => &f.pipeline_literal,
+                ipython => f.ipython,
                 version => env!("CARGO_PKG_VERSION"),
                 runtime_task => crate::names::RUNTIME_TASK,
                 runtime_sha256 => runtime_sha256(),
-                runtime_arg => &names.runtime,
-                prelude, definitions, late_definitions, cells, choices, candidates, modules,
+                runtime_arg => &f.runtime_arg,
+                prelude => cells(&f.prelude),
+                definitions => cells(&f.definitions),
+                late_definitions => cells(&f.late_definitions),
+                cells => cells(&f.cells),
+                choices, candidates,
+                modules => &f.modules,
                 function => &step.function,
-                signature, parameters, inputs, outputs, metrics,
-                metrics_artifact => names.metrics.clone().unwrap_or_else(|| "None".into()),
-                report => names.report.clone().unwrap_or_else(|| "None".into()),
+                signature => &f.signature,
+                parameters => &f.parameters,
+                inputs => &f.inputs,
+                outputs => &f.outputs,
+                metrics => &f.metrics,
+                metrics_artifact => &f.metrics_artifact,
+                report => &f.report,
             })
         })
         .expect("the step template renders with any plan")

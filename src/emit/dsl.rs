@@ -1,0 +1,451 @@
+//! The pipeline as a KFP Python DSL script (`nbkf convert --format dsl`): one
+//! `@kfp.dsl.component` per step whose body is the step program of the IR (the same
+//! literals, [`super::step_program::fields`]), the runtime component, and the pipeline
+//! function wiring them with the same parameters, dependencies, caching, resources and
+//! Kubernetes settings. The KFP SDK compiles it into a pipeline that behaves as nbkf's own
+//! IR. Laid out as `black`/`ruff format` lay Python out (one element per line, trailing
+//! commas), so formatting it changes nothing.
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+use minijinja::{context, Environment};
+use serde::Serialize;
+
+use super::python_literal::string as py;
+use super::step_program::{component_names, fields, runtime_sha256, ComponentNames, StepFields};
+use super::{literal_json, PreambleMode, KFP_VERSION, RUNTIME_OUTPUT};
+use crate::names::{unique_name, RUNTIME_FUNCTION};
+use crate::plan::{cell_ranges, Plan};
+use crate::runtime::STEP_RUNTIME;
+
+/// Why a plan cannot be written as a DSL script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DslError(pub String);
+
+impl std::fmt::Display for DslError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DslError {}
+
+/// Module-level names of the script that neither components nor the pipeline function may take.
+const MODULE_NAMES: &[&str] =
+    &["kfp", "nbkf_kubernetes", "Input", "Output", "Artifact", "HTML", "Metrics", RUNTIME_FUNCTION, "hashlib"];
+
+#[derive(Serialize)]
+struct Component {
+    name: String,
+    cells_text: String,
+    function: String,
+    image: String,
+    packages: Vec<String>,
+    index_urls: Vec<String>,
+    trusted_hosts: Vec<String>,
+    f: StepFields,
+}
+
+#[derive(Serialize)]
+struct TaskCall {
+    variable: String,
+    function: String,
+    /// The lines of its arguments (`name=value,`), relative to their indentation.
+    arguments: Vec<String>,
+    /// The lines of the method calls on the task (`x_task.set_caching_options(False)`).
+    calls: Vec<String>,
+    /// (function of `kfp.kubernetes`, argument lines after the task)
+    kubernetes: Vec<(String, Vec<String>)>,
+}
+
+fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.add_filter("q", |literal: String| black_quotes(&literal));
+        env.add_template("dsl.py.j2", include_str!("../../templates/dsl.py.j2")).expect("the DSL template is valid");
+        env
+    })
+}
+
+/// An argument name the KFP SDK takes (ASCII letters, digits and `_`): non-ASCII letters
+/// transliterated where Unicode says how, with a short hash of the original so that names
+/// stay different (`out_données` → `out_donnees_1f0a`).
+fn ascii_argument(name: &str) -> String {
+    if name.is_ascii() {
+        return name.to_string();
+    }
+    use sha2::{Digest, Sha256};
+    use unicode_normalization::UnicodeNormalization;
+    let base: String = name.nfkd().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    let hash = Sha256::digest(name.as_bytes());
+    format!("{}_{:02x}{:02x}", base.trim_end_matches('_'), hash[0], hash[1])
+}
+
+/// The component's argument names, as the KFP SDK takes them.
+fn ascii_names(mut n: ComponentNames) -> ComponentNames {
+    let fix = |pairs: &mut Vec<(String, String)>| pairs.iter_mut().for_each(|(_, a)| *a = ascii_argument(a));
+    fix(&mut n.parameters);
+    fix(&mut n.inputs);
+    fix(&mut n.outputs);
+    n.output_groups.iter_mut().for_each(|(_, a)| *a = ascii_argument(a));
+    n
+}
+
+/// The line length `black` and `ruff format` keep to.
+const WIDTH: usize = 88;
+
+fn width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+/// `name=object[key],` at `indent`, split at the subscript as `black` splits a line too long.
+fn subscript_argument(indent: usize, name: &str, object: &str, key: &str) -> Vec<String> {
+    let line = format!("{name}={object}[{key}],");
+    if indent + width(&line) <= WIDTH {
+        vec![line]
+    } else {
+        vec![format!("{name}={object}["), format!("    {key}"), "],".into()]
+    }
+}
+
+/// `object.method(argument)` at `indent`, split at the call as `black` splits a line too long.
+fn method_call(indent: usize, object: &str, method: &str, argument: &str) -> Vec<String> {
+    let line = format!("{object}.{method}({argument})");
+    if indent + width(&line) <= WIDTH {
+        vec![line]
+    } else {
+        vec![format!("{object}.{method}("), format!("    {argument}"), ")".into()]
+    }
+}
+
+/// A one-line string literal as [`py`] writes it (double quotes), in the quotes `black` and
+/// `ruff format` choose: single quotes when that takes fewer backslashes. Anything else (a
+/// triple-quoted literal, a number, a name) is returned as it is.
+fn black_quotes(literal: &str) -> String {
+    if literal.len() < 2 || !literal.starts_with('"') || literal.starts_with("\"\"\"") || !literal.ends_with('"') {
+        return literal.to_string();
+    }
+    let body = &literal[1..literal.len() - 1];
+    let escaped_double = body.matches("\\\"").count();
+    let single = body.matches('\'').count();
+    if single >= escaped_double {
+        return literal.to_string();
+    }
+    let mut out = String::from("'");
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('"') => out.push('"'),
+                Some(next) => {
+                    out.push('\\');
+                    out.push(next);
+                }
+                None => out.push('\\'),
+            },
+            '\'' => out.push_str("\\'"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// A comment line: no line breaks or other control characters.
+fn comment(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') { ' ' } else { c }).collect()
+}
+
+/// A step's pip options as the component decorator takes them.
+#[derive(Debug, Default, PartialEq)]
+struct PipOptions {
+    index_urls: Vec<String>,
+    trusted_hosts: Vec<String>,
+    /// Options given before the packages (`--pre`).
+    before: Vec<String>,
+}
+
+/// The pip options of a step as the SDK's component decorator takes them: index URLs,
+/// trusted hosts, and options given before the packages. `-f`/`--find-links` and
+/// `--no-index` apply to kfp's own installation in nbkf's preamble, which the SDK cannot
+/// say: refused.
+fn pip_options(step: &str, options: &[String]) -> Result<PipOptions, DslError> {
+    let (mut index, mut extra, mut trusted, mut before) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut k = 0;
+    while k < options.len() {
+        let option = options[k].as_str();
+        let value = options.get(k + 1).filter(|v| !v.starts_with('-')).cloned();
+        let (name, inline) = match option.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+            _ => (option, None),
+        };
+        let takes_value = matches!(name, "-i" | "--index-url" | "--extra-index-url" | "--trusted-host");
+        let argument = if takes_value && inline.is_none() { value.clone() } else { inline.clone() };
+        match name {
+            "-i" | "--index-url" => index.extend(argument.clone()),
+            "--extra-index-url" => extra.extend(argument.clone()),
+            "--trusted-host" => trusted.extend(argument.clone()),
+            "-f" | "--find-links" | "--no-index" => {
+                return Err(DslError(format!(
+                    "step `{step}` installs its packages with `{name}`, which nbkf's pipeline YAML also applies to \
+                     installing kfp; the KFP DSL cannot say that: use `--format ir`, or `--packages image`"
+                )))
+            }
+            _ => before.push(option.to_string()),
+        }
+        k += if takes_value && inline.is_none() && value.is_some() { 2 } else { 1 };
+    }
+    if index.is_empty() && !extra.is_empty() {
+        return Err(DslError(format!(
+            "step `{step}` adds `--extra-index-url` without `--index-url`; the KFP DSL's first index URL replaces \
+             PyPI: use `--format ir`"
+        )));
+    }
+    index.extend(extra);
+    Ok(PipOptions { index_urls: index, trusted_hosts: trusted, before })
+}
+
+/// The script.
+pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &str) -> Result<String, DslError> {
+    let parameters: BTreeSet<String> = plan.parameters.iter().map(|p| p.name.clone()).collect();
+    let mut module: BTreeSet<String> = MODULE_NAMES.iter().map(|s| s.to_string()).collect();
+    for p in &parameters {
+        if !p.is_ascii() {
+            return Err(DslError(format!(
+                "the pipeline parameter `{p}`: the KFP SDK takes only ASCII letters, digits and `_` in names; \
+                 rename it, or use `--format ir`"
+            )));
+        }
+        if MODULE_NAMES.contains(&p.as_str()) {
+            return Err(DslError(format!(
+                "the pipeline parameter `{p}` has the name of something the KFP DSL script needs; rename it, or use `--format ir`"
+            )));
+        }
+    }
+    let pipeline_function = unique_name("pipeline".into(), &mut module);
+    // Step functions are called in the pipeline function: never a parameter's name.
+    let mut taken: BTreeSet<String> = module.union(&parameters).cloned().collect();
+    let functions: Vec<String> = plan.steps.iter().map(|s| unique_name(s.function.clone(), &mut taken)).collect();
+    let runtime_task = unique_name("nbkf_runtime_task".into(), &mut taken);
+    // `    x_task = x(` on one line; when it would not fit, a shorter name.
+    let variables: Vec<String> = functions
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let wanted = format!("{f}_task");
+            let wanted =
+                if 4 + width(&wanted) + 3 + width(f) + 2 > WIDTH { format!("step{}_task", i + 1) } else { wanted };
+            unique_name(wanted, &mut taken)
+        })
+        .collect();
+
+    let names: Vec<ComponentNames> = plan.steps.iter().map(|s| ascii_names(component_names(plan, s))).collect();
+    let mut components = Vec::new();
+    let mut tasks = Vec::new();
+    let mut annotations: BTreeSet<&str> = ["Artifact", "Input", "Output"].into();
+    let mut kubernetes = !plan.settings.volumes.is_empty();
+    for (i, step) in plan.steps.iter().enumerate() {
+        let n = &names[i];
+        let f = fields(plan, step, n);
+        if n.metrics.is_some() {
+            annotations.insert("Metrics");
+        }
+        if n.report.is_some() {
+            annotations.insert("HTML");
+        }
+        let PipOptions { index_urls, trusted_hosts, before } = match preamble {
+            PreambleMode::Pip => pip_options(&step.name, &step.pip_options)?,
+            PreambleMode::Image => PipOptions::default(),
+        };
+        let packages = match preamble {
+            PreambleMode::Pip if !step.packages.is_empty() => {
+                before.iter().chain(&step.packages).map(|p| py(p)).collect()
+            }
+            _ => Vec::new(),
+        };
+        let cells: Vec<usize> = step.cells.iter().map(|c| c + 1).collect();
+        components.push(Component {
+            name: comment(&step.name),
+            cells_text: format!(
+                "{} {} of {}",
+                if cells.len() == 1 { "cell" } else { "cells" },
+                cell_ranges(&cells),
+                comment(&plan.notebook_file)
+            ),
+            function: functions[i].clone(),
+            image: py(&step.settings.image),
+            packages,
+            index_urls: index_urls.iter().map(|u| py(u)).collect(),
+            trusted_hosts: trusted_hosts.iter().map(|h| py(h)).collect(),
+            f,
+        });
+
+        let mut arguments = subscript_argument(8, &n.runtime, &format!("{runtime_task}.outputs"), &py(RUNTIME_OUTPUT));
+        for (param, arg) in &n.parameters {
+            arguments.push(format!("{arg}={param},"));
+        }
+        let mut seen = BTreeSet::new();
+        for (input, (_, arg)) in step.inputs.iter().zip(&n.inputs) {
+            if !seen.insert(arg.clone()) {
+                continue;
+            }
+            let produced = &names[input.producer];
+            let key = match input.group {
+                Some(g) => produced.output_groups.get(g).map(|(_, a)| a.clone()),
+                None => produced.outputs.iter().find(|(v, _)| *v == input.variable).map(|(_, a)| a.clone()),
+            }
+            .unwrap_or_default();
+            arguments.extend(subscript_argument(8, arg, &format!("{}.outputs", variables[input.producer]), &py(&key)));
+        }
+        let var = &variables[i];
+        let mut calls = Vec::new();
+        if !step.name.is_ascii() {
+            calls.extend(method_call(4, var, "set_display_name", &py(&step.name)));
+        }
+        calls.extend(method_call(4, var, "set_caching_options", if step.settings.cache { "True" } else { "False" }));
+        let s = &step.settings;
+        if let Some(cpu) = &s.cpu_limit {
+            calls.extend(method_call(4, var, "set_cpu_limit", &py(cpu)));
+        }
+        if let Some(memory) = &s.memory_limit {
+            calls.extend(method_call(4, var, "set_memory_limit", &py(memory)));
+        }
+        if let Some((kind, count)) = &s.accelerator {
+            calls.extend(method_call(4, var, "set_accelerator_type", &py(kind)));
+            calls.extend(method_call(4, var, "set_accelerator_limit", &count.to_string()));
+        }
+        // Steps it runs after without reading from them (`prev:`).
+        for a in &step.after {
+            if !step.inputs.iter().any(|i| i.producer == *a) {
+                calls.extend(method_call(4, var, "after", &variables[*a]));
+            }
+        }
+        let mut k8s = Vec::new();
+        let mut secrets: Vec<(&str, Vec<(&str, &str)>)> = Vec::new();
+        for (secret, key, env) in &s.secrets {
+            match secrets.iter_mut().find(|(name, _)| name == secret) {
+                Some((_, keys)) => keys.push((key, env)),
+                None => secrets.push((secret, vec![(key, env)])),
+            }
+        }
+        secrets.sort_by(|a, b| a.0.cmp(b.0));
+        for (secret, keys) in secrets {
+            let mut lines = vec![format!("secret_name={},", py(secret)), "secret_key_to_env={".to_string()];
+            lines.extend(keys.iter().map(|(k, e)| format!("    {}: {},", py(k), py(e))));
+            lines.push("},".into());
+            k8s.push(("use_secret_as_env".to_string(), lines));
+        }
+        for (key, value) in &s.labels {
+            k8s.push(("add_pod_label".to_string(), vec![format!("{},", py(key)), format!("{},", py(value))]));
+        }
+        for (key, value) in &s.annotations {
+            k8s.push(("add_pod_annotation".to_string(), vec![format!("{},", py(key)), format!("{},", py(value))]));
+        }
+        for v in &plan.settings.volumes {
+            k8s.push((
+                "mount_pvc".to_string(),
+                vec![format!("pvc_name={},", py(&v.pvc)), format!("mount_path={},", py(&v.mount_path))],
+            ));
+        }
+        kubernetes |= !k8s.is_empty();
+        tasks.push(TaskCall {
+            variable: variables[i].clone(),
+            function: functions[i].clone(),
+            arguments,
+            calls,
+            kubernetes: k8s,
+        });
+    }
+
+    let pipeline_parameters: Vec<(String, String, String)> = plan
+        .parameters
+        .iter()
+        .map(|p| {
+            let json = literal_json(&p.default);
+            let default = if p.kind.is_json() { py(&json.to_string()) } else { python_value(&json) };
+            (p.name.clone(), p.kind.python_type().to_string(), default)
+        })
+        .collect();
+    let title =
+        format!("Generated by nbkf {}. Edit it as you like; converting again replaces it.", env!("CARGO_PKG_VERSION"));
+    environment()
+        .get_template("dsl.py.j2")
+        .and_then(|t| {
+            t.render(context! {
+                title,
+                pipeline => comment(&plan.settings.name),
+                notebook => comment(&plan.notebook_file),
+                file => comment(file),
+                version => env!("CARGO_PKG_VERSION"),
+                kfp_version => KFP_VERSION,
+                kubernetes,
+                annotations => annotations.into_iter().collect::<Vec<_>>().join(", "),
+                components => minijinja::Value::from(minijinja::value::Serde(&components)),
+                install_kfp => preamble == PreambleMode::Pip,
+                runtime_sha256 => runtime_sha256(),
+                name_literal => py(&plan.settings.name),
+                description_literal => plan.settings.description.as_deref().map(py),
+                pipeline_function,
+                parameters => pipeline_parameters,
+                runtime_task,
+                tasks => minijinja::Value::from(minijinja::value::Serde(&tasks)),
+                base_image => py(&plan.settings.base_image),
+                runtime_output => RUNTIME_OUTPUT,
+                runtime_literal => py(STEP_RUNTIME),
+                package_path => py(package_path),
+            })
+        })
+        // The template's last line break is not kept.
+        .map(|text| text + "\n")
+        .map_err(|e| DslError(format!("the DSL template failed: {e}")))
+}
+
+/// A JSON scalar (a parameter's default) as a Python literal.
+fn python_value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Bool(true) => "True".into(),
+        serde_json::Value::Bool(false) => "False".into(),
+        serde_json::Value::Null => "None".into(),
+        serde_json::Value::String(s) => py(s),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pip_options_become_the_decorator_arguments() {
+        let o = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let p = pip_options("s", &o(&["--index-url", "https://a/simple", "--trusted-host", "a", "--pre"])).unwrap();
+        assert_eq!(
+            p,
+            PipOptions { index_urls: o(&["https://a/simple"]), trusted_hosts: o(&["a"]), before: o(&["--pre"]) }
+        );
+        let p = pip_options("s", &o(&["-i", "https://a/simple", "--extra-index-url=https://b/simple"])).unwrap();
+        assert_eq!(p.index_urls, o(&["https://a/simple", "https://b/simple"]));
+        let e = pip_options("s", &o(&["--find-links", "wheels/"])).unwrap_err();
+        assert!(e.0.contains("step `s`") && e.0.contains("--find-links"), "{e}");
+        assert!(pip_options("s", &o(&["--extra-index-url", "https://b/simple"])).is_err());
+    }
+
+    #[test]
+    fn quotes_are_chosen_as_black_chooses_them() {
+        assert_eq!(black_quotes(&py("plain")), "\"plain\"");
+        assert_eq!(black_quotes(&py("say \"hi\"")), "'say \"hi\"'");
+        assert_eq!(black_quotes(&py("it's \"x\" \\ y")), "'it\\'s \"x\" \\\\ y'");
+        assert_eq!(black_quotes(&py("it's \"x\"'")), py("it's \"x\"'"));
+        assert_eq!(black_quotes(&py("a\nb")), py("a\nb"));
+        assert_eq!(black_quotes("12"), "12");
+    }
+
+    #[test]
+    fn defaults_are_python_literals() {
+        assert_eq!(python_value(&serde_json::json!(true)), "True");
+        assert_eq!(python_value(&serde_json::json!(1.5)), "1.5");
+        assert_eq!(python_value(&serde_json::json!("a\"b")), "\"a\\\"b\"");
+    }
+}
