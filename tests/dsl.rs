@@ -33,8 +33,20 @@ fn module_name(notebook: &Path) -> String {
 
 /// Writes the notebook's DSL script into `dir`; `None` when nbkf refuses the notebook.
 fn dsl(notebook: &Path, dir: &Path) -> Option<PathBuf> {
+    dsl_with(notebook, dir, &[])
+}
+
+/// As [`dsl`], converted with more flags.
+fn dsl_with(notebook: &Path, dir: &Path, flags: &[&str]) -> Option<PathBuf> {
     let script = dir.join(format!("{}.py", module_name(notebook)));
-    let out = nbkf().arg("convert").arg(notebook).args(["--format", "dsl", "-q", "-o"]).arg(&script).output().unwrap();
+    let out = nbkf()
+        .arg("convert")
+        .arg(notebook)
+        .args(["--format", "dsl", "-q", "-o"])
+        .arg(&script)
+        .args(flags)
+        .output()
+        .unwrap();
     out.status.success().then_some(script)
 }
 
@@ -163,9 +175,17 @@ fn report(notebook: &Path, yaml: &Path) -> Value {
 /// The script's pipeline and nbkf's YAML compute the same: the same values are compared with
 /// the notebook, and none differs.
 fn same_as_yaml(notebook: &Path, dir: &Path) {
-    let script = dsl(notebook, dir).unwrap_or_else(|| panic!("{} does not convert", notebook.display()));
+    same_as_yaml_with(notebook, dir, &[]);
+}
+
+/// As [`same_as_yaml`], both converted with more flags; the tasks' settings compared too.
+fn same_as_yaml_with(notebook: &Path, dir: &Path, flags: &[&str]) {
+    let script = dsl_with(notebook, dir, flags).unwrap_or_else(|| panic!("{} does not convert", notebook.display()));
     let from_dsl = compile(std::slice::from_ref(&script)).remove(0);
-    let yaml = common::convert(notebook, dir, &[]);
+    let yaml = common::convert(notebook, dir, flags);
+    if !flags.is_empty() {
+        assert_eq!(settings(&from_dsl), settings(&yaml), "{} {flags:?}", notebook.display());
+    }
     let (a, b) = (report(notebook, &from_dsl), report(notebook, &yaml));
     assert_eq!(a["variables"], b["variables"], "{}: the values compared differ", notebook.display());
     assert_eq!(a["metrics"], b["metrics"], "{}: the metrics differ", notebook.display());
@@ -187,6 +207,23 @@ fn every_fixture_script_computes_what_nbkfs_yaml_computes() {
             });
         }
     });
+}
+
+#[test]
+fn cells_run_by_ipython_and_packages_in_the_image_carry_over() {
+    for flags in [&["--ipython"][..], &["--packages", "image"][..]] {
+        let dir = tempfile::tempdir().unwrap();
+        same_as_yaml_with(&common::fixture("magic_lines.ipynb"), dir.path(), flags);
+        let script = std::fs::read_to_string(dir.path().join("magic_lines.py")).unwrap();
+        if flags[0] == "--ipython" {
+            assert!(script.contains("ipython=True") && script.contains("\"ipython"), "{script}");
+        } else {
+            assert!(
+                script.contains("install_kfp_package=False") && !script.contains("packages_to_install"),
+                "{script}"
+            );
+        }
+    }
 }
 
 #[test]
