@@ -346,6 +346,16 @@ fn analysis_compile_and_tag() {
     let (status, k) = s.call("POST", "/api/v1/compile", Some(json!({"path": "parameters.ipynb", "format": "k8s"})));
     assert_eq!(status, 200);
     assert!(k["yaml"].as_str().unwrap().contains("kind: PipelineVersion"));
+    let (status, d) = s.call("POST", "/api/v1/compile", Some(json!({"path": "parameters.ipynb", "format": "dsl"})));
+    assert_eq!(status, 200, "{d}");
+    let cli = common::run(
+        nbkf().args(["convert", "--format", "dsl", "-o", "-"]).arg(s.root.path().join("parameters.ipynb")),
+        true,
+    );
+    assert_eq!(d["yaml"].as_str().unwrap(), String::from_utf8_lossy(&cli.stdout));
+    let (status, e) = s.call("POST", "/api/v1/compile", Some(json!({"path": "parameters.ipynb", "format": "py"})));
+    assert_eq!(status, 400);
+    assert!(e["error"]["message"].as_str().unwrap().contains("ir, k8s or dsl"), "{e}");
 
     // Tag: the tags `nbkf tag` writes; written back only when asked.
     let before = std::fs::read_to_string(s.root.path().join("no_headings.ipynb")).unwrap();

@@ -20,6 +20,7 @@ export const pipelineIcon = new LabIcon({ name: 'nbkf:pipeline', svgstr: ICON_SV
 const COMMANDS: { id: string; label: string; run: (panel: PipelinePanel) => Promise<void> | void }[] = [
   { id: 'nbkf:tag', label: 'Pipeline: Tag Notebook', run: p => p.tag() },
   { id: 'nbkf:compile', label: 'Pipeline: Compile', run: p => p.compile() },
+  { id: 'nbkf:compile-dsl', label: 'Pipeline: Write as Python DSL', run: p => p.compile('dsl') },
   { id: 'nbkf:run', label: 'Pipeline: Run Locally', run: p => p.start('run') },
   { id: 'nbkf:check', label: 'Pipeline: Check', run: p => p.start('check') },
   { id: 'nbkf:submit', label: 'Pipeline: Submit', run: p => p.submit() }

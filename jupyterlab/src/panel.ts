@@ -93,6 +93,7 @@ export class PipelinePanel extends Widget {
     add('tag', 'Tag notebook', 'Write the step tags nbkf suggests into the open notebook (undoable)', () => void this.tag());
     add('undo', 'Undo tags', 'Put back the tags the cells had before Tag notebook', () => this.undoTags());
     add('compile', 'Compile', 'Write the KFP pipeline YAML beside the notebook', () => void this.compile());
+    add('compile-dsl', 'Python DSL', 'Write the pipeline as a KFP Python DSL script beside the notebook, to take it over in Python', () => void this.compile('dsl'));
     add('run', 'Run locally', 'Run the pipeline on this machine, step by step', () => void this.start('run'), 'nbkf-mod-primary');
     add('check', 'Check', 'Run the pipeline and the notebook and compare every value', () => void this.start('check'));
     add('submit', 'Submit', 'Send the pipeline to Kubeflow Pipelines and start a run', () => void this.submit());
@@ -243,6 +244,7 @@ export class PipelinePanel extends Widget {
     const ready = !!(a && a.ok && a.plan.steps.length);
     this.buttons.tag.disabled = !panel || !a || running;
     this.buttons.compile.disabled = !ready;
+    this.buttons['compile-dsl'].disabled = !ready;
     this.buttons.run.disabled = !ready || running;
     this.buttons.check.disabled = !ready || running;
     this.buttons.submit.disabled = !ready || running;
@@ -497,18 +499,26 @@ export class PipelinePanel extends Widget {
     this.render();
   }
 
-  async compile(): Promise<void> {
+  /** Writes the pipeline beside the notebook: KFP IR YAML, or (`dsl`) a KFP Python DSL script. */
+  async compile(format: 'ir' | 'dsl' = 'ir'): Promise<void> {
     const source = this.source();
     if (!source) {
       return;
     }
-    const output = source.path.replace(/\.ipynb$/i, '') + '.pipeline.yaml';
-    this.buttons.compile.disabled = true;
+    const stem = source.path.replace(/\.ipynb$/i, '');
+    // A script's file name is a Python module name (`kfp dsl compile` imports it).
+    const slash = stem.lastIndexOf('/') + 1;
+    const output = format === 'dsl'
+      ? stem.slice(0, slash) + stem.slice(slash).replace(/[^A-Za-z0-9_]/g, '_') + '_pipeline.py'
+      : stem + '.pipeline.yaml';
+    const button = format === 'dsl' ? this.buttons['compile-dsl'] : this.buttons.compile;
+    button.disabled = true;
     try {
-      const r = await api<Compiled>('api/v1/compile', { ...source, output });
+      const r = await api<Compiled>('api/v1/compile', { ...source, output, format });
+      const what = format === 'dsl' ? 'KFP Python DSL' : 'KFP IR YAML';
       this.showResult('Compiled',
-        el('p', { id: 'nbkf-compile-result' }, 'Wrote ', el('code', { text: r.written || output }),
-          ` (${r.yaml.split('\n').length} lines of KFP IR YAML).`),
+        el('p', { id: 'nbkf-compile-result', 'data-format': format }, 'Wrote ', el('code', { text: r.written || output }),
+          ` (${r.yaml.split('\n').length} lines of ${what}).`),
         r.diagnostics.length ? el('p', { class: 'nbkf-Muted', text: `${r.diagnostics.length} warning(s): see Diagnostics.` }) : null);
     } catch (e) {
       this.showError(e);

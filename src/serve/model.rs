@@ -326,7 +326,8 @@ pub fn analysis(notebook: &Notebook, plan: &Plan, diagnostics: &[Diagnostic]) ->
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Compiled {
     pub pipeline_name: String,
-    /// The KFP IR YAML (or, with `format: k8s`, the Kubernetes manifests).
+    /// The KFP IR YAML (with `format: k8s`, the Kubernetes manifests; with `format: dsl`, the
+    /// Python DSL script).
     pub yaml: String,
     /// Where it was written, relative to the root, when `output` was given.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -340,7 +341,8 @@ notebook_request! {
     CompileRequest {
         #[serde(default)]
         options: ConvertFlags,
-        /// `ir` (default) or `k8s`.
+        /// `ir` (default), `k8s` (Kubernetes-native KFP manifests) or `dsl` (a KFP Python DSL
+        /// script, as `nbkf convert --format dsl` writes it).
         #[serde(default)]
         format: Option<String>,
         /// Also write it here (relative to the root; folders must exist).

@@ -268,10 +268,10 @@ pub async fn compile(
     Json(request): Json<CompileRequest>,
 ) -> Result<Json<Compiled>, ApiError> {
     let compiled = tokio::task::spawn_blocking(move || -> Result<Compiled, ApiError> {
-        let k8s = match request.format.as_deref() {
-            None | Some("ir") => false,
-            Some("k8s") => true,
-            Some(other) => return Err(ApiError::bad_request(format!("format `{other}`: use ir or k8s"))),
+        let format = match request.format.as_deref() {
+            None | Some("ir") => "ir",
+            Some(f @ ("k8s" | "dsl")) => f,
+            Some(other) => return Err(ApiError::bad_request(format!("format `{other}`: use ir, k8s or dsl"))),
         };
         let output = match &request.output {
             Some(o) => Some(confine(&state.root, o, false)?),
@@ -283,7 +283,20 @@ pub async fn compile(
         let diagnostics: Vec<DiagnosticOut> =
             conversion.diagnostics.iter().map(|d| diagnostic_out(d, &conversion.notebook)).collect();
         let Some(ir) = conversion.yaml else { return Err(ApiError::notebook_errors(diagnostics)) };
-        let yaml = if k8s { manifests(&ir)? } else { ir };
+        let name = &conversion.plan.settings.name;
+        let yaml = match format {
+            "k8s" => manifests(&ir)?,
+            "dsl" => {
+                // The script names its own file (as `nbkf convert --format dsl` does).
+                let file = output
+                    .as_ref()
+                    .and_then(|o| o.real.file_name().map(|f| f.to_string_lossy().into_owned()))
+                    .unwrap_or_else(|| format!("{}_pipeline.py", name.replace('-', "_")));
+                crate::emit::kfp_dsl(&conversion.plan, options.preamble, &file, &format!("{name}.pipeline.yaml"))
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?
+            }
+            _ => ir,
+        };
         let written = match output {
             Some(o) => {
                 crate::output::write_atomically(&o.real, yaml.as_bytes())

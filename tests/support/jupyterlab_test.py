@@ -16,7 +16,7 @@ extension installed in that JupyterLab's environment starts `nbkf serve` itself)
   clears it; the panel follows the active notebook;
 - Tag notebook writes the suggested tags into the open notebook, and Undo tags takes them back;
 - the settings form writes `kubeflow_notebook` as Kale does, and refuses a bad name;
-- Compile writes the YAML; Submit says no cluster is configured, and once a profile names
+- Compile writes the YAML, Python DSL the KFP DSL script; Submit says no cluster is configured, and once a profile names
   the local KFP API stand-in, uploads the pipeline and starts a run in the chosen experiment;
 - Run locally ends with every step succeeded in the graph; Check finds every value equal;
 - a failing step ends failed with its traceback mapped to the cell and line; Check lists the
@@ -405,8 +405,13 @@ def check_settings_compile_submit(page, lab, root):
     yaml = root / "steps_and_continuation.pipeline.yaml"
     check(yaml.is_file() and "pipelineInfo" in yaml.read_text(), f"Compile wrote no pipeline at {yaml}")
     check("name: sums-pipeline" in yaml.read_text(), "the compiled pipeline does not carry the name from the settings")
-
-    print(f"compile: wrote {yaml.name}")
+    page.evaluate("() => document.getElementById('nbkf-compile-result').remove()")
+    panel.locator("[data-action=compile-dsl]").click()
+    page.wait_for_selector("#nbkf-compile-result[data-format=dsl]", timeout=60_000)
+    script = root / "steps_and_continuation_pipeline.py"
+    check(script.is_file() and '@kfp.dsl.pipeline(\n    name="sums-pipeline"' in script.read_text(),
+          f"Python DSL wrote no script for the pipeline at {script}")
+    print(f"compile: wrote {yaml.name} and {script.name}")
 
 
 def check_submit(page, lab, args):
