@@ -48,3 +48,20 @@ fn plan_and_emit(bencher: divan::Bencher, name: &str) {
             .map_or(0, |y| y.len())
     });
 }
+
+/// Writing the KFP Python DSL script of an already planned notebook (`--format dsl`),
+/// against writing its YAML.
+#[divan::bench(args = [TITANIC, HANDSON])]
+fn emit_dsl(bencher: divan::Bencher, name: &str) {
+    let plan = convert_file(&corpus(name), &ConvertOptions::default()).expect("converts").plan;
+    bencher.bench(|| {
+        nbkf::emit::kfp_dsl(divan::black_box(&plan), nbkf::emit::PreambleMode::Pip, "p.py", "p.yaml").unwrap().len()
+    });
+}
+
+/// As [`emit_dsl`], the YAML.
+#[divan::bench(args = [TITANIC, HANDSON])]
+fn emit_yaml(bencher: divan::Bencher, name: &str) {
+    let plan = convert_file(&corpus(name), &ConvertOptions::default()).expect("converts").plan;
+    bencher.bench(|| nbkf::emit::kfp_ir_yaml(divan::black_box(&plan), nbkf::emit::PreambleMode::Pip).unwrap().len());
+}
