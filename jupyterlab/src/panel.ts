@@ -24,6 +24,7 @@ import type {
   Submitted,
   Tagged
 } from './model';
+import { ParametersForm } from './params';
 import { readSettings, SettingsForm, writeSettings } from './settings';
 
 /** How long the notebook must be left alone before it is analysed again. */
@@ -67,6 +68,7 @@ export class PipelinePanel extends Widget {
   private run: RunView | null = null;
   private undo: TagUndo | null = null;
   private settings: SettingsForm;
+  private parameters = new ParametersForm();
 
   private title_ = el('div', { class: 'nbkf-Title' });
   private status = el('div', { class: 'nbkf-Status', role: 'status' });
@@ -109,6 +111,7 @@ export class PipelinePanel extends Widget {
       this.message,
       this.result,
       el('section', { class: 'nbkf-Section', 'aria-label': 'Graph' }, this.graph),
+      this.parameters.node,
       el('section', { class: 'nbkf-Section', 'aria-label': 'Steps' }, el('h3', { text: 'Steps' }), this.steps),
       el('section', { class: 'nbkf-Section', 'aria-label': 'Diagnostics' },
         el('h3', {}, 'Diagnostics ', this.diagnosticsCount), this.diagnostics),
@@ -229,6 +232,7 @@ export class PipelinePanel extends Widget {
       this.steps.replaceChildren();
       this.renderDiagnostics([]);
       this.settings.show(null);
+      this.parameters.show(null);
     } else if (a) {
       const n = a.plan.steps.length;
       const errors = a.diagnostics.filter(d => d.severity === 'error').length;
@@ -237,6 +241,7 @@ export class PipelinePanel extends Widget {
         `${a.plan.parameters.length === 1 ? '' : 's'}` +
         (errors ? ` · ${errors} error${errors === 1 ? '' : 's'}` : '');
       this.renderSteps(a);
+      this.parameters.show(a.plan.parameters);
       this.renderDiagnostics(a.diagnostics);
       this.settings.effective(a.settings);
     }
@@ -316,12 +321,6 @@ export class PipelinePanel extends Widget {
 
   private renderSteps(a: Analysis): void {
     const items = a.plan.steps.map(s => this.stepItem(a, s));
-    if (a.plan.parameters.length) {
-      items.unshift(el('li', { class: 'nbkf-Step nbkf-Parameters' },
-        el('div', { class: 'nbkf-StepHead' }, el('strong', { text: 'parameters' })),
-        ...a.plan.parameters.map(p => el('div', { class: 'nbkf-StepRow' }, el('code', { text: p.name }),
-          ` ${p.type} = ${JSON.stringify(p.default)}`))));
-    }
     this.steps.replaceChildren(...items);
     if (!a.plan.steps.length) {
       this.steps.append(el('li', { class: 'nbkf-Empty', text: 'No steps.' }));
@@ -537,7 +536,7 @@ export class PipelinePanel extends Widget {
     this.buttons.run.disabled = this.buttons.check.disabled = true;
     let started: Started;
     try {
-      started = await api<Started>(kind === 'check' ? 'api/v1/check' : 'api/v1/runs', source);
+      started = await api<Started>(kind === 'check' ? 'api/v1/check' : 'api/v1/runs', { ...source, parameters: this.parameters.values() });
     } catch (e) {
       this.showError(e);
       this.render();
@@ -666,7 +665,7 @@ export class PipelinePanel extends Widget {
         }
         throw e;
       }
-      const r = await api<Submitted>('api/v1/kfp/submit', source);
+      const r = await api<Submitted>('api/v1/kfp/submit', { ...source, parameters: this.parameters.values() });
       this.showResult('Submitted',
         el('p', { id: 'nbkf-submit-result' }, `Run ${r.run_name} of ${r.pipeline_name} (version ${r.version_name}) started in experiment ${r.experiment_name}.`),
         r.run_url ? el('p', {}, el('a', { href: r.run_url, target: '_blank', rel: 'noopener', text: 'Open the run in the KFP UI' })) : null);

@@ -5,7 +5,7 @@
 
 ROOT holds the fixture notebooks: `steps_and_continuation.ipynb` (three tagged steps),
 `broken.ipynb` (cell 2 reads an undefined name on line 3), `headings.ipynb` (untagged, with
-headings), `failing.ipynb` (step `divide` fails on line 2 of cell 2) and `differs.ipynb` (a
+headings), `parameters.ipynb` (five pipeline parameters), `failing.ipynb` (step `divide` fails on line 2 of cell 2) and `differs.ipynb` (a
 clock value passed between steps). It starts `jupyter lab` on a free loopback port with a random token (the
 extension installed in that JupyterLab's environment starts `nbkf serve` itself), then checks:
 - the proxy refuses requests without Jupyter's authentication, and answers with it;
@@ -19,6 +19,7 @@ extension installed in that JupyterLab's environment starts `nbkf serve` itself)
 - Compile writes the YAML, Python DSL the KFP DSL script; Submit says no cluster is configured, and once a profile names
   the local KFP API stand-in, uploads the pipeline and starts a run in the chosen experiment;
 - Run locally ends with every step succeeded in the graph; Check finds every value equal;
+- parameter values typed in the panel reach the run, and a value of the wrong type is refused;
 - a failing step ends failed with its traceback mapped to the cell and line; Check lists the
   values that differ.
 Screenshots go to SCREENSHOTS. Prints `jupyterlab: ok` at the end; exits non-zero, saying what
@@ -495,6 +496,35 @@ def check_switching(page):
     print("switching: the panel followed the active notebook to headings.ipynb and back to broken.ipynb")
 
 
+def check_run_parameters(page, lab):
+    """Run locally with parameter values typed in the panel; a value of the wrong type is refused."""
+    open_notebook(page, lab, "parameters.ipynb")
+    panel = show_panel(page)
+    analysis = api(lab, "api/v1/analyze", {"path": "parameters.ipynb"})
+    wait_for_analysis(page, "parameters.ipynb", len(analysis["plan"]["steps"]))
+    names = [p["name"] for p in analysis["plan"]["parameters"]]
+    shown = panel.locator(".nbkf-ParametersForm input").evaluate_all("(l) => l.map(i => [i.name, i.value])")
+    defaults = [[f"param-{p['name']}", p["default"] if isinstance(p["default"], str) else json.dumps(p["default"])]
+                for p in analysis["plan"]["parameters"]]
+    check(shown == defaults, f"the parameters form shows {shown}, expected {defaults}")
+    panel.locator("input[name=param-LR]").fill("abc")
+    panel.locator("[data-action=run]").click()
+    message = panel.locator(".nbkf-Message")
+    message.wait_for(state="visible", timeout=30_000)
+    check("LR" in message.inner_text(), f"a bad value for LR was answered: {message.inner_text()}")
+    panel.locator("input[name=param-LR]").fill("0.5")
+    panel.locator("input[name=param-VERBOSE]").fill("false")
+    panel.locator("[data-action=run]").click()
+    page.wait_for_selector("#nbkf-run-outcome", timeout=RUN_TIMEOUT_MS)
+    outcome = page.locator("#nbkf-run-outcome")
+    check(outcome.get_attribute("data-state") == "succeeded", f"the run with parameters ended: {outcome.inner_text()}")
+    run_id = outcome.inner_text().split()[1].rstrip(":")
+    used = api(lab, f"api/v1/runs/{run_id}")["result"]["parameters"]
+    check(used.get("LR") == 0.5 and used.get("VERBOSE") is False and used.get("EPOCHS") == 4,
+          f"the run used {used}")
+    print(f"parameters: {len(names)} shown with their defaults; LR=abc refused; the run used LR=0.5, VERBOSE=false, EPOCHS=4")
+
+
 def check_failed_run(page, lab):
     """A step that fails shows its traceback, mapped to the notebook's cell and line."""
     open_notebook(page, lab, "failing.ipynb")
@@ -577,6 +607,7 @@ def main():
                     check_settings_compile_submit(page, lab, root)
                     check_submit(page, lab, args)
                     check_run_and_check(page, lab, tasks, shots)
+                    check_run_parameters(page, lab)
                     check_failed_run(page, lab)
                     check_differences(page, lab)
                 except Exception:
