@@ -428,3 +428,33 @@ fn check_runs_nbkf_check_on_each_converted_notebook() {
     let record = &self::report(&out)["records"][0];
     assert_eq!(record["check"]["outcome"], "timed_out", "{record}");
 }
+
+#[test]
+fn a_check_that_finds_differences_is_recorded_with_them_and_keeps_its_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("in");
+    std::fs::create_dir_all(&tree).unwrap();
+    // A clock value passed between steps: the pipeline's run reads another time.
+    let cell = |id: &str, step: &str, source: &str| {
+        serde_json::json!({"cell_type": "code", "id": id, "metadata": {"tags": [format!("step:{step}")]},
+                           "source": source, "outputs": [], "execution_count": null})
+    };
+    let nb = serde_json::json!({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        cell("a", "make", "import time\nstamp = time.time_ns()"), cell("b", "use", "later = stamp * 2")]});
+    std::fs::write(tree.join("clock.ipynb"), nb.to_string()).unwrap();
+    let out = dir.path().join("out");
+    let py = python();
+    let result = migrate(&[&tree], &["--out", out.to_str().unwrap(), "--check", "--python", py.to_str().unwrap()]);
+    assert_eq!(result.status.code(), Some(1), "a check that did not pass fails the batch: {}", stderr(&result));
+    assert_valid_report(&out);
+    let report = report(&out);
+    let record = &report["records"][0];
+    assert_eq!(record["outcome"], "converted", "the notebook itself converts: {record}");
+    assert_eq!(record["check"]["outcome"], "differs", "{record}");
+    let message = record["check"]["message"].as_str().unwrap();
+    assert!(message.contains("stamp"), "the differing value is named: {message}");
+    assert_eq!(report["totals"]["check_failed"], 1, "{report:#}");
+    // The run is kept for a look: its folder is named in the message and exists.
+    let kept = message.rsplit("(run kept in ").next().unwrap().trim_end_matches(')');
+    assert!(std::path::Path::new(kept).is_dir(), "{message}");
+}
