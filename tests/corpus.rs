@@ -10,12 +10,7 @@ use std::path::PathBuf;
 use nbkf::{convert_file, ConvertOptions};
 
 fn corpus() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(common::shared().join("corpus"))
-        .expect("../shared/corpus")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "ipynb"))
-        .collect();
-    files.sort();
+    let files = common::notebooks_in(&common::shared().join("corpus"));
     assert_eq!(files.len(), 48, "the corpus has 48 notebooks");
     files
 }

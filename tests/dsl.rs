@@ -15,12 +15,7 @@ use serde_json::Value;
 
 /// The fixtures (`fixtures/*.ipynb`).
 fn fixtures() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("fixtures"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "ipynb"))
-        .collect();
-    files.sort();
+    let files = common::notebooks_in(&repo().join("fixtures"));
     assert!(files.len() >= 30, "fixtures: {files:?}");
     files
 }
@@ -83,13 +78,7 @@ fn formatted(scripts: &[PathBuf]) {
 
 /// The notebooks of the corpus that nbkf converts (the others it refuses, as tests/corpus.rs checks).
 fn corpus() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(shared().join("corpus"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "ipynb"))
-        .collect();
-    files.sort();
-    files
+    common::notebooks_in(&shared().join("corpus"))
 }
 
 #[test]

@@ -8,13 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 fn corpus() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(common::shared().join("corpus"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "ipynb"))
-        .collect();
-    files.sort();
-    files
+    common::notebooks_in(&common::shared().join("corpus"))
 }
 
 fn source(cell: &Value) -> String {

@@ -100,24 +100,25 @@ fn width(text: &str) -> usize {
     unicode_width::UnicodeWidthStr::width(text)
 }
 
-/// `name=object[key],` at `indent`, split at the subscript as `black` splits a line too long.
-fn subscript_argument(indent: usize, name: &str, object: &str, key: &str) -> Vec<String> {
-    let line = format!("{name}={object}[{key}],");
+/// `head` + `inner` + `tail` on one line at `indent`, or split after `head`'s opening bracket
+/// as `black` splits a line too long (`inner` indented on a line of its own).
+fn fitted(indent: usize, head: String, inner: &str, tail: &str) -> Vec<String> {
+    let line = format!("{head}{inner}{tail}");
     if indent + width(&line) <= WIDTH {
         vec![line]
     } else {
-        vec![format!("{name}={object}["), format!("    {key}"), "],".into()]
+        vec![head, format!("    {inner}"), tail.to_string()]
     }
 }
 
-/// `object.method(argument)` at `indent`, split at the call as `black` splits a line too long.
+/// `name=object[key],` at `indent`.
+fn subscript_argument(indent: usize, name: &str, object: &str, key: &str) -> Vec<String> {
+    fitted(indent, format!("{name}={object}["), key, "],")
+}
+
+/// `object.method(argument)` at `indent`.
 fn method_call(indent: usize, object: &str, method: &str, argument: &str) -> Vec<String> {
-    let line = format!("{object}.{method}({argument})");
-    if indent + width(&line) <= WIDTH {
-        vec![line]
-    } else {
-        vec![format!("{object}.{method}("), format!("    {argument}"), ")".into()]
-    }
+    fitted(indent, format!("{object}.{method}("), argument, ")")
 }
 
 /// A one-line string literal as [`py`] writes it (double quotes), in the quotes `black` and

@@ -110,6 +110,17 @@ pub fn seeded_copy(notebook: &Path, dir: &Path) -> PathBuf {
     out
 }
 
+/// The notebooks (`*.ipynb`) directly in a folder, sorted.
+pub fn notebooks_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ipynb"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// A notebook of `fixtures/`.
 pub fn fixture(name: &str) -> PathBuf {
     repo().join("fixtures").join(name)

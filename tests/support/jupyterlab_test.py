@@ -180,9 +180,11 @@ def check_missing_nbkf(lab):
 
 
 def open_notebook(page, lab, name):
+    """Opens a notebook (alone) with the Pipeline panel shown; the panel's locator."""
     # `reset`: only this notebook is open (the workspace does not bring back earlier tabs).
     page.goto(f"{lab.base}/lab/tree/{name}?reset&token={lab.token}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    return show_panel(page)
 
 
 def show_panel(page):
@@ -219,7 +221,6 @@ def badges(page):
 def check_pipeline_panel(page, lab, shots):
     name = "steps_and_continuation.ipynb"
     open_notebook(page, lab, name)
-    show_panel(page)
     analysis = api(lab, "api/v1/analyze", {"path": name})
     steps = analysis["plan"]["steps"]
     # What the fixture's tags and code say: a, b, c; a -> b (base, scale), a -> c (base), b -> c (total_b).
@@ -260,7 +261,6 @@ def check_pipeline_panel(page, lab, shots):
 def check_diagnostics(page, lab, shots):
     name = "broken.ipynb"
     open_notebook(page, lab, name)
-    show_panel(page)
     page.wait_for_function(
         "(name) => document.querySelector('#nbkf-pipeline .nbkf-Title').textContent === name && "
         "document.querySelectorAll('#nbkf-pipeline .nbkf-Diagnostics li.nbkf-Diagnostic').length > 0",
@@ -332,8 +332,7 @@ def tags_of(notebook):
 
 def check_tag(page, lab, root, shots):
     name = "headings.ipynb"
-    open_notebook(page, lab, name)
-    panel = show_panel(page)
+    panel = open_notebook(page, lab, name)
     page.wait_for_function(
         "(name) => document.querySelector('#nbkf-pipeline .nbkf-Title').textContent === name && "
         "!document.getElementById('nbkf-pipeline').hasAttribute('aria-busy') && "
@@ -376,8 +375,7 @@ def check_tag(page, lab, root, shots):
 
 def check_settings_compile_submit(page, lab, root):
     name = "steps_and_continuation.ipynb"
-    open_notebook(page, lab, name)
-    panel = show_panel(page)
+    panel = open_notebook(page, lab, name)
     wait_for_analysis(page, name, 3)
     panel.locator(".nbkf-Settings summary").click()
     form = panel.locator(".nbkf-Settings form")
@@ -498,8 +496,7 @@ def check_switching(page):
 
 def check_run_parameters(page, lab):
     """Run locally with parameter values typed in the panel; a value of the wrong type is refused."""
-    open_notebook(page, lab, "parameters.ipynb")
-    panel = show_panel(page)
+    panel = open_notebook(page, lab, "parameters.ipynb")
     analysis = api(lab, "api/v1/analyze", {"path": "parameters.ipynb"})
     wait_for_analysis(page, "parameters.ipynb", len(analysis["plan"]["steps"]))
     names = [p["name"] for p in analysis["plan"]["parameters"]]
@@ -527,8 +524,7 @@ def check_run_parameters(page, lab):
 
 def check_failed_run(page, lab):
     """A step that fails shows its traceback, mapped to the notebook's cell and line."""
-    open_notebook(page, lab, "failing.ipynb")
-    panel = show_panel(page)
+    panel = open_notebook(page, lab, "failing.ipynb")
     wait_for_analysis(page, "failing.ipynb", 2)
     panel.locator("[data-action=run]").click()
     page.wait_for_selector("#nbkf-run-outcome", timeout=RUN_TIMEOUT_MS)
@@ -548,8 +544,7 @@ def check_failed_run(page, lab):
 
 def check_differences(page, lab):
     """Check shows what differs between the pipeline and the notebook."""
-    open_notebook(page, lab, "differs.ipynb")
-    panel = show_panel(page)
+    panel = open_notebook(page, lab, "differs.ipynb")
     wait_for_analysis(page, "differs.ipynb", 2)
     panel.locator("[data-action=check]").click()
     page.wait_for_selector("#nbkf-check-verdict", timeout=RUN_TIMEOUT_MS)
