@@ -9,10 +9,15 @@ pub const RUNTIME_TASK: &str = "nbkf-runtime";
 /// Its Python function.
 pub const RUNTIME_FUNCTION: &str = "nbkf_runtime";
 
-/// The task name of a step: [`dns_label`] of its name, never [`RUNTIME_TASK`].
+/// The task that runs all the steps but the exit step, when there is one (the name the
+/// KFP SDK gives the first `dsl.ExitHandler`).
+pub const EXIT_HANDLER_TASK: &str = "exit-handler-1";
+
+/// The task name of a step: [`dns_label`] of its name, never [`RUNTIME_TASK`] or
+/// [`EXIT_HANDLER_TASK`].
 pub fn step_task(name: &str) -> String {
     let task = dns_label(name);
-    if task == RUNTIME_TASK {
+    if task == RUNTIME_TASK || task == EXIT_HANDLER_TASK {
         format!("{task}-step")
     } else {
         task

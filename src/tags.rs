@@ -50,6 +50,9 @@ pub enum StepSetting {
     Cache(bool),
     /// `report:enabled|disabled`
     Report(bool),
+    /// `finally`: the step is the pipeline's exit step. It runs after all the other steps,
+    /// also when one of them failed (KFP's `dsl.ExitHandler`).
+    Finally,
 }
 
 /// The tags of one cell, understood.
@@ -72,6 +75,9 @@ const KEYWORDS: &[(&str, Role)] = &[
     ("skip", Role::Skip),
 ];
 
+/// Step-setting tags with no value.
+const SETTING_KEYWORDS: &[(&str, StepSetting)] = &[("finally", StepSetting::Finally)];
+
 /// Tag prefixes nbkf understands (the text before the first `:`).
 const PREFIXES: &[&str] =
     &["step", "block", "prev", "limit", "annotation", "label", "secret", "image", "cache", "report", "notebook"];
@@ -87,6 +93,10 @@ pub fn parse_cell_tags(cell: &Cell) -> (CellTags, Vec<Diagnostic>) {
             |code: &'static str, msg: String| Diagnostic::error(code, msg).in_cell(cell.index).with_tag(tag.clone());
         if let Some((_, role)) = KEYWORDS.iter().find(|(k, _)| k == tag) {
             roles.push((role.clone(), tag));
+            continue;
+        }
+        if let Some((_, setting)) = SETTING_KEYWORDS.iter().find(|(k, _)| k == tag) {
+            settings.push((setting.clone(), tag.clone()));
             continue;
         }
         let Some((prefix, value)) = tag.split_once(':') else {
@@ -192,8 +202,12 @@ fn cell_tag_list(cell: &Cell, role: &Role) -> String {
         Role::Skip => "skip",
         _ => "",
     };
-    let others: Vec<String> =
-        cell.tags.iter().filter(|t| t.starts_with("prev:") || t.contains(':')).map(|t| format!("`{t}`")).collect();
+    let others: Vec<String> = cell
+        .tags
+        .iter()
+        .filter(|t| t.contains(':') || SETTING_KEYWORDS.iter().any(|(k, _)| k == t))
+        .map(|t| format!("`{t}`"))
+        .collect();
     format!("{} on a `{role_tag}` cell", others.join(", "))
 }
 
@@ -281,13 +295,16 @@ pub fn parse_setting(tag: &str) -> Result<Option<StepSetting>, (String, Option<S
 fn unknown_tag(cell: &Cell, tag: &str) -> Option<Diagnostic> {
     let head = tag.split(':').next().unwrap_or(tag);
     // `setp:train` can only mean a prefix tag; `improts` only a keyword.
-    let candidates: Vec<&str> =
-        if tag.contains(':') { PREFIXES.to_vec() } else { KEYWORDS.iter().map(|(k, _)| *k).collect() };
+    let candidates: Vec<&str> = if tag.contains(':') {
+        PREFIXES.to_vec()
+    } else {
+        KEYWORDS.iter().map(|(k, _)| *k).chain(SETTING_KEYWORDS.iter().map(|(k, _)| *k)).collect()
+    };
     let best = candidates
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(&head.to_lowercase(), c), c))
-        .min()
-        .filter(|(d, c)| *d <= 2.min(c.len() / 3 + 1) || head.eq_ignore_ascii_case(c));
+        .filter(|(d, c)| *d <= 2.min(c.len() / 3 + 1) || head.eq_ignore_ascii_case(c))
+        .min();
     match best {
         Some((_, known)) => {
             let suggestion = if PREFIXES.contains(&known) {

@@ -101,31 +101,43 @@ fn documents(path: &Path) -> Vec<Value> {
     serde_saphyr::from_multiple(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// What a pipeline's tasks are given besides their code: per task its dependencies, caching,
-/// display name, image and resources; the pipeline's parameters; the Kubernetes settings.
+/// What a pipeline's tasks are given besides their code: per task (in the root DAG and in
+/// sub-DAGs such as the exit handler's) its dependencies, trigger policy, parameter wiring,
+/// caching, display name, image and resources; the pipeline's parameters; the Kubernetes
+/// settings.
 fn settings(path: &Path) -> Value {
     let docs = documents(path);
     let spec = &docs[0];
     let mut tasks = serde_json::Map::new();
-    for (name, task) in spec["root"]["dag"]["tasks"].as_object().unwrap() {
-        let mut deps: Vec<Value> = task["dependentTasks"].as_array().cloned().unwrap_or_default();
-        deps.sort_by_key(|d| d.to_string());
-        let executor = task["componentRef"]["name"].as_str().unwrap().replacen("comp-", "exec-", 1);
-        let container = &spec["deploymentSpec"]["executors"][&executor]["container"];
-        let resources = &container["resources"];
-        tasks.insert(
-            name.clone(),
-            serde_json::json!({
-                "after": deps,
-                "cache": task["cachingOptions"]["enableCache"],
-                "display": task["taskInfo"]["name"],
-                "image": container["image"],
-                "cpu": resources["resourceCpuLimit"],
-                "memory": resources["resourceMemoryLimit"],
-                "accelerator": [resources["accelerator"]["resourceType"], resources["accelerator"]["resourceCount"]],
-                "kubernetes": docs.get(1).map(|p| p["platforms"]["kubernetes"]["deploymentSpec"]["executors"][&executor].clone()),
-            }),
-        );
+    let mut dags = vec![("root".to_string(), spec["root"].clone())];
+    while let Some((dag_name, dag)) = dags.pop() {
+        for (name, task) in dag["dag"]["tasks"].as_object().unwrap() {
+            let mut deps: Vec<Value> = task["dependentTasks"].as_array().cloned().unwrap_or_default();
+            deps.sort_by_key(|d| d.to_string());
+            let component = task["componentRef"]["name"].as_str().unwrap();
+            if spec["components"][component].get("dag").is_some() {
+                dags.push((name.clone(), spec["components"][component].clone()));
+            }
+            let executor = component.replacen("comp-", "exec-", 1);
+            let container = &spec["deploymentSpec"]["executors"][&executor]["container"];
+            let resources = &container["resources"];
+            tasks.insert(
+                name.clone(),
+                serde_json::json!({
+                    "in": dag_name,
+                    "after": deps,
+                    "trigger": task["triggerPolicy"],
+                    "parameters": task["inputs"]["parameters"],
+                    "cache": task["cachingOptions"]["enableCache"],
+                    "display": task["taskInfo"]["name"],
+                    "image": container["image"],
+                    "cpu": resources["resourceCpuLimit"],
+                    "memory": resources["resourceMemoryLimit"],
+                    "accelerator": [resources["accelerator"]["resourceType"], resources["accelerator"]["resourceCount"]],
+                    "kubernetes": docs.get(1).map(|p| p["platforms"]["kubernetes"]["deploymentSpec"]["executors"][&executor].clone()),
+                }),
+            );
+        }
     }
     // Defaults are protobuf values, whose numbers are doubles: the SDK writes `2.0` for 2.
     let mut parameters = spec["root"]["inputDefinitions"].clone();

@@ -549,3 +549,44 @@ fn unicode_step_names() {
     let r = c.equivalent(2, &[]);
     assert_eq!(metric(&r, "answer"), 12.0);
 }
+
+#[test]
+fn exit_step() {
+    let c = convert("exit_step");
+    let root = c.tasks();
+    let mut names: Vec<&str> = root.keys().map(String::as_str).collect();
+    names.sort();
+    assert_eq!(names, ["cleanup", nbkf::names::EXIT_HANDLER_TASK], "the root runs the exit handler and the exit step");
+    let cleanup = &root["cleanup"];
+    assert_eq!(cleanup["triggerPolicy"]["strategy"], "ALL_UPSTREAM_TASKS_COMPLETED");
+    assert_eq!(cleanup["dependentTasks"], serde_json::json!([nbkf::names::EXIT_HANDLER_TASK]));
+    assert!(cleanup["inputs"].get("artifacts").is_none(), "the exit step takes no artifact: {cleanup:#}");
+    assert_eq!(cleanup["cachingOptions"], serde_json::json!({}), "the exit step is not cached by default");
+    let handler = &c.docs[0]["components"]["comp-exit-handler-1"]["dag"]["tasks"];
+    let mut inner: Vec<&str> = handler.as_object().unwrap().keys().map(String::as_str).collect();
+    inner.sort();
+    assert_eq!(inner, ["load", nbkf::names::RUNTIME_TASK, "train"]);
+    assert_eq!(handler["train"]["inputs"]["parameters"]["FAIL"]["componentInputParameter"], "pipelinechannel--FAIL");
+
+    // It computes what the notebook computes, the exit step's metric included.
+    let r = c.equivalent(3, &[]);
+    assert_eq!(metric(&r, "model"), 4.5);
+    assert_eq!(metric(&r, "notified"), 25.0);
+
+    // When a step fails, the KFP SDK's local runner still runs the exit step.
+    let dir = tempfile::tempdir().unwrap();
+    let notify = dir.path().join("notify.txt");
+    let out = std::process::Command::new(common::python())
+        .current_dir(dir.path())
+        .arg(common::shared().join("oracles").join("kfp_local_run.py"))
+        .arg(&c.yaml)
+        .arg("FAIL=true")
+        .arg(format!("NOTIFY_FILE={}", notify.display()))
+        .arg("--root")
+        .arg(dir.path().join("outputs"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("RUN FAILED") && text.contains("'train'"), "{text}");
+    assert_eq!(std::fs::read_to_string(&notify).unwrap_or_default(), "pipeline nightly finished\n", "{text}");
+}

@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -653,4 +653,34 @@ fn interrupting_a_run_stops_its_steps() {
     let report = only_run(&workdir(dir.path()));
     assert_eq!(state(&report, "slow"), "canceled");
     assert_eq!(state(&report, "after"), "not_started");
+}
+
+/// The exit step (`finally`) runs after a step failed, and the run still fails.
+#[test]
+fn the_exit_step_runs_after_a_failed_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let nb = copy_into(&repo().join("fixtures").join("exit_step.ipynb"), dir.path());
+    let notify = dir.path().join("notify.txt");
+    let notify_param = format!("NOTIFY_FILE={}", notify.display());
+    let (code, _, stderr) =
+        outcome(nbkf_in(dir.path(), "run", &nb).args(["--param", "FAIL=true", "--param", &notify_param]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("step `train` failed") && stderr.contains("cell 4"), "{stderr}");
+    let report = only_run(&workdir(dir.path()));
+    let states: BTreeMap<String, String> = states(&report).into_iter().collect();
+    assert_eq!(states["train"], "failed", "{states:?}");
+    assert_eq!(states["cleanup"], "succeeded", "{states:?}");
+    assert_eq!(std::fs::read_to_string(&notify).unwrap(), "pipeline nightly finished\n");
+
+    // Without the failure, it runs last, after the others succeeded.
+    std::fs::remove_file(&notify).unwrap();
+    let before = run_ids(&workdir(dir.path()));
+    run(nbkf_in(dir.path(), "run", &nb).args(["--param", &notify_param]), true);
+    let report = new_run(&workdir(dir.path()), &before);
+    let steps = report["steps"].as_array().unwrap();
+    let ended = |t: &str| step(&report, t)["ended_at"].as_f64().unwrap();
+    let started = step(&report, "cleanup")["started_at"].as_f64().unwrap();
+    assert!(steps.iter().all(|s| s["state"] == "succeeded"), "{report:#}");
+    assert!(started >= ended("train") && started >= ended("load"), "{report:#}");
+    assert_eq!(std::fs::read_to_string(&notify).unwrap(), "pipeline nightly finished\n");
 }

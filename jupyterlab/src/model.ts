@@ -47,6 +47,8 @@ export interface Step {
   packages: string[];
   definitions: string[];
   after: string[];
+  /** The exit step (tagged `finally`): runs after the others, also when one failed. */
+  finally: boolean;
 }
 
 export interface Parameter {

@@ -305,6 +305,8 @@ export class PipelinePanel extends Widget {
       el('div', { class: 'nbkf-StepHead' },
         el('span', { class: 'nbkf-Dot', style: `background:${stepColour(a, step.name)}` }),
         el('strong', { class: 'nbkf-StepName', text: step.name }),
+        step.finally ? el('span', { class: 'nbkf-Exit', text: 'exit step',
+          title: 'Tagged finally: runs after all the other steps, also when one of them failed' }) : null,
         state ? el('span', { class: `nbkf-State nbkf-state-${state.replace('_', '-')}`, text: state.replace('_', ' ') }) : null),
       el('div', { class: 'nbkf-StepRow' }, el('span', { class: 'nbkf-Label', text: 'cells' }), cells),
       list('inputs', step.inputs.map(i => [el('code', { text: i.variable }), ` from ${i.from}`])),

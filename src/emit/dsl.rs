@@ -49,6 +49,8 @@ struct Component {
 
 #[derive(Serialize)]
 struct TaskCall {
+    /// Its indentation in the pipeline function.
+    pad: String,
     variable: String,
     function: String,
     /// The lines of its arguments (`name=value,`), relative to their indentation.
@@ -247,7 +249,12 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
     let mut tasks = Vec::new();
     let mut annotations: BTreeSet<&str> = ["Artifact", "Input", "Output"].into();
     let mut kubernetes = !plan.settings.volumes.is_empty();
+    let exit = plan.exit_step();
+    // The steps run in `with kfp.dsl.ExitHandler(...)` when there is an exit step.
+    let inner = if exit.is_some() { 8 } else { 4 };
+    let mut exit_call = None;
     for (i, step) in plan.steps.iter().enumerate() {
+        let indent = if exit == Some(i) { 4 } else { inner };
         let n = &names[i];
         let f = fields(plan, step, n);
         if n.metrics.is_some() {
@@ -283,7 +290,12 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
             f,
         });
 
-        let mut arguments = subscript_argument(8, &n.runtime, &format!("{runtime_task}.outputs"), &py(RUNTIME_OUTPUT));
+        let mut arguments = match &n.runtime {
+            Some(runtime) => {
+                subscript_argument(indent + 4, runtime, &format!("{runtime_task}.outputs"), &py(RUNTIME_OUTPUT))
+            }
+            None => Vec::new(),
+        };
         for (param, arg) in &n.parameters {
             arguments.push(format!("{arg}={param},"));
         }
@@ -298,29 +310,39 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
                 None => produced.outputs.iter().find(|(v, _)| *v == input.variable).map(|(_, a)| a.clone()),
             }
             .unwrap_or_default();
-            arguments.extend(subscript_argument(8, arg, &format!("{}.outputs", variables[input.producer]), &py(&key)));
+            arguments.extend(subscript_argument(
+                indent + 4,
+                arg,
+                &format!("{}.outputs", variables[input.producer]),
+                &py(&key),
+            ));
         }
         let var = &variables[i];
         let mut calls = Vec::new();
         if !step.name.is_ascii() {
-            calls.extend(method_call(4, var, "set_display_name", &py(&step.name)));
+            calls.extend(method_call(indent, var, "set_display_name", &py(&step.name)));
         }
-        calls.extend(method_call(4, var, "set_caching_options", if step.settings.cache { "True" } else { "False" }));
+        calls.extend(method_call(
+            indent,
+            var,
+            "set_caching_options",
+            if step.settings.cache { "True" } else { "False" },
+        ));
         let s = &step.settings;
         if let Some(cpu) = &s.cpu_limit {
-            calls.extend(method_call(4, var, "set_cpu_limit", &py(cpu)));
+            calls.extend(method_call(indent, var, "set_cpu_limit", &py(cpu)));
         }
         if let Some(memory) = &s.memory_limit {
-            calls.extend(method_call(4, var, "set_memory_limit", &py(memory)));
+            calls.extend(method_call(indent, var, "set_memory_limit", &py(memory)));
         }
         if let Some((kind, count)) = &s.accelerator {
-            calls.extend(method_call(4, var, "set_accelerator_type", &py(kind)));
-            calls.extend(method_call(4, var, "set_accelerator_limit", &count.to_string()));
+            calls.extend(method_call(indent, var, "set_accelerator_type", &py(kind)));
+            calls.extend(method_call(indent, var, "set_accelerator_limit", &count.to_string()));
         }
         // Steps it runs after without reading from them (`prev:`).
         for a in &step.after {
             if !step.inputs.iter().any(|i| i.producer == *a) {
-                calls.extend(method_call(4, var, "after", &variables[*a]));
+                calls.extend(method_call(indent, var, "after", &variables[*a]));
             }
         }
         let mut k8s = Vec::new();
@@ -351,13 +373,19 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
             ));
         }
         kubernetes |= !k8s.is_empty();
-        tasks.push(TaskCall {
+        let call = TaskCall {
+            pad: " ".repeat(indent),
             variable: variables[i].clone(),
             function: functions[i].clone(),
             arguments,
             calls,
             kubernetes: k8s,
-        });
+        };
+        if exit == Some(i) {
+            exit_call = Some(call);
+        } else {
+            tasks.push(call);
+        }
     }
 
     let pipeline_parameters: Vec<(String, String, String)> = plan
@@ -392,6 +420,8 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
                 parameters => pipeline_parameters,
                 runtime_task,
                 tasks => minijinja::Value::from(minijinja::value::Serde(&tasks)),
+                exit_task => minijinja::Value::from(minijinja::value::Serde(&exit_call)),
+                pad => " ".repeat(inner),
                 base_image => py(&plan.settings.base_image),
                 runtime_output => RUNTIME_OUTPUT,
                 runtime_literal => py(STEP_RUNTIME),

@@ -94,13 +94,24 @@ pub struct Dag {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Task {
-    pub caching_options: CachingOptions,
+    /// None for a task that runs a sub-DAG (the KFP SDK leaves it out there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caching_options: Option<CachingOptions>,
     pub component_ref: ComponentRef,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dependent_tasks: Vec<String>,
     #[serde(skip_serializing_if = "TaskInputs::is_empty")]
     pub inputs: TaskInputs,
     pub task_info: TaskInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger_policy: Option<TriggerPolicy>,
+}
+
+/// When a task runs: `ALL_UPSTREAM_TASKS_COMPLETED` (the exit step: also after failures);
+/// left out, after its upstream tasks succeeded.
+#[derive(Debug, Serialize)]
+pub struct TriggerPolicy {
+    pub strategy: &'static str,
 }
 
 /// `{enableCache: true}`, or `{}` for off (proto3 leaves out the default `false`).

@@ -19,7 +19,7 @@ use kfp_ir::*;
 pub use dsl::{kfp_dsl, DslError};
 pub use step_program::{component_names, runtime_sha256, ComponentNames};
 
-use crate::names::RUNTIME_TASK;
+use crate::names::{EXIT_HANDLER_TASK, RUNTIME_TASK};
 
 /// The KFP SDK version whose step convention and pip preamble nbkf follows.
 pub const KFP_VERSION: &str = "2.17.3";
@@ -90,30 +90,37 @@ fn pipeline_spec(plan: &Plan, names: &[ComponentNames], preamble: PreambleMode) 
     let mut components = BTreeMap::new();
     let mut executors = BTreeMap::new();
     let mut tasks = BTreeMap::new();
+    let exit = plan.exit_step();
     for (i, step) in plan.steps.iter().enumerate() {
         let n = &names[i];
         let comp = format!("comp-{}", step.task);
         let exec = format!("exec-{}", step.task);
         let mut inputs = Definitions::default();
         let mut task_inputs = TaskInputs::default();
-        // Every step loads the step runtime the first task writes.
-        inputs.artifacts.insert(n.runtime.clone(), ArtifactSpec { artifact_type: ArtifactType::of("system.Artifact") });
-        task_inputs.artifacts.insert(
-            n.runtime.clone(),
-            ArtifactBinding {
-                task_output_artifact: TaskOutputArtifact {
-                    output_artifact_key: RUNTIME_OUTPUT.into(),
-                    producer_task: RUNTIME_TASK.into(),
+        // Every step loads the step runtime the first task writes (the exit step carries it).
+        if let Some(runtime) = &n.runtime {
+            inputs
+                .artifacts
+                .insert(runtime.clone(), ArtifactSpec { artifact_type: ArtifactType::of("system.Artifact") });
+            task_inputs.artifacts.insert(
+                runtime.clone(),
+                ArtifactBinding {
+                    task_output_artifact: TaskOutputArtifact {
+                        output_artifact_key: RUNTIME_OUTPUT.into(),
+                        producer_task: RUNTIME_TASK.into(),
+                    },
                 },
-            },
-        );
+            );
+        }
         for (param, arg) in &n.parameters {
             let kind = plan.parameters.iter().find(|p| &p.name == param).map_or(ParameterKind::Str, |p| p.kind);
             inputs.parameters.insert(
                 arg.clone(),
                 ParameterSpec { default_value: None, is_optional: false, parameter_type: kind.ir_type() },
             );
-            task_inputs.parameters.insert(arg.clone(), ParameterBinding { component_input_parameter: param.clone() });
+            // Inside the exit handler's sub-DAG, parameters arrive as its inputs.
+            let from = if exit.is_some_and(|e| e != i) { channel(param) } else { param.clone() };
+            task_inputs.parameters.insert(arg.clone(), ParameterBinding { component_input_parameter: from });
         }
         for (input, arg) in step.inputs.iter().zip(&n.inputs) {
             inputs.artifacts.insert(arg.1.clone(), ArtifactSpec { artifact_type: ArtifactType::of("system.Artifact") });
@@ -154,22 +161,31 @@ fn pipeline_spec(plan: &Plan, names: &[ComponentNames], preamble: PreambleMode) 
             },
         );
         executors.insert(exec, Executor { container: container(plan, step, n, preamble) });
+        let is_exit = exit == Some(i);
         tasks.insert(
             step.task.clone(),
             Task {
-                caching_options: CachingOptions { enable_cache: step.settings.cache },
+                caching_options: Some(CachingOptions { enable_cache: step.settings.cache }),
                 component_ref: ComponentRef { name: comp },
-                dependent_tasks: std::iter::once(RUNTIME_TASK.to_string())
-                    .chain(step.after.iter().map(|a| plan.steps[*a].task.clone()))
-                    .collect(),
+                dependent_tasks: if is_exit {
+                    vec![EXIT_HANDLER_TASK.to_string()]
+                } else {
+                    std::iter::once(RUNTIME_TASK.to_string())
+                        .chain(step.after.iter().map(|a| plan.steps[*a].task.clone()))
+                        .collect()
+                },
                 inputs: task_inputs,
                 // The name the KFP UI shows: the step's own name when the task name had to
                 // change it beyond `_` → `-` (a name in another script).
                 task_info: TaskInfo { name: if step.name.is_ascii() { step.task.clone() } else { step.name.clone() } },
+                trigger_policy: is_exit.then_some(TriggerPolicy { strategy: "ALL_UPSTREAM_TASKS_COMPLETED" }),
             },
         );
     }
     runtime_task(plan, preamble, &mut components, &mut executors, &mut tasks);
+    if let Some(e) = exit {
+        tasks = exit_handler(plan, &plan.steps[e], tasks, &mut components);
+    }
     let mut root_inputs = Definitions::default();
     for p in &plan.parameters {
         let default = if p.kind.is_json() {
@@ -198,6 +214,56 @@ fn pipeline_spec(plan: &Plan, names: &[ComponentNames], preamble: PreambleMode) 
         schema_version: "2.1.0",
         sdk_version: format!("nbkf-{}", env!("CARGO_PKG_VERSION")),
     }
+}
+
+/// The name of a pipeline parameter inside a sub-DAG (as the KFP SDK names it).
+fn channel(param: &str) -> String {
+    format!("pipelinechannel--{param}")
+}
+
+/// Puts every task but the exit step's into the exit handler's sub-DAG (KFP's
+/// `dsl.ExitHandler`, compiled as the SDK compiles it); returns the root's tasks: the
+/// exit handler, and the exit step, which runs when the handler has completed, whether
+/// or not it succeeded.
+fn exit_handler(
+    plan: &Plan,
+    exit: &StepPlan,
+    mut tasks: BTreeMap<String, Task>,
+    components: &mut BTreeMap<String, ComponentSpec>,
+) -> BTreeMap<String, Task> {
+    let exit_task = tasks.remove(&exit.task).expect("the exit step has a task");
+    let mut inner_inputs = Definitions::default();
+    let mut handler_inputs = TaskInputs::default();
+    let used: std::collections::BTreeSet<&String> =
+        plan.steps.iter().filter(|s| s.task != exit.task).flat_map(|s| &s.parameters).collect();
+    for p in plan.parameters.iter().filter(|p| used.contains(&p.name)) {
+        inner_inputs.parameters.insert(
+            channel(&p.name),
+            ParameterSpec { default_value: None, is_optional: false, parameter_type: p.kind.ir_type() },
+        );
+        handler_inputs
+            .parameters
+            .insert(channel(&p.name), ParameterBinding { component_input_parameter: p.name.clone() });
+    }
+    let comp = format!("comp-{EXIT_HANDLER_TASK}");
+    components.insert(
+        comp.clone(),
+        ComponentSpec {
+            dag: Some(Dag { tasks }),
+            executor_label: None,
+            input_definitions: inner_inputs,
+            output_definitions: Definitions::default(),
+        },
+    );
+    let handler = Task {
+        caching_options: None,
+        component_ref: ComponentRef { name: comp },
+        dependent_tasks: Vec::new(),
+        inputs: handler_inputs,
+        task_info: TaskInfo { name: EXIT_HANDLER_TASK.into() },
+        trigger_policy: None,
+    };
+    BTreeMap::from([(EXIT_HANDLER_TASK.to_string(), handler), (exit.task.clone(), exit_task)])
 }
 
 /// The output artifact of the runtime task.
@@ -249,11 +315,12 @@ fn runtime_task(
         RUNTIME_TASK.into(),
         Task {
             // The same runtime for the same nbkf version: always worth reusing.
-            caching_options: CachingOptions { enable_cache: true },
+            caching_options: Some(CachingOptions { enable_cache: true }),
             component_ref: ComponentRef { name: comp },
             dependent_tasks: Vec::new(),
             inputs: TaskInputs::default(),
             task_info: TaskInfo { name: RUNTIME_TASK.into() },
+            trigger_policy: None,
         },
     );
 }

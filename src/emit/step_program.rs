@@ -14,8 +14,9 @@ use crate::runtime::STEP_RUNTIME;
 /// output names in the IR), unique within the component.
 #[derive(Debug, Clone)]
 pub struct ComponentNames {
-    /// The input artifact with the step runtime.
-    pub runtime: String,
+    /// The input artifact with the step runtime; none for the exit step, which carries the
+    /// runtime itself (it may run when the task that writes the runtime did not).
+    pub runtime: Option<String>,
     /// (pipeline parameter, argument)
     pub parameters: Vec<(String, String)>,
     /// (variable, argument), in the order of [`StepPlan::inputs`]. Inputs loaded from one
@@ -61,7 +62,7 @@ pub fn component_names(plan: &Plan, step: &StepPlan) -> ComponentNames {
         let wanted = if wanted.starts_with("_nbkf") { format!("p{wanted}") } else { wanted };
         crate::names::unique_name(wanted, &mut taken)
     };
-    let runtime = take("nbkf_runtime".into());
+    let runtime = (!step.settings.finally).then(|| take("nbkf_runtime".into()));
     let parameters = step.parameters.iter().map(|p| (p.clone(), take(p.clone()))).collect();
     let mut group_args: Vec<((usize, usize), String)> = Vec::new();
     let inputs = step
@@ -186,7 +187,11 @@ pub struct StepFields {
     pub modules: Vec<(String, String)>,
     /// The component function's parameters (`name: Type`).
     pub signature: Vec<String>,
+    /// The runtime's input argument, or empty when the step carries the runtime
+    /// (`runtime_literal`).
     pub runtime_arg: String,
+    /// The step runtime as a Python literal, for the exit step; else empty.
+    pub runtime_literal: String,
     /// (name, value expression)
     pub parameters: Vec<(String, String)>,
     /// (key, argument)
@@ -238,7 +243,7 @@ pub fn fields(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> StepField
         .map(|(path, source)| (py(path), py(source)))
         .collect();
 
-    let mut signature = vec![format!("{}: Input[Artifact]", names.runtime)];
+    let mut signature: Vec<String> = names.runtime.iter().map(|r| format!("{r}: Input[Artifact]")).collect();
     let mut parameters = Vec::new();
     for (param, arg) in &names.parameters {
         let kind = plan.parameters.iter().find(|p| &p.name == param).map(|p| p.kind);
@@ -304,7 +309,8 @@ pub fn fields(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> StepField
         candidates,
         modules,
         signature,
-        runtime_arg: names.runtime.clone(),
+        runtime_arg: names.runtime.clone().unwrap_or_default(),
+        runtime_literal: if names.runtime.is_none() { py(STEP_RUNTIME) } else { String::new() },
         parameters,
         inputs,
         input_groups,
@@ -340,6 +346,7 @@ pub fn render(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> String {
                 runtime_task => crate::names::RUNTIME_TASK,
                 runtime_sha256 => runtime_sha256(),
                 runtime_arg => &f.runtime_arg,
+                runtime_literal => &f.runtime_literal,
                 prelude => cells(&f.prelude),
                 definitions => cells(&f.definitions),
                 late_definitions => cells(&f.late_definitions),

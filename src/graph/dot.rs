@@ -51,6 +51,7 @@ pub fn dot(graph: &Graph) -> String {
             EdgeKind::Data => {}
             EdgeKind::Parameters => attributes.push("color=\"#f0a35e\", fontcolor=\"#b05a00\"".to_string()),
             EdgeKind::Order => attributes.push("style=dashed".to_string()),
+            EdgeKind::Finally => attributes.push("style=dashed, color=\"#888888\"".to_string()),
         }
         let _ = write!(out, "  {} -> {}", quoted(&from.id()), quoted(&to.id()));
         if !attributes.is_empty() {

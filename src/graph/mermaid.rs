@@ -26,6 +26,7 @@ pub fn mermaid(graph: &Graph) -> String {
         let text = label(&wrap_list(&edge.variables, LABEL_WIDTH));
         let _ = match edge.kind {
             EdgeKind::Order => writeln!(out, "  {from} -.-> {to}"),
+            EdgeKind::Finally => writeln!(out, "  {from} -.->|\"{text}\"| {to}"),
             EdgeKind::Data | EdgeKind::Parameters => writeln!(out, "  {from} -->|\"{text}\"| {to}"),
         };
         if edge.kind == EdgeKind::Parameters {

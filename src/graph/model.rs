@@ -44,6 +44,8 @@ pub struct StepNode {
     pub parameters: Vec<String>,
     pub packages: Vec<String>,
     pub metrics: Vec<String>,
+    /// The exit step: it runs after all the others, also when one failed.
+    pub finally: bool,
 }
 
 /// One pipeline parameter: `EPOCHS: int = 4`.
@@ -76,6 +78,9 @@ pub enum EdgeKind {
     Parameters,
     /// Order only (`prev:` or a dependency that carries no variable): drawn dashed.
     Order,
+    /// To the exit step, from each step nothing runs after: it runs when they are done,
+    /// whether or not they succeeded. Drawn dashed, labelled `finally`.
+    Finally,
 }
 
 impl EdgeKind {
@@ -85,6 +90,7 @@ impl EdgeKind {
             EdgeKind::Data => "data",
             EdgeKind::Parameters => "parameters",
             EdgeKind::Order => "order",
+            EdgeKind::Finally => "finally",
         }
     }
 }
@@ -122,6 +128,9 @@ impl Node {
                     first.push_str(&format!(" · {n} package{}", if n == 1 { "" } else { "s" }));
                 }
                 let mut lines = vec![first];
+                if step.finally {
+                    lines.push("exit step: runs last, always".to_string());
+                }
                 if !step.metrics.is_empty() {
                     lines.push(format!("metrics: {}", step.metrics.join(", ")));
                 }
@@ -145,6 +154,11 @@ impl Node {
                 let list = |items: &[String]| if items.is_empty() { "-".to_string() } else { items.join(", ") };
                 let mut lines = vec![
                     format!("step {} (task {})", step.name, step.task),
+                    if step.finally {
+                        "exit step: runs after all the other steps, also when one of them failed".to_string()
+                    } else {
+                        String::new()
+                    },
                     format!("cells: {}", cell_ranges(&step.cells)),
                     format!("reads: {}", list(&step.reads)),
                     format!("passes on: {}", list(&step.passes_on)),
@@ -156,6 +170,7 @@ impl Node {
                     lines.push(format!("metrics: {}", list(&step.metrics)));
                 }
                 lines.push(format!("packages: {}", list(&step.packages)));
+                lines.retain(|l| !l.is_empty());
                 lines.join("\n")
             }
             Node::Parameters(parameters) => std::iter::once("pipeline parameters".to_string())
@@ -244,7 +259,26 @@ impl Graph {
                 parameters: step.parameters.clone(),
                 packages: step.packages.clone(),
                 metrics: step.metrics.clone(),
+                finally: step.finally,
             }));
+        }
+        // The exit step runs after the steps nothing else runs after.
+        if let Some(exit) = summary.steps.iter().position(|s| s.finally) {
+            let to = first_step + exit;
+            for (i, step) in summary.steps.iter().enumerate() {
+                let last = !summary
+                    .steps
+                    .iter()
+                    .any(|s| s.after.contains(&step.name) || s.inputs.iter().any(|input| input.from == step.name));
+                if i != exit && last {
+                    edges.push(Edge {
+                        from: first_step + i,
+                        to,
+                        kind: EdgeKind::Finally,
+                        variables: vec!["finally".into()],
+                    });
+                }
+            }
         }
         Graph { pipeline: summary.pipeline.clone(), notebook: summary.notebook.clone(), nodes, edges }
     }

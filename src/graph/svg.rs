@@ -45,7 +45,7 @@ const STYLE: &str = "\
 .nbkf-graph .step.state-cached rect{fill:#f3e8fd;stroke:#8430ce}
 .nbkf-graph .step.selected rect{stroke-width:3}
 .nbkf-graph .edge path{fill:none;stroke:#80868b;stroke-width:1.5}
-.nbkf-graph .edge.order path{stroke-dasharray:6 4}
+.nbkf-graph .edge.order path,.nbkf-graph .edge.finally path{stroke-dasharray:6 4}
 .nbkf-graph .edge.parameters path{stroke:#f0a35e}
 .nbkf-graph .edge text{font-size:11px;fill:#3c4043;paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}
 .nbkf-graph .edge.parameters text{fill:#b05a00}
@@ -133,6 +133,9 @@ pub fn svg(graph: &Graph) -> String {
         let marker = if edge.kind == super::EdgeKind::Parameters { "nbkf-arrow-parameters" } else { "nbkf-arrow" };
         let tooltip = match edge.kind {
             super::EdgeKind::Order => format!("{} runs after {}", to.title(), from.title()),
+            super::EdgeKind::Finally => {
+                format!("{} runs after {}, also when it fails", to.title(), from.title())
+            }
             _ => format!("{} → {}: {}", from.title(), to.title(), edge.label()),
         };
         let _ = writeln!(
@@ -163,7 +166,8 @@ fn write_node(out: &mut String, node: &Node, text: &NodeText, rect: &Rect) {
         Node::Step(step) => {
             let _ = write!(
                 out,
-                "<g class=\"node step\" data-step=\"{}\" data-task=\"{}\" id=\"{}\">",
+                "<g class=\"node step{}\" data-step=\"{}\" data-task=\"{}\" id=\"{}\">",
+                if step.finally { " exit" } else { "" },
                 xml(&step.name),
                 xml(&step.task),
                 xml(&node.id())

@@ -73,6 +73,7 @@ fn a_step_box_shows_cells_packages_and_metrics() {
         parameters: vec![],
         packages: vec!["numpy".into(), "pandas".into()],
         metrics: vec!["accuracy".into()],
+        finally: false,
     };
     let node = Node::Step(step);
     assert_eq!(node.details(), ["cells 3-5, 8 · 2 packages", "metrics: accuracy"]);
@@ -108,6 +109,7 @@ fn hostile() -> Graph {
             parameters: vec![],
             packages: vec![],
             metrics: vec!["m<1>&\u{7}".into()],
+            finally: false,
         })
     };
     Graph {
@@ -203,4 +205,30 @@ fn formats_by_extension() {
     assert_eq!(f("dag.mmd"), Some(Format::Mermaid));
     assert_eq!(f("dag.png"), None);
     assert_eq!(f("dag"), None);
+}
+
+#[test]
+fn the_exit_step_is_reached_from_every_last_step() {
+    let summary = summary_of(&[
+        (&["step:load"], "x = 1"),
+        (&["step:train"], "m = x + 1"),
+        (&["step:side"], "s = 2"),
+        (&["step:notify", "finally"], "print('done')"),
+    ]);
+    let graph = Graph::from_summary(&summary);
+    let finally: Vec<(&str, &str)> = graph
+        .edges
+        .iter()
+        .filter(|e| e.kind == EdgeKind::Finally)
+        .map(|e| (graph.nodes[e.from].title(), graph.nodes[e.to].title()))
+        .collect();
+    assert_eq!(finally, [("train", "notify"), ("side", "notify")], "from the steps nothing runs after");
+    let (_, notify) = graph.step("notify").unwrap();
+    assert!(notify.finally);
+    let node = &graph.nodes[graph.step("notify").unwrap().0];
+    assert!(node.details().contains(&"exit step: runs last, always".to_string()));
+    let svg = Format::Svg.draw(&graph);
+    assert!(svg.contains("class=\"node step exit\"") && svg.contains("class=\"edge finally\""), "{svg}");
+    assert!(svg.contains("notify runs after train, also when it fails"));
+    assert!(Format::Mermaid.draw(&graph).contains("-.->|\"finally\"|"));
 }

@@ -224,9 +224,16 @@ pub struct StepSettings {
     pub secrets: Vec<(String, String, String)>,
     pub cache: bool,
     pub report: bool,
+    /// `finally`: the exit step, run after all the others even when one failed.
+    pub finally: bool,
 }
 
 impl Plan {
+    /// The exit step (tagged `finally`), if the notebook has one: always the last step.
+    pub fn exit_step(&self) -> Option<usize> {
+        self.steps.iter().position(|s| s.settings.finally)
+    }
+
     /// Whether any step or the pipeline uses Kubernetes platform features (the second
     /// YAML document).
     pub fn uses_platform_features(&self) -> bool {

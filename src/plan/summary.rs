@@ -38,6 +38,8 @@ pub struct StepSummary {
     pub cells: Vec<usize>,
     /// Steps this one runs after.
     pub after: Vec<String>,
+    /// The exit step (`finally`): it runs after all the others, also when one failed.
+    pub finally: bool,
     pub inputs: Vec<InputSummary>,
     pub outputs: Vec<Variable>,
     pub parameters: Vec<String>,
@@ -82,6 +84,7 @@ pub fn summary(plan: &Plan) -> PlanSummary {
                 task: s.task.clone(),
                 cells: s.cells.iter().map(one).collect(),
                 after: s.after.iter().map(|a| plan.steps[*a].name.clone()).collect(),
+                finally: s.settings.finally,
                 inputs: s
                     .inputs
                     .iter()
@@ -157,6 +160,9 @@ pub fn summary_text(plan: &Plan) -> String {
     }
     for step in &s.steps {
         let _ = writeln!(out, "\nstep {} (cells {})", step.name, ranges(&step.cells));
+        if step.finally {
+            let _ = writeln!(out, "  exit step:  runs after all the other steps, also when one of them failed");
+        }
         if !step.after.is_empty() {
             let _ = writeln!(out, "  after:      {}", step.after.join(", "));
         }

@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 
 pub(crate) use cancel::wait_unless_canceled;
 pub use cancel::CancelToken;
-pub use pipeline::{parameter_defs, resolve_parameters, LocalPipeline, LocalTask, ParameterDef};
+pub use pipeline::{container_task_names, parameter_defs, resolve_parameters, LocalPipeline, LocalTask, ParameterDef};
 pub use progress::{Observer, Silent, TerminalProgress};
 
 /// What can stop a run before or while it starts.
@@ -199,7 +199,8 @@ fn python_bin_dir(run_dir: &Path, python: &Path) -> Result<Option<PathBuf>, RunE
 }
 
 /// Runs a pipeline. Steps start as soon as their dependencies are done, at most
-/// `options.jobs` at a time; after a failure no new step starts (running ones finish).
+/// `options.jobs` at a time; after a failure no new step starts (running ones finish),
+/// except the exit step, which then runs last.
 pub fn run(
     pipeline: &LocalPipeline,
     yaml: &str,
@@ -241,12 +242,16 @@ pub fn run(
     let mut failed = false;
     let (tx, rx) = mpsc::channel::<(usize, StepOutcome, BTreeMap<String, ProducedArtifact>)>();
     std::thread::scope(|scope| loop {
-        if !failed && !options.cancel.is_canceled() {
+        // After a failure no new step starts, but for the exit step, once nothing runs.
+        let exit_only = failed && running == 0;
+        if (!failed || exit_only) && !options.cancel.is_canceled() {
             for (i, task) in pipeline.tasks.iter().enumerate() {
                 if running >= options.jobs.max(1) {
                     break;
                 }
-                if launched[i] || !task.dependencies.iter().all(|d| produced.contains_key(d)) {
+                let ready =
+                    if exit_only { task.finally } else { task.dependencies.iter().all(|d| produced.contains_key(d)) };
+                if launched[i] || !ready {
                     continue;
                 }
                 launched[i] = true;

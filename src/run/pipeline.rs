@@ -43,6 +43,9 @@ pub struct LocalTask {
     pub source: String,
     pub function: String,
     pub caching: bool,
+    /// Runs once its upstream tasks are done, whether or not they succeeded (the exit
+    /// step: `triggerPolicy.strategy: ALL_UPSTREAM_TASKS_COMPLETED`).
+    pub finally: bool,
 }
 
 /// A pipeline the local runner can execute.
@@ -72,98 +75,15 @@ impl LocalPipeline {
         }
         let name = text(&spec["pipelineInfo"]["name"], "pipelineInfo.name")?;
         let parameters = parameter_defs(&spec)?;
-        let tasks_json = spec["root"]["dag"]["tasks"].as_object().ok_or_else(|| bad("root.dag.tasks is missing"))?;
+        let root = spec["root"]["dag"]["tasks"].as_object().ok_or_else(|| bad("root.dag.tasks is missing"))?;
         let mut tasks = Vec::new();
-        for (tname, task) in tasks_json {
-            let comp_name = text(&task["componentRef"]["name"], &format!("task {tname}: componentRef.name"))?;
-            let comp = &spec["components"][&comp_name];
-            let exec_label = text(
-                &comp["executorLabel"],
-                &format!("component {comp_name}: executorLabel (nested pipelines cannot run locally)"),
-            )?;
-            let container = &spec["deploymentSpec"]["executors"][&exec_label]["container"];
-            let command: Vec<String> = container["command"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-                .unwrap_or_default();
-            let args: Vec<String> = container["args"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-                .unwrap_or_default();
-            let start = command.iter().position(|c| c == "-ec").and_then(|i| i.checked_sub(1));
-            let launcher = match start {
-                Some(i) if command.iter().any(|c| c.contains("kfp.dsl.executor_main")) => command[i..].to_vec(),
-                _ => return Err(bad(format!("task `{tname}` is not a lightweight Python component; `nbkf run` runs pipelines whose steps are Python functions (as nbkf and the KFP SDK write them)"))),
-            };
-            let source = launcher.last().cloned().unwrap_or_default();
-            let function = args
-                .iter()
-                .position(|a| a == "--function_to_execute")
-                .and_then(|i| args.get(i + 1))
-                .cloned()
-                .ok_or_else(|| bad(format!("task `{tname}`: no --function_to_execute")))?;
-            let mut parameter_inputs = Vec::new();
-            if let Some(params) = task["inputs"]["parameters"].as_object() {
-                for (arg, binding) in params {
-                    match binding.get("componentInputParameter").and_then(Value::as_str) {
-                        Some(p) => parameter_inputs.push((arg.clone(), p.to_string())),
-                        None => return Err(bad(format!("task `{tname}`: input `{arg}` is not a pipeline parameter; only pipeline parameters and artifacts of other tasks can be passed locally"))),
-                    }
-                }
-            }
-            let in_defs = &comp["inputDefinitions"]["artifacts"];
-            let mut artifact_inputs = Vec::new();
-            if let Some(arts) = task["inputs"]["artifacts"].as_object() {
-                for (arg, binding) in arts {
-                    let toa = &binding["taskOutputArtifact"];
-                    artifact_inputs.push(ArtifactInput {
-                        argument: arg.clone(),
-                        producer: text(&toa["producerTask"], &format!("task {tname}: input {arg}: producerTask"))?,
-                        output_key: text(
-                            &toa["outputArtifactKey"],
-                            &format!("task {tname}: input {arg}: outputArtifactKey"),
-                        )?,
-                        schema_title: in_defs[arg]["artifactType"]["schemaTitle"]
-                            .as_str()
-                            .unwrap_or("system.Artifact")
-                            .to_string(),
-                    });
-                }
-            }
-            let outputs = comp["outputDefinitions"]["artifacts"]
-                .as_object()
-                .map(|o| {
-                    o.iter()
-                        .map(|(k, v)| {
-                            (
-                                k.clone(),
-                                v["artifactType"]["schemaTitle"].as_str().unwrap_or("system.Artifact").to_string(),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let mut dependencies: Vec<String> = task["dependentTasks"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-                .unwrap_or_default();
-            for input in &artifact_inputs {
-                if !dependencies.contains(&input.producer) {
-                    dependencies.push(input.producer.clone());
-                }
-            }
-            tasks.push(LocalTask {
-                name: tname.clone(),
-                dependencies,
-                parameter_inputs,
-                artifact_inputs,
-                outputs,
-                launcher,
-                args,
-                source,
-                function,
-                caching: task["cachingOptions"]["enableCache"].as_bool().unwrap_or(false),
-            });
+        flatten(&spec, root, &Scope::default(), &mut tasks)?;
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(t) = tasks.iter().find(|t| !seen.insert(t.name.as_str())) {
+            return Err(bad(format!(
+                "two tasks are named `{}` (in different sub-pipelines); `nbkf run` needs unique task names",
+                t.name
+            )));
         }
         Ok(LocalPipeline { name, parameters, tasks: order(tasks)? })
     }
@@ -173,6 +93,186 @@ impl LocalPipeline {
     pub fn resolve_parameters(&self, given: &[(String, String)]) -> Result<BTreeMap<String, Value>, Vec<String>> {
         resolve_parameters(&self.parameters, given)
     }
+}
+
+/// What the tasks of a sub-DAG take from around it.
+#[derive(Debug, Default, Clone)]
+struct Scope {
+    /// The DAG's input parameters: the pipeline parameter each one is.
+    parameters: BTreeMap<String, String>,
+    /// The DAG's input artifacts: (producer task, output key) of each.
+    artifacts: BTreeMap<String, (String, String)>,
+    /// Tasks every task of the DAG runs after (the DAG task's own dependencies).
+    after: Vec<String>,
+}
+
+/// The names of a pipeline's container tasks: the root DAG's, with the tasks of its
+/// sub-DAGs (an exit handler's) in place of the sub-DAG's task.
+pub fn container_task_names(spec: &Value) -> Vec<String> {
+    match spec["root"]["dag"]["tasks"].as_object() {
+        Some(root) => root.keys().flat_map(|k| leaves(spec, root, k)).collect(),
+        None => Vec::new(),
+    }
+}
+
+/// The names of the container tasks a task of `dag` stands for: itself, or every task of
+/// its sub-DAG.
+fn leaves(spec: &Value, dag: &serde_json::Map<String, Value>, task: &str) -> Vec<String> {
+    let comp = dag.get(task).and_then(|t| t["componentRef"]["name"].as_str()).unwrap_or_default();
+    match spec["components"][comp]["dag"]["tasks"].as_object() {
+        Some(inner) => inner.keys().flat_map(|k| leaves(spec, inner, k)).collect(),
+        None => vec![task.to_string()],
+    }
+}
+
+/// Adds the tasks of `dag` to `out`, the tasks of sub-DAGs (`dsl.ExitHandler`) in their
+/// place: a sub-DAG runs its tasks after its own dependencies, and a task that depends on
+/// it runs after all of them.
+fn flatten(
+    spec: &Value,
+    dag: &serde_json::Map<String, Value>,
+    scope: &Scope,
+    out: &mut Vec<LocalTask>,
+) -> Result<(), RunError> {
+    for (tname, task) in dag {
+        let comp_name = text(&task["componentRef"]["name"], &format!("task {tname}: componentRef.name"))?;
+        let comp = &spec["components"][&comp_name];
+        let policy = &task["triggerPolicy"];
+        if policy.get("condition").is_some()
+            || task.get("iteratorPolicy").is_some()
+            || task.get("parameterIterator").is_some()
+            || task.get("artifactIterator").is_some()
+        {
+            return Err(bad(format!("task `{tname}` has a condition or a loop; `nbkf run` runs pipelines without them (run it with the KFP SDK's local runner or on a cluster)")));
+        }
+        let finally = match policy["strategy"].as_str() {
+            None | Some("ALL_UPSTREAM_TASKS_SUCCEEDED") => false,
+            Some("ALL_UPSTREAM_TASKS_COMPLETED") => true,
+            Some(other) => return Err(bad(format!("task `{tname}`: trigger strategy `{other}` is not supported"))),
+        };
+        let mut dependencies: Vec<String> = scope.after.clone();
+        for d in task["dependentTasks"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            dependencies.extend(leaves(spec, dag, d));
+        }
+        if let Some(inner) = comp["dag"]["tasks"].as_object() {
+            if comp["dag"].get("outputs").is_some() {
+                return Err(bad(format!("task `{tname}`: sub-pipelines with outputs cannot run locally")));
+            }
+            let mut inner_scope = Scope { after: dependencies, ..Scope::default() };
+            for (arg, binding) in task["inputs"]["parameters"].as_object().into_iter().flatten() {
+                let p = parameter_source(tname, arg, binding, scope)?;
+                inner_scope.parameters.insert(arg.clone(), p);
+            }
+            for (arg, binding) in task["inputs"]["artifacts"].as_object().into_iter().flatten() {
+                let source = artifact_source(tname, arg, binding, scope)?;
+                inner_scope.artifacts.insert(arg.clone(), source);
+            }
+            if finally {
+                return Err(bad(format!("task `{tname}`: a sub-pipeline as an exit task cannot run locally")));
+            }
+            flatten(spec, inner, &inner_scope, out)?;
+            continue;
+        }
+        out.push(container_task(spec, tname, task, &comp_name, scope, dependencies, finally)?);
+    }
+    Ok(())
+}
+
+/// The pipeline parameter a task's input parameter takes.
+fn parameter_source(tname: &str, arg: &str, binding: &Value, scope: &Scope) -> Result<String, RunError> {
+    match binding.get("componentInputParameter").and_then(Value::as_str) {
+        Some(p) => Ok(scope.parameters.get(p).cloned().unwrap_or_else(|| p.to_string())),
+        None => Err(bad(format!("task `{tname}`: input `{arg}` is not a pipeline parameter; only pipeline parameters and artifacts of other tasks can be passed locally"))),
+    }
+}
+
+/// The (producer task, output key) of a task's input artifact.
+fn artifact_source(tname: &str, arg: &str, binding: &Value, scope: &Scope) -> Result<(String, String), RunError> {
+    if let Some(name) = binding.get("componentInputArtifact").and_then(Value::as_str) {
+        return scope.artifacts.get(name).cloned().ok_or_else(|| {
+            bad(format!("task `{tname}`: input `{arg}` takes `{name}`, which its sub-pipeline does not have"))
+        });
+    }
+    let toa = &binding["taskOutputArtifact"];
+    Ok((
+        text(&toa["producerTask"], &format!("task {tname}: input {arg}: producerTask"))?,
+        text(&toa["outputArtifactKey"], &format!("task {tname}: input {arg}: outputArtifactKey"))?,
+    ))
+}
+
+/// A task that runs a container: its command, inputs and outputs.
+fn container_task(
+    spec: &Value,
+    tname: &str,
+    task: &Value,
+    comp_name: &str,
+    scope: &Scope,
+    mut dependencies: Vec<String>,
+    finally: bool,
+) -> Result<LocalTask, RunError> {
+    let comp = &spec["components"][comp_name];
+    let exec_label = text(&comp["executorLabel"], &format!("component {comp_name}: executorLabel"))?;
+    let container = &spec["deploymentSpec"]["executors"][&exec_label]["container"];
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    };
+    let command = strings(&container["command"]);
+    let args = strings(&container["args"]);
+    let start = command.iter().position(|c| c == "-ec").and_then(|i| i.checked_sub(1));
+    let launcher = match start {
+        Some(i) if command.iter().any(|c| c.contains("kfp.dsl.executor_main")) => command[i..].to_vec(),
+        _ => return Err(bad(format!("task `{tname}` is not a lightweight Python component; `nbkf run` runs pipelines whose steps are Python functions (as nbkf and the KFP SDK write them)"))),
+    };
+    let source = launcher.last().cloned().unwrap_or_default();
+    let function = args
+        .iter()
+        .position(|a| a == "--function_to_execute")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .ok_or_else(|| bad(format!("task `{tname}`: no --function_to_execute")))?;
+    let mut parameter_inputs = Vec::new();
+    for (arg, binding) in task["inputs"]["parameters"].as_object().into_iter().flatten() {
+        parameter_inputs.push((arg.clone(), parameter_source(tname, arg, binding, scope)?));
+    }
+    let in_defs = &comp["inputDefinitions"]["artifacts"];
+    let mut artifact_inputs = Vec::new();
+    for (arg, binding) in task["inputs"]["artifacts"].as_object().into_iter().flatten() {
+        let (producer, output_key) = artifact_source(tname, arg, binding, scope)?;
+        artifact_inputs.push(ArtifactInput {
+            argument: arg.clone(),
+            producer,
+            output_key,
+            schema_title: in_defs[arg]["artifactType"]["schemaTitle"].as_str().unwrap_or("system.Artifact").to_string(),
+        });
+    }
+    let outputs = comp["outputDefinitions"]["artifacts"]
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| {
+                    (k.clone(), v["artifactType"]["schemaTitle"].as_str().unwrap_or("system.Artifact").to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for input in &artifact_inputs {
+        if !dependencies.contains(&input.producer) {
+            dependencies.push(input.producer.clone());
+        }
+    }
+    Ok(LocalTask {
+        name: tname.to_string(),
+        dependencies,
+        parameter_inputs,
+        artifact_inputs,
+        outputs,
+        launcher,
+        args,
+        source,
+        function,
+        caching: task["cachingOptions"]["enableCache"].as_bool().unwrap_or(false),
+        finally,
+    })
 }
 
 /// The pipeline's parameters (`root.inputDefinitions.parameters`).

@@ -85,3 +85,16 @@ fn conflicting_roles() {
     let (_, diags) = parse(&["step:Bad Name"]);
     assert_eq!(diags[0].code, "invalid-step-name");
 }
+
+#[test]
+fn finally_marks_the_exit_step_and_a_misspelling_is_caught() {
+    let (tags, diags) = parse(&["step:notify", "finally"]);
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(tags.settings, vec![(StepSetting::Finally, "finally".to_string())]);
+    let (_, diags) = parse(&["step:notify", "finaly"]);
+    assert_eq!(diags.len(), 1);
+    assert!(diags[0].is_error() && diags[0].hint.as_deref() == Some("did you mean `finally`?"), "{diags:?}");
+    let (_, diags) = parse(&["imports", "finally"]);
+    assert!(diags.iter().any(|d| d.code == "ignored-tag" && d.message.contains("`finally`")), "{diags:?}");
+    assert_eq!(parse_setting("finally"), Ok(None), "not a setting `steps_defaults` can give every step");
+}

@@ -131,8 +131,7 @@ fn submit_inner(args: &SubmitArgs, color: bool) -> Result<ExitCode, ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let tasks: Vec<String> =
-        loaded.file.spec["root"]["dag"]["tasks"].as_object().map(|t| t.keys().cloned().collect()).unwrap_or_default();
+    let tasks = nbkf::run::container_task_names(&loaded.file.spec);
     let end = follow(&kfp, &done.run_id, &tasks, options, args.quiet).map_err(|e| kfp_error(&e))?;
     if !text {
         println!(

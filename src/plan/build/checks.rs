@@ -166,7 +166,7 @@ pub(super) fn file_variable(path: &str) -> String {
 }
 
 /// How a routed variable is named in messages.
-fn display_variable(v: &str) -> String {
+pub(super) fn display_variable(v: &str) -> String {
     match v {
         "@random" => "the state of `random`'s generator".into(),
         "@numpy.random" => "the state of `numpy.random`'s generator".into(),

@@ -273,15 +273,23 @@ pub(super) fn step_settings(
         StepSetting::Image(image) => out.image = image.clone(),
         StepSetting::Cache(on) => out.cache = *on,
         StepSetting::Report(on) => out.report = *on,
+        StepSetting::Finally => out.finally = true,
     };
     for (setting, tag) in &settings.step_defaults {
         apply(setting, None, tag, diags);
     }
+    let mut cache_tagged = false;
     for &c in cells {
         let (tags, _) = tags::parse_cell_tags(&notebook.cells[c]);
         for (setting, tag) in &tags.settings {
+            cache_tagged |= matches!(setting, StepSetting::Cache(_));
             apply(setting, Some(c), tag, diags);
         }
+    }
+    // The exit step notifies and cleans up: it runs every time unless its cells say
+    // `cache:enabled`.
+    if out.finally && !cache_tagged {
+        out.cache = false;
     }
     out
 }

@@ -6,10 +6,12 @@
 //! effect, [`routing`] resolves reads and records what steps pass each other, [`mutation`]
 //! follows in-place changes through aliases, [`calls`] says what a call changes among its
 //! arguments, [`checks`] holds the diagnostics about values and names, [`packages`] works
-//! out what each step installs and carries, and [`order`] orders the steps.
+//! out what each step installs and carries, [`exit`] checks the exit step, and [`order`]
+//! orders the steps.
 
 mod calls;
 mod checks;
+mod exit;
 mod layout;
 mod mutation;
 mod order;
@@ -138,7 +140,13 @@ pub fn build(
     diags.append(&mut walk.diags);
     walk.check_routes(&mut diags);
 
-    let order = order_steps(&layout, &walk, &mut diags);
+    let exit = exit::exit_step(notebook, &layout, &walk, &mut diags);
+    let mut order = order_steps(&layout, &walk, &mut diags);
+    // The exit step runs last: nothing reads from it, and it reads from no other step.
+    if let Some(e) = exit {
+        order.retain(|s| *s != e);
+        order.push(e);
+    }
     let prelude: Vec<usize> = layout.prelude.clone();
     let mut steps = Vec::new();
     let position: HashMap<usize, usize> = order.iter().enumerate().map(|(new, old)| (*old, new)).collect();
@@ -152,6 +160,10 @@ pub fn build(
         let mut after: BTreeSet<usize> = acc.inputs.values().map(|r| position[&r.producer]).collect();
         after.extend(tagged.prev.iter().filter_map(|p| p.resolved).map(|p| position[&p]));
         after.remove(&position[&old]);
+        if exit == Some(old) {
+            // It runs after all the others (its `prev:` tags have no effect).
+            after.clear();
+        }
         let mut imports = packages::imports_of(prelude.iter().chain(&tagged.cells), &facts);
         for (module, cell) in &acc.modules {
             imports.push(packages::copied_import(*cell, module));

@@ -378,3 +378,57 @@ fn library_features_bring_the_packages_they_need() {
     }
     assert!(step(&p, "c").packages.contains(&"pyarrow".to_string()), "{:?}", step(&p, "c").packages);
 }
+
+#[test]
+fn the_exit_step_runs_last_and_reads_nothing_from_other_steps() {
+    let p = plan(&[
+        (&["pipeline-parameters"], "NAME = 'n'"),
+        (&["step:notify", "finally"], "msg = NAME.upper()"),
+        (&["step:a"], "x = 1"),
+    ]);
+    // Not last in the notebook.
+    let d = p.diagnostics.iter().find(|d| d.code == "exit-step").expect("an exit-step error");
+    assert!(d.message.contains("step `a` has cell 3 after it"), "{}", d.message);
+    assert_eq!(d.cell, Some(1));
+
+    let p = plan(&[
+        (&["pipeline-parameters"], "NAME = 'n'"),
+        (&["step:a"], "x = 1"),
+        (&["step:notify", "finally"], "msg = NAME.upper()\nprint(msg, x)"),
+    ]);
+    let d = p.diagnostics.iter().find(|d| d.code == "exit-step").expect("an exit-step error");
+    assert!(d.message.contains("reads `x` from step `a`"), "{}", d.message);
+    assert_eq!((d.cell, d.span.map(|s| s.line)), (Some(2), Some(2)), "points at the read");
+
+    let p = plan(&[
+        (&["pipeline-parameters"], "NAME = 'n'"),
+        (&["step:b"], "y = 2"),
+        (&["step:a"], "x = y"),
+        (&["step:notify", "finally", "prev:b"], "msg = NAME.upper()"),
+    ]);
+    assert!(errors(&p).is_empty(), "{:?}", p.diagnostics);
+    assert!(warnings(&p).contains(&"ignored-tag"), "prev: on the exit step has no effect");
+    assert_eq!(p.exit_step(), Some(2));
+    assert_eq!(p.steps[2].name, "notify", "the exit step is planned last");
+    assert!(p.steps[2].after.is_empty() && p.steps[2].inputs.is_empty());
+    assert!(!p.steps[2].settings.cache, "not cached unless tagged");
+    assert_eq!(p.steps[2].parameters, ["NAME"]);
+
+    let p = plan(&[(&["step:a"], "x = 1"), (&["step:notify", "finally", "cache:enabled"], "y = 2")]);
+    assert!(p.steps[1].settings.cache);
+}
+
+#[test]
+fn one_exit_step_and_not_the_only_step() {
+    let p = plan(&[(&["step:a"], "x = 1"), (&["step:b", "finally"], "y = 2"), (&["step:c", "finally"], "z = 3")]);
+    let d = p.diagnostics.iter().find(|d| d.code == "exit-step" && d.cell == Some(2)).expect("two exit steps");
+    assert!(d.message.contains("is the exit step already"), "{}", d.message);
+    assert_eq!(p.exit_step(), Some(1), "the flag stays on the step; the error blocks the conversion");
+
+    let p = plan(&[(&["step:only", "finally"], "x = 1")]);
+    assert!(p.diagnostics.iter().any(|d| d.code == "exit-step" && d.message.contains("only step")));
+
+    let p = plan(&[(&["imports", "finally"], "import os"), (&["step:a"], "x = 1")]);
+    assert!(errors(&p).is_empty() && warnings(&p).contains(&"ignored-tag"), "{:?}", p.diagnostics);
+    assert_eq!(p.exit_step(), None);
+}
