@@ -66,6 +66,15 @@ fn ascii_label(text: &str) -> String {
     out.trim_end_matches('-').to_string()
 }
 
+/// Whether `name` is a Python identifier (letters of any script, digits, `_`; not a
+/// keyword).
+pub fn is_python_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+        && !PYTHON_KEYWORDS.contains(&name)
+}
+
 /// A Python identifier from a task name, not a keyword and not starting with `_` (the
 /// step runtime's own names start with `_nbkf`).
 pub fn python_identifier(task: &str) -> String {

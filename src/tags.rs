@@ -50,6 +50,10 @@ pub enum StepSetting {
     Cache(bool),
     /// `report:enabled|disabled`
     Report(bool),
+    /// `for:<list>`: the step runs once per item of the list (its cell is a loop over it).
+    ForEach(String),
+    /// `parallelism:<n>`: at most n items of a `for:` step run at once.
+    Parallelism(u32),
     /// `finally`: the step is the pipeline's exit step. It runs after all the other steps,
     /// also when one of them failed (KFP's `dsl.ExitHandler`).
     Finally,
@@ -79,8 +83,21 @@ const KEYWORDS: &[(&str, Role)] = &[
 const SETTING_KEYWORDS: &[(&str, StepSetting)] = &[("finally", StepSetting::Finally)];
 
 /// Tag prefixes nbkf understands (the text before the first `:`).
-const PREFIXES: &[&str] =
-    &["step", "block", "prev", "limit", "annotation", "label", "secret", "image", "cache", "report", "notebook"];
+const PREFIXES: &[&str] = &[
+    "step",
+    "block",
+    "prev",
+    "limit",
+    "annotation",
+    "label",
+    "secret",
+    "image",
+    "cache",
+    "report",
+    "notebook",
+    "for",
+    "parallelism",
+];
 
 /// Parses the tags of a code cell. Diagnostics name the cell and the tag.
 pub fn parse_cell_tags(cell: &Cell) -> (CellTags, Vec<Diagnostic>) {
@@ -120,6 +137,13 @@ pub fn parse_cell_tags(cell: &Cell) -> (CellTags, Vec<Diagnostic>) {
             "prev" => match check_step_name(value) {
                 Ok(()) => prev.push(value.to_string()),
                 Err(why) => diags.push(err("invalid-step-name", format!("invalid step name in `prev:`: {why}"))),
+            },
+            "for" => match crate::names::is_python_identifier(value) {
+                true => settings.push((StepSetting::ForEach(value.to_string()), tag.clone())),
+                false => diags.push(
+                    err("invalid-tag", format!("`{tag}`: `{value}` is not a Python name"))
+                        .with_hint("write `for:<list>` with the name of the list the cell's loop goes over"),
+                ),
             },
             "notebook" => diags.push(
                 err(
@@ -268,6 +292,15 @@ pub fn parse_setting(tag: &str) -> Result<Option<StepSetting>, (String, Option<S
             }
             StepSetting::Image(rest.to_string())
         }
+        "parallelism" => match rest.parse::<u32>() {
+            Ok(n) if n > 0 => StepSetting::Parallelism(n),
+            _ => {
+                return Err((
+                    format!("`{tag}`: the value must be a whole number above 0"),
+                    Some("write `parallelism:4` to run at most 4 items of a `for:` step at once".to_string()),
+                ))
+            }
+        },
         "cache" | "report" => {
             let on = match rest {
                 "enabled" => true,

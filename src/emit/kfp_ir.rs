@@ -61,6 +61,16 @@ impl Definitions {
 #[serde(rename_all = "camelCase")]
 pub struct ArtifactSpec {
     pub artifact_type: ArtifactType,
+    /// A list of artifacts (`dsl.Collected` of a loop's outputs).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub is_artifact_list: bool,
+}
+
+impl ArtifactSpec {
+    /// One artifact of the schema.
+    pub fn of(schema_title: &'static str) -> Self {
+        ArtifactSpec { artifact_type: ArtifactType::of(schema_title), is_artifact_list: false }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -88,7 +98,28 @@ pub struct ParameterSpec {
 
 #[derive(Debug, Serialize)]
 pub struct Dag {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<DagOutputs>,
     pub tasks: BTreeMap<String, Task>,
+}
+
+/// What a sub-DAG gives its parent: here, a loop's outputs, collected over its items.
+#[derive(Debug, Serialize)]
+pub struct DagOutputs {
+    pub artifacts: BTreeMap<String, DagOutputArtifact>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DagOutputArtifact {
+    pub artifact_selectors: Vec<ArtifactSelector>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactSelector {
+    pub output_artifact_key: String,
+    pub producer_subtask: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -102,9 +133,34 @@ pub struct Task {
     pub dependent_tasks: Vec<String>,
     #[serde(skip_serializing_if = "TaskInputs::is_empty")]
     pub inputs: TaskInputs,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iterator_policy: Option<IteratorPolicy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter_iterator: Option<ParameterIterator>,
     pub task_info: TaskInfo,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trigger_policy: Option<TriggerPolicy>,
+}
+
+/// `dsl.ParallelFor(..., parallelism=n)`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IteratorPolicy {
+    pub parallelism_limit: u32,
+}
+
+/// A loop over a list parameter: each item is given to the sub-DAG as `item_input`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParameterIterator {
+    pub item_input: String,
+    pub items: IteratorItems,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IteratorItems {
+    pub input_parameter: String,
 }
 
 /// When a task runs: `ALL_UPSTREAM_TASKS_COMPLETED` (the exit step: also after failures);
@@ -149,7 +205,28 @@ impl TaskInputs {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ArtifactBinding {
-    pub task_output_artifact: TaskOutputArtifact,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub component_input_artifact: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_output_artifact: Option<TaskOutputArtifact>,
+}
+
+impl ArtifactBinding {
+    /// The output `key` of task `producer`.
+    pub fn task(producer: impl Into<String>, key: impl Into<String>) -> Self {
+        ArtifactBinding {
+            component_input_artifact: None,
+            task_output_artifact: Some(TaskOutputArtifact {
+                output_artifact_key: key.into(),
+                producer_task: producer.into(),
+            }),
+        }
+    }
+
+    /// The enclosing DAG's input artifact `name`.
+    pub fn input(name: impl Into<String>) -> Self {
+        ArtifactBinding { component_input_artifact: Some(name.into()), task_output_artifact: None }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -162,7 +239,35 @@ pub struct TaskOutputArtifact {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ParameterBinding {
-    pub component_input_parameter: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub component_input_parameter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_output_parameter: Option<TaskOutputParameter>,
+}
+
+impl ParameterBinding {
+    /// The enclosing DAG's (or the pipeline's) input parameter `name`.
+    pub fn input(name: impl Into<String>) -> Self {
+        ParameterBinding { component_input_parameter: Some(name.into()), task_output_parameter: None }
+    }
+
+    /// The output parameter `key` of task `producer`.
+    pub fn task(producer: impl Into<String>, key: impl Into<String>) -> Self {
+        ParameterBinding {
+            component_input_parameter: None,
+            task_output_parameter: Some(TaskOutputParameter {
+                output_parameter_key: key.into(),
+                producer_task: producer.into(),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskOutputParameter {
+    pub output_parameter_key: String,
+    pub producer_task: String,
 }
 
 #[derive(Debug, Serialize)]

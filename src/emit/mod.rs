@@ -3,6 +3,7 @@
 //! runner), plus the Kubernetes platform document when steps use its features.
 
 pub mod dsl;
+mod fan_out;
 pub mod file;
 pub mod kfp_ir;
 pub mod python_literal;
@@ -99,18 +100,8 @@ fn pipeline_spec(plan: &Plan, names: &[ComponentNames], preamble: PreambleMode) 
         let mut task_inputs = TaskInputs::default();
         // Every step loads the step runtime the first task writes (the exit step carries it).
         if let Some(runtime) = &n.runtime {
-            inputs
-                .artifacts
-                .insert(runtime.clone(), ArtifactSpec { artifact_type: ArtifactType::of("system.Artifact") });
-            task_inputs.artifacts.insert(
-                runtime.clone(),
-                ArtifactBinding {
-                    task_output_artifact: TaskOutputArtifact {
-                        output_artifact_key: RUNTIME_OUTPUT.into(),
-                        producer_task: RUNTIME_TASK.into(),
-                    },
-                },
-            );
+            inputs.artifacts.insert(runtime.clone(), ArtifactSpec::of("system.Artifact"));
+            task_inputs.artifacts.insert(runtime.clone(), ArtifactBinding::task(RUNTIME_TASK, RUNTIME_OUTPUT));
         }
         for (param, arg) in &n.parameters {
             let kind = plan.parameters.iter().find(|p| &p.name == param).map_or(ParameterKind::Str, |p| p.kind);
@@ -120,10 +111,10 @@ fn pipeline_spec(plan: &Plan, names: &[ComponentNames], preamble: PreambleMode) 
             );
             // Inside the exit handler's sub-DAG, parameters arrive as its inputs.
             let from = if exit.is_some_and(|e| e != i) { channel(param) } else { param.clone() };
-            task_inputs.parameters.insert(arg.clone(), ParameterBinding { component_input_parameter: from });
+            task_inputs.parameters.insert(arg.clone(), ParameterBinding::input(from));
         }
         for (input, arg) in step.inputs.iter().zip(&n.inputs) {
-            inputs.artifacts.insert(arg.1.clone(), ArtifactSpec { artifact_type: ArtifactType::of("system.Artifact") });
+            inputs.artifacts.insert(arg.1.clone(), ArtifactSpec::of("system.Artifact"));
             let producer = &plan.steps[input.producer];
             let produced = &names[input.producer];
             let key = match input.group {
@@ -131,25 +122,17 @@ fn pipeline_spec(plan: &Plan, names: &[ComponentNames], preamble: PreambleMode) 
                 None => produced.outputs.iter().find(|(v, _)| *v == input.variable).map(|(_, a)| a.clone()),
             }
             .unwrap_or_default();
-            task_inputs.artifacts.insert(
-                arg.1.clone(),
-                ArtifactBinding {
-                    task_output_artifact: TaskOutputArtifact {
-                        output_artifact_key: key,
-                        producer_task: producer.task.clone(),
-                    },
-                },
-            );
+            task_inputs.artifacts.insert(arg.1.clone(), ArtifactBinding::task(producer.task.clone(), key));
         }
         let mut outputs = Definitions::default();
         for arg in n.outputs.iter().map(|(_, a)| a).chain(n.output_groups.iter().map(|(_, a)| a)) {
-            outputs.artifacts.insert(arg.clone(), ArtifactSpec { artifact_type: ArtifactType::of("system.Artifact") });
+            outputs.artifacts.insert(arg.clone(), ArtifactSpec::of("system.Artifact"));
         }
         if let Some(m) = &n.metrics {
-            outputs.artifacts.insert(m.clone(), ArtifactSpec { artifact_type: ArtifactType::of("system.Metrics") });
+            outputs.artifacts.insert(m.clone(), ArtifactSpec::of("system.Metrics"));
         }
         if let Some(r) = &n.report {
-            outputs.artifacts.insert(r.clone(), ArtifactSpec { artifact_type: ArtifactType::of("system.HTML") });
+            outputs.artifacts.insert(r.clone(), ArtifactSpec::of("system.HTML"));
         }
         components.insert(
             comp.clone(),
@@ -177,12 +160,15 @@ fn pipeline_spec(plan: &Plan, names: &[ComponentNames], preamble: PreambleMode) 
                 inputs: task_inputs,
                 // The name the KFP UI shows: the step's own name when the task name had to
                 // change it beyond `_` → `-` (a name in another script).
+                iterator_policy: None,
+                parameter_iterator: None,
                 task_info: TaskInfo { name: if step.name.is_ascii() { step.task.clone() } else { step.name.clone() } },
                 trigger_policy: is_exit.then_some(TriggerPolicy { strategy: "ALL_UPSTREAM_TASKS_COMPLETED" }),
             },
         );
     }
     runtime_task(plan, preamble, &mut components, &mut executors, &mut tasks);
+    fan_out::apply(plan, names, preamble, &mut tasks, &mut components, &mut executors);
     if let Some(e) = exit {
         tasks = exit_handler(plan, &plan.steps[e], tasks, &mut components);
     }
@@ -206,7 +192,7 @@ fn pipeline_spec(plan: &Plan, names: &[ComponentNames], preamble: PreambleMode) 
             name: plan.settings.name.clone(),
         },
         root: ComponentSpec {
-            dag: Some(Dag { tasks }),
+            dag: Some(Dag { outputs: None, tasks }),
             executor_label: None,
             input_definitions: root_inputs,
             output_definitions: Definitions::default(),
@@ -241,15 +227,13 @@ fn exit_handler(
             channel(&p.name),
             ParameterSpec { default_value: None, is_optional: false, parameter_type: p.kind.ir_type() },
         );
-        handler_inputs
-            .parameters
-            .insert(channel(&p.name), ParameterBinding { component_input_parameter: p.name.clone() });
+        handler_inputs.parameters.insert(channel(&p.name), ParameterBinding::input(p.name.clone()));
     }
     let comp = format!("comp-{EXIT_HANDLER_TASK}");
     components.insert(
         comp.clone(),
         ComponentSpec {
-            dag: Some(Dag { tasks }),
+            dag: Some(Dag { outputs: None, tasks }),
             executor_label: None,
             input_definitions: inner_inputs,
             output_definitions: Definitions::default(),
@@ -260,6 +244,8 @@ fn exit_handler(
         component_ref: ComponentRef { name: comp },
         dependent_tasks: Vec::new(),
         inputs: handler_inputs,
+        iterator_policy: None,
+        parameter_iterator: None,
         task_info: TaskInfo { name: EXIT_HANDLER_TASK.into() },
         trigger_policy: None,
     };
@@ -282,9 +268,7 @@ fn runtime_task(
     let comp = format!("comp-{RUNTIME_TASK}");
     let exec = format!("exec-{RUNTIME_TASK}");
     let mut outputs = Definitions::default();
-    outputs
-        .artifacts
-        .insert(RUNTIME_OUTPUT.into(), ArtifactSpec { artifact_type: ArtifactType::of("system.Artifact") });
+    outputs.artifacts.insert(RUNTIME_OUTPUT.into(), ArtifactSpec::of("system.Artifact"));
     components.insert(
         comp.clone(),
         ComponentSpec {
@@ -319,6 +303,8 @@ fn runtime_task(
             component_ref: ComponentRef { name: comp },
             dependent_tasks: Vec::new(),
             inputs: TaskInputs::default(),
+            iterator_policy: None,
+            parameter_iterator: None,
             task_info: TaskInfo { name: RUNTIME_TASK.into() },
             trigger_policy: None,
         },

@@ -29,6 +29,8 @@ pub struct ComponentNames {
     pub output_groups: Vec<(Vec<String>, String)>,
     pub metrics: Option<String>,
     pub report: Option<String>,
+    /// For a `for:` step: the input parameter with the index of its item.
+    pub item: Option<String>,
 }
 
 /// The Python-identifier part of a variable's argument names.
@@ -91,7 +93,8 @@ pub fn component_names(plan: &Plan, step: &StepPlan) -> ComponentNames {
         step.output_groups.iter().map(|g| (g.clone(), take(format!("out_group_{}", slug(&g[0]))))).collect();
     let metrics = (!step.metrics.is_empty()).then(|| take("metrics".into()));
     let report = step.settings.report.then(|| take("report".into()));
-    ComponentNames { runtime, parameters, inputs, outputs, output_groups, metrics, report }
+    let item = step.fan_out.as_ref().map(|_| take("nbkf_item".into()));
+    ComponentNames { runtime, parameters, inputs, outputs, output_groups, metrics, report, item }
 }
 
 fn environment() -> &'static Environment<'static> {
@@ -206,6 +209,8 @@ pub struct StepFields {
     pub metrics: Vec<(String, String)>,
     pub metrics_artifact: String,
     pub report: String,
+    /// `(list name, item argument)` for a `for:` step; else empty.
+    pub item: String,
 }
 
 /// The literals of a step's program.
@@ -262,7 +267,12 @@ pub fn fields(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> StepField
             continue;
         }
         seen_args.push(arg.clone());
-        signature.push(format!("{arg}: Input[Artifact]"));
+        // A list a `for:` step appends to arrives as each item's artifact.
+        let collected = step.inputs.iter().any(|i| {
+            i.variable == *variable
+                && plan.steps[i.producer].fan_out.as_ref().is_some_and(|f| f.accumulators.contains(variable))
+        });
+        signature.push(format!("{arg}: Input[{}]", if collected { "List[Artifact]" } else { "Artifact" }));
         let members: Vec<&String> = names.inputs.iter().filter(|(_, a)| a == arg).map(|(v, _)| v).collect();
         let key = if members.len() > 1 || step.inputs.iter().any(|i| i.variable == *variable && i.group.is_some()) {
             input_groups.push(members.iter().map(|m| py(m)).collect());
@@ -295,6 +305,13 @@ pub fn fields(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> StepField
     if let Some(r) = &names.report {
         signature.push(format!("{r}: Output[HTML]"));
     }
+    let item = match (&step.fan_out, &names.item) {
+        (Some(f), Some(arg)) => {
+            signature.push(format!("{arg}: str"));
+            format!("({}, {arg})", py(&f.list))
+        }
+        _ => String::new(),
+    };
     let metrics: Vec<(String, String)> = step.metrics.iter().map(|(k, v)| (py(k), py(v))).collect();
     StepFields {
         step_literal: py(&step.name),
@@ -319,6 +336,7 @@ pub fn fields(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> StepField
         metrics,
         metrics_artifact: names.metrics.clone().unwrap_or_else(|| "None".into()),
         report: names.report.clone().unwrap_or_else(|| "None".into()),
+        item,
     }
 }
 
@@ -361,6 +379,7 @@ pub fn render(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> String {
                 metrics => &f.metrics,
                 metrics_artifact => &f.metrics_artifact,
                 report => &f.report,
+                item => &f.item,
             })
         })
         .expect("the step template renders with any plan")

@@ -170,6 +170,33 @@ pub struct StepPlan {
     /// (see [`Plan::local_modules`]).
     pub local_modules: Vec<String>,
     pub settings: StepSettings,
+    /// For a `for:` step: how it runs once per item.
+    pub fan_out: Option<FanOut>,
+}
+
+/// A step that runs once per item of a list (`for:<list>`): its cell is `name = []` lines
+/// and a loop over the list; the pipeline runs the loop's body for each item apart (KFP's
+/// `dsl.ParallelFor`), and a later step that reads a list the body appends to gets the
+/// items' appends concatenated in item order (`dsl.Collected`), as the notebook has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FanOut {
+    /// The list the loop goes over.
+    pub list: Variable,
+    /// Where the list comes from.
+    pub source: ListSource,
+    /// The lists made empty before the loop that the body appends to.
+    pub accumulators: Vec<Variable>,
+    /// At most this many items at once.
+    pub parallelism: Option<u32>,
+}
+
+/// Where the list of a `for:` step comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListSource {
+    /// A pipeline parameter (a list).
+    Parameter,
+    /// An earlier step (an index into [`Plan::steps`]).
+    Step(usize),
 }
 
 /// A variable a step loads, and the step that produces it.
@@ -226,6 +253,10 @@ pub struct StepSettings {
     pub report: bool,
     /// `finally`: the exit step, run after all the others even when one failed.
     pub finally: bool,
+    /// `for:<list>`: the list the step's loop goes over (see [`StepPlan::fan_out`]).
+    pub for_each: Option<String>,
+    /// `parallelism:<n>`: at most n items of a `for:` step at once.
+    pub parallelism: Option<u32>,
 }
 
 impl Plan {

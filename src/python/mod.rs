@@ -6,12 +6,14 @@
 //! decided by the planner, which walks the cells in notebook order.
 
 mod analyze;
+mod loops;
 mod magics;
 pub mod pip;
 mod resources;
 mod special_cells;
 
 pub use analyze::analyze_cell;
+pub use loops::{loop_cell, LoopCell};
 pub use special_cells::{parse_metrics_cell, parse_parameters_cell, Literal, MetricLine, ParameterAssignment};
 
 // A position in a cell is a diagnostics span: `diagnostics` is the leaf every stage reports into.

@@ -636,6 +636,9 @@ def _nbkf_save(variable, ns, artifact, cell, candidates=None):
     artifact.metadata.update(
         {"nbkf_variable": variable, "nbkf_serializer": serializer, "nbkf_type": type_name, "nbkf_cell": cell}
     )
+    if isinstance(value, (list, tuple)):
+        # A later `for:` step runs once per item: it learns how many from here.
+        artifact.metadata["nbkf_length"] = len(value)
     artifact.metadata.update(_nbkf_seal(data))
 
 
@@ -687,6 +690,7 @@ def _nbkf_save_group(names, ns, artifact, cells):
             "nbkf_serializer": serializer,
             "nbkf_type": "group",
             "nbkf_cells": {n: cells[n] for n in names},
+            "nbkf_lengths": {n: len(v) for n, v in present.items() if isinstance(v, (list, tuple))},
         }
     )
     artifact.metadata.update(_nbkf_seal(data))
@@ -1185,6 +1189,9 @@ def _nbkf_load_inputs(step, inputs, ns, streams):
     deferred, retry = [], []
     loaded = []
     for variable, artifact in sorted(inputs.items(), key=lambda kv: str(kv[0])):
+        if isinstance(artifact, list):
+            _nbkf_load_collected(variable, ns, artifact)
+            continue
         if isinstance(variable, tuple):
             loaded.append((variable, artifact))
             continue
@@ -1207,6 +1214,21 @@ def _nbkf_load_inputs(step, inputs, ns, streams):
         except (AttributeError, ImportError) as e:
             retry.append((variable, artifact, e))
     return deferred, retry
+
+
+def _nbkf_load_collected(variable, ns, artifacts):
+    """A list the items of a `for:` step appended to (`dsl.Collected`): each item's list,
+    concatenated in item order, as the notebook's loop leaves it."""
+    parts = []
+    for artifact in artifacts:
+        scratch = {}
+        _nbkf_load(variable, scratch, artifact)
+        index = (artifact.metadata or {}).get("nbkf_iteration")
+        if index is None:
+            raise NbkfStepFailed("input `%s` (%s) has no item number: it was not written by a `for:` step" % (variable, artifact.uri))
+        parts.append((int(index), scratch.get(variable, [])))
+    parts.sort(key=lambda p: p[0])
+    ns[variable] = [x for _, part in parts for x in part]
 
 
 def _nbkf_is_definition(artifact):
@@ -1241,9 +1263,22 @@ def _nbkf_finish_inputs(step, deferred, retry, ns, streams):
                 setattr(owner, attribute, value)
 
 
-def _nbkf_run_step(step, parameters, inputs, outputs, metrics, metrics_artifact, report, cells):
+def _nbkf_take_item(step, ns, item):
+    """A `for:` step's run of one item: the list its loop goes over becomes that item alone."""
+    name, index = item
+    index = int(index)
+    items = ns.get(name, _NbkfAbsent)
+    if not isinstance(items, (list, tuple)):
+        raise NbkfStepFailed("`for:%s` needs a list or a tuple, but `%s` is %s" % (name, name, "not defined" if items is _NbkfAbsent else type(items).__name__))
+    if not 0 <= index < len(items):
+        raise NbkfStepFailed("item %d of `%s` is missing: it has %d items" % (index, name, len(items)))
+    ns[name] = [items[index]]
+
+
+def _nbkf_run_step(step, parameters, inputs, outputs, metrics, metrics_artifact, report, cells, item=None):
     """Runs a step: parameters, prelude, injected code, inputs, cells; then outputs,
-    metrics and the report. `outputs` maps each variable to (artifact, cell index)."""
+    metrics and the report. `outputs` maps each variable to (artifact, cell index). `item`
+    is `(list name, index)` for one item of a `for:` step."""
     import types
 
     _nbkf_os.environ.setdefault("MPLBACKEND", "Agg")
@@ -1284,6 +1319,8 @@ def _nbkf_run_step(step, parameters, inputs, outputs, metrics, metrics_artifact,
                 # definitions chosen by the producing steps that read an input when they
                 # run, values of classes those define, the attributes of notebook classes.
                 _nbkf_finish_inputs(step, deferred, retry, ns, saved_streams)
+                if item is not None:
+                    _nbkf_take_item(step, ns, item)
                 continue
             record = {"cell": cell["index"], "source": cell["source"]} if kind == "cell" else None
             if record is not None and capture:
@@ -1314,6 +1351,8 @@ def _nbkf_run_step(step, parameters, inputs, outputs, metrics, metrics_artifact,
                 _nbkf_save_group(variable, ns, artifact, cell)
             else:
                 _nbkf_save(variable, ns, artifact, cell, _NBKF_CANDIDATES.get(variable))
+            if item is not None:
+                artifact.metadata["nbkf_iteration"] = int(item[1])
         for key, variable in metrics:
             value = ns.get(variable, _NbkfAbsent)
             try:

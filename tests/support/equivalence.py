@@ -80,7 +80,8 @@ def collect_artifacts(root):
     if not runs:
         raise SystemExit("no run directory under %s" % root)
     found = []
-    for out_file in glob.glob(os.path.join(runs[-1], "*", "executor_output.json")):
+    # A `for:` step's items run in `for-loop-<n>-iteration-<i>/<task>/`.
+    for out_file in glob.glob(os.path.join(runs[-1], "**", "executor_output.json"), recursive=True):
         task = os.path.basename(os.path.dirname(out_file))
         with open(out_file) as f:
             data = json.load(f)
@@ -474,9 +475,23 @@ def main(argv):
     values, namespace = reference_run(notebook, wanted, opts["params"])
     MainUnpickler.namespace = namespace
     report = {"compared": 0, "differences": [], "variables": [], "metrics": {}}
+    # The items of a `for:` step each saved their part of a list: concatenated in item order,
+    # they are the list the notebook's loop made.
+    items = {}
+    for task, meta, path in routed:
+        if "nbkf_iteration" in meta:
+            items.setdefault((task, meta["nbkf_variable"]), []).append((int(meta["nbkf_iteration"]), meta, path))
+    routed = [r for r in routed if "nbkf_iteration" not in r[1]]
+    for (task, variable), parts in items.items():
+        parts.sort(key=lambda p: p[0])
+        routed.append((task, dict(parts[0][1], nbkf_items=[(m, p) for _, m, p in parts]), None))
     for task, meta, path in sorted(routed, key=lambda r: (r[0], r[1]["nbkf_variable"])):
         variable, cell = meta["nbkf_variable"], int(meta["nbkf_cell"])
-        got = load_artifact(meta, path)
+        if "nbkf_items" in meta:
+            got = [x for m, p in meta["nbkf_items"] for x in load_artifact(m, p)]
+            report["items"] = report.get("items", 0) + len(meta["nbkf_items"])
+        else:
+            got = load_artifact(meta, path)
         if meta.get("nbkf_member"):
             got = got.get(variable, ABSENT)
         expected = values[(variable, cell)]

@@ -274,6 +274,8 @@ pub(super) fn step_settings(
         StepSetting::Cache(on) => out.cache = *on,
         StepSetting::Report(on) => out.report = *on,
         StepSetting::Finally => out.finally = true,
+        StepSetting::ForEach(list) => out.for_each = Some(list.clone()),
+        StepSetting::Parallelism(n) => out.parallelism = Some(*n),
     };
     for (setting, tag) in &settings.step_defaults {
         apply(setting, None, tag, diags);

@@ -6,12 +6,13 @@
 //! effect, [`routing`] resolves reads and records what steps pass each other, [`mutation`]
 //! follows in-place changes through aliases, [`calls`] says what a call changes among its
 //! arguments, [`checks`] holds the diagnostics about values and names, [`packages`] works
-//! out what each step installs and carries, [`exit`] checks the exit step, and [`order`]
-//! orders the steps.
+//! out what each step installs and carries, [`exit`] checks the exit step, [`fan_out`] the
+//! `for:` steps, and [`order`] orders the steps.
 
 mod calls;
 mod checks;
 mod exit;
+mod fan_out;
 mod layout;
 mod mutation;
 mod order;
@@ -22,7 +23,9 @@ mod walk;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
-use super::{CellCode, InjectedCode, ParameterKind, PipelineParameter, Plan, StepPlan, VariableInput};
+use super::{
+    CellCode, FanOut, InjectedCode, ListSource, ParameterKind, PipelineParameter, Plan, StepPlan, VariableInput,
+};
 use crate::config::PipelineSettings;
 use crate::diagnostics::{self, Diagnostic};
 use crate::notebook::Notebook;
@@ -141,6 +144,7 @@ pub fn build(
     walk.check_routes(&mut diags);
 
     let exit = exit::exit_step(notebook, &layout, &walk, &mut diags);
+    let fan_outs = fan_out::fan_outs(notebook, &layout, &walk, &facts, &parameters, exit, &mut diags);
     let mut order = order_steps(&layout, &walk, &mut diags);
     // The exit step runs last: nothing reads from it, and it reads from no other step.
     if let Some(e) = exit {
@@ -259,6 +263,12 @@ pub fn build(
             pip_options: found.options,
             local_modules: step_modules,
             settings: step_settings(&settings, notebook, &tagged.cells, &mut diags),
+            fan_out: fan_outs[old].as_ref().map(|f| FanOut {
+                list: f.list.clone(),
+                source: f.producer.map_or(ListSource::Parameter, |p| ListSource::Step(position[&p])),
+                accumulators: f.accumulators.clone(),
+                parallelism: f.parallelism,
+            }),
         });
     }
     packages::check_module_sizes(&local_modules, &carried, &mut diags);

@@ -432,3 +432,76 @@ fn one_exit_step_and_not_the_only_step() {
     assert!(errors(&p).is_empty() && warnings(&p).contains(&"ignored-tag"), "{:?}", p.diagnostics);
     assert_eq!(p.exit_step(), None);
 }
+
+fn fan_out_error(cells: &[(&[&str], &str)]) -> crate::diagnostics::Diagnostic {
+    let p = plan(cells);
+    p.diagnostics
+        .iter()
+        .find(|d| d.code == "fan-out" && d.is_error())
+        .cloned()
+        .unwrap_or_else(|| panic!("no fan-out error: {:?}", p.diagnostics))
+}
+
+#[test]
+fn a_for_step_runs_its_loop_once_per_item_and_collects_its_lists() {
+    let p = plan(&[
+        (&["pipeline-parameters"], "SIZES = [1, 2, 3]"),
+        (&["step:load"], "data = [10, 20, 30]"),
+        (
+            &["step:fit", "for:SIZES", "parallelism:2"],
+            "scores = []\nfor n in SIZES:\n    s = sum(data[:n])\n    scores.append(s)",
+        ),
+        (&["step:report"], "best = max(scores)"),
+    ]);
+    assert!(errors(&p).is_empty(), "{:?}", p.diagnostics);
+    let f = step(&p, "fit").fan_out.clone().expect("a fan-out");
+    assert_eq!((f.list.as_str(), f.source, f.parallelism), ("SIZES", ListSource::Parameter, Some(2)));
+    assert_eq!(f.accumulators, ["scores"]);
+    assert_eq!(inputs(&p, "report"), vec![("scores".into(), "fit".into())]);
+
+    let p = plan(&[
+        (&["step:load"], "items = ['a', 'b']"),
+        (&["step:upper", "for:items"], "out = []\nfor it in items:\n    out.append(it.upper())"),
+        (&["step:join"], "text = ''.join(out)"),
+    ]);
+    assert!(errors(&p).is_empty(), "{:?}", p.diagnostics);
+    let producer = step(&p, "upper").fan_out.as_ref().unwrap().source;
+    assert_eq!(producer, ListSource::Step(0));
+}
+
+#[test]
+fn what_breaks_the_fan_out_rule_is_named_at_its_line() {
+    let base = (&["step:load"][..], "items = [1, 2]\ntotal = 0");
+    let e = fan_out_error(&[base, (&["step:f", "for:items"], "for x in items:\n    total += x")]);
+    assert!(e.message.contains("changes `total`") && e.span.unwrap().line == 2, "{e:?}");
+    let e = fan_out_error(&[
+        base,
+        (&["step:f", "for:items"], "out = []\nfor x in items:\n    out.append(x)\n    n = len(out)"),
+    ]);
+    assert!(e.message.contains("`out` collects") && e.span.unwrap().line == 4, "{e:?}");
+    let e =
+        fan_out_error(&[base, (&["step:f", "for:items"], "for x in items:\n    y = x + 1"), (&["step:g"], "print(y)")]);
+    assert!(e.message.contains("`y`") && e.cell == Some(2), "the error is at the reader: {e:?}");
+    let e = fan_out_error(&[base, (&["step:f", "for:items"], "for x in items:\n    print(len(items))")]);
+    assert!(e.message.contains("reads `items`"), "{e:?}");
+    let e = fan_out_error(&[base, (&["step:f", "for:other"], "for x in items:\n    pass")]);
+    assert!(e.message.contains("tagged `for:other`"), "{e:?}");
+    let e = fan_out_error(&[(&["pipeline-parameters"], "N = 3"), (&["step:f", "for:N"], "for x in N:\n    pass")]);
+    assert!(e.message.contains("is a int"), "{e:?}");
+    let e = fan_out_error(&[base, (&["step:f", "for:items"], "import random\nfor x in items:\n    pass")]);
+    assert!(e.message.contains("only `name = []`"), "{e:?}");
+    let e = fan_out_error(&[
+        base,
+        (&["imports"], "import random"),
+        (&["step:f", "for:items"], "r = []\nfor x in items:\n    r.append(random.random())"),
+    ]);
+    assert!(e.message.contains("random"), "{e:?}");
+    let e =
+        fan_out_error(&[base, (&["step:f", "for:items"], "for x in items:\n    if prev:\n        pass\n    prev = x")]);
+    assert!(e.message.contains("before binding it"), "{e:?}");
+    let e = fan_out_error(&[
+        (&["step:load"], "rows = [[1], [2]]"),
+        (&["step:f", "for:rows"], "for r in rows:\n    r.append(0)"),
+    ]);
+    assert!(e.message.contains("items of `rows`"), "{e:?}");
+}
