@@ -101,9 +101,25 @@ fn documents(path: &Path) -> Vec<Value> {
     serde_saphyr::from_multiple(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// Where a task's input artifacts come from, sorted: `task <producer>` or `input <name>`.
+fn producers(artifacts: &Value) -> Vec<String> {
+    let mut from: Vec<String> = artifacts
+        .as_object()
+        .into_iter()
+        .flat_map(|a| a.values())
+        .map(|b| match b["taskOutputArtifact"]["producerTask"].as_str() {
+            Some(p) => format!("task {p}"),
+            None => format!("input {}", b["componentInputArtifact"].as_str().unwrap_or("?")),
+        })
+        .collect();
+    from.sort();
+    from
+}
+
 /// What a pipeline's tasks are given besides their code: per task (in the root DAG and in
-/// sub-DAGs such as the exit handler's) its dependencies, trigger policy, parameter wiring,
-/// caching, display name, image and resources; the pipeline's parameters; the Kubernetes
+/// sub-DAGs: the exit handler's, loops') its dependencies, trigger policy, parameter and
+/// artifact wiring, loop (items, parallelism, collected outputs and inputs), caching,
+/// display name, image and resources; the pipeline's parameters; the Kubernetes
 /// settings.
 fn settings(path: &Path) -> Value {
     let docs = documents(path);
@@ -128,6 +144,14 @@ fn settings(path: &Path) -> Value {
                     "after": deps,
                     "trigger": task["triggerPolicy"],
                     "parameters": task["inputs"]["parameters"],
+                    // By producer: the script's argument names are ASCII where nbkf's may not be.
+                    "artifacts": producers(&task["inputs"]["artifacts"]),
+                    "iterator": task["parameterIterator"],
+                    "parallelism": task["iteratorPolicy"],
+                    "lists": spec["components"][component]["inputDefinitions"]["artifacts"]
+                        .as_object()
+                        .map(|a| a.values().filter(|d| d["isArtifactList"] == true).count()),
+                    "dag_outputs": spec["components"][component]["dag"]["outputs"]["artifacts"].as_object().map(|o| o.len()),
                     "cache": task["cachingOptions"]["enableCache"],
                     "display": task["taskInfo"]["name"],
                     "image": container["image"],

@@ -590,3 +590,54 @@ fn exit_step() {
     assert!(text.contains("RUN FAILED") && text.contains("'train'"), "{text}");
     assert_eq!(std::fs::read_to_string(&notify).unwrap_or_default(), "pipeline nightly finished\n", "{text}");
 }
+
+/// The tasks of a sub-DAG component.
+fn sub_dag<'a>(c: &'a Converted, component: &str) -> &'a serde_json::Map<String, Value> {
+    c.docs[0]["components"][component]["dag"]["tasks"].as_object().unwrap_or_else(|| panic!("no sub-DAG {component}"))
+}
+
+#[test]
+fn fan_out_parameter() {
+    let c = convert("fan_out_parameter");
+    let root = c.tasks();
+    let mut names: Vec<&str> = root.keys().map(String::as_str).collect();
+    names.sort();
+    assert_eq!(names, ["fit-items", "for-loop-1", "load", nbkf::names::RUNTIME_TASK, "report"]);
+    let for_loop = &root["for-loop-1"];
+    assert_eq!(for_loop["iteratorPolicy"]["parallelismLimit"], 2, "parallelism:2");
+    assert_eq!(for_loop["parameterIterator"]["items"]["inputParameter"], "pipelinechannel--fit-items-Output");
+    assert_eq!(root["fit-items"]["inputs"]["parameters"]["items"]["componentInputParameter"], "SIZES");
+    assert_eq!(sub_dag(&c, "comp-for-loop-1").keys().collect::<Vec<_>>(), ["fit"]);
+    // `report` reads the lists collected over the items.
+    let scores = &root["report"]["inputs"]["artifacts"]["in_scores"]["taskOutputArtifact"];
+    assert_eq!(scores["producerTask"], "for-loop-1");
+    assert_eq!(
+        c.docs[0]["components"]["comp-report"]["inputDefinitions"]["artifacts"]["in_scores"]["isArtifactList"],
+        true
+    );
+
+    let r = c.equivalent(6, &[]);
+    has_variables(&r, &["fit:scores", "fit:sizes"]);
+    assert_eq!(r["items"], 6, "two lists of three items each: {r:#}");
+    assert_eq!(metric(&r, "best-size"), 8.0);
+    assert_eq!(metric(&r, "count"), 3.0);
+    // Another list: as many items as it has, in its order.
+    let r = c.equivalent(6, &["SIZES=\"[5, 1, 3, 20]\""]);
+    assert_eq!(r["items"], 8, "{r:#}");
+    assert_eq!(metric(&r, "count"), 4.0);
+}
+
+#[test]
+fn fan_out_list() {
+    let c = convert("fan_out_list");
+    let root = c.tasks();
+    let items = &root["clean-items"];
+    assert_eq!(items["inputs"]["artifacts"]["items"]["taskOutputArtifact"]["producerTask"], "load");
+    assert_eq!(items["dependentTasks"], serde_json::json!(["load"]));
+    assert!(root["for-loop-1"].get("iteratorPolicy").is_none(), "no parallelism tag, no limit");
+    let r = c.equivalent(5, &[]);
+    has_variables(&r, &["clean:names", "clean:totals", "load:records"]);
+    assert_eq!(r["items"], 6, "{r:#}");
+    assert_eq!(metric(&r, "grand-total"), 16.0);
+    assert_eq!(metric(&r, "rows"), 2.0);
+}

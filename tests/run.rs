@@ -684,3 +684,27 @@ fn the_exit_step_runs_after_a_failed_step() {
     assert!(started >= ended("train") && started >= ended("load"), "{report:#}");
     assert_eq!(std::fs::read_to_string(&notify).unwrap(), "pipeline nightly finished\n");
 }
+
+/// A `for:` step runs once per item (in `<task>/item-<i>/`), as many as the list given at run
+/// time has; an item that fails fails the step, named.
+#[test]
+fn a_for_step_runs_each_item_and_a_failing_item_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let nb = copy_into(&repo().join("fixtures").join("fan_out_parameter.ipynb"), dir.path());
+    let (code, _, stderr) = outcome(nbkf_in(dir.path(), "run", &nb).args(["--param", "SIZES=[1, 2, 3, 4, 5]"]));
+    assert_eq!(code, 0, "{stderr}");
+    let report = only_run(&workdir(dir.path()));
+    let run_dir = PathBuf::from(report["run_dir"].as_str().unwrap());
+    let items = (0..).take_while(|k| run_dir.join("fit").join(format!("item-{k}")).is_dir()).count();
+    assert_eq!(items, 5, "one run per item");
+    assert_eq!(state(&report, "fit"), "succeeded");
+
+    // `n = 0` makes the item divide by zero.
+    let before = run_ids(&workdir(dir.path()));
+    let (code, _, stderr) = outcome(nbkf_in(dir.path(), "run", &nb).args(["--param", "SIZES=[3, 0, 2]"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("item 1 of 3") && stderr.contains("ZeroDivisionError"), "{stderr}");
+    let report = new_run(&workdir(dir.path()), &before);
+    assert_eq!(state(&report, "fit"), "failed");
+    assert_eq!(state(&report, "report"), "not_started");
+}

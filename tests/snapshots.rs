@@ -106,6 +106,8 @@ snapshot_tests!(
     calls_change_arguments,
     unicode_step_names,
     exit_step,
+    fan_out_parameter,
+    fan_out_list,
 );
 
 /// The Kubernetes-native manifests (`--format k8s`) of one fixture with a platform document.
@@ -159,6 +161,8 @@ fn every_fixture_is_snapshotted() {
         "calls_change_arguments",
         "unicode_step_names",
         "exit_step",
+        "fan_out_parameter",
+        "fan_out_list",
     ];
     let mut found: Vec<String> = std::fs::read_dir(common::repo().join("fixtures"))
         .unwrap()

@@ -49,6 +49,11 @@ export interface Step {
   after: string[];
   /** The exit step (tagged `finally`): runs after the others, also when one failed. */
   finally: boolean;
+  /** A `for:` step: the list it runs once per item of. */
+  for_each: string | null;
+  parallelism: number | null;
+  /** The lists its items append to, collected for later steps. */
+  collects: string[];
 }
 
 export interface Parameter {

@@ -314,6 +314,9 @@ export class PipelinePanel extends Widget {
         const to = readers(o);
         return [el('code', { text: o }), to.length ? ` to ${to.join(', ')}` : ''];
       })),
+      step.for_each ? el('div', { class: 'nbkf-StepRow' }, el('span', { class: 'nbkf-Label', text: 'for each' }),
+        el('span', { text: `item of ` }, el('code', { text: step.for_each }),
+          step.parallelism ? ` (at most ${step.parallelism} at once)` : '')) : null,
       list('parameters', step.parameters.map(p => [el('code', { text: p })])),
       list('metrics', step.metrics.map(m => [el('code', { text: m })])),
       failure ? el('pre', { class: 'nbkf-Failure', text: failure }) : null,

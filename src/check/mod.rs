@@ -229,13 +229,8 @@ fn manifest(
     let mut values = Vec::new();
     let mut metrics = Vec::new();
     for task in &pipeline.tasks {
-        let Ok(text) = std::fs::read_to_string(report.run_dir.join(&task.name).join("executor_output.json")) else {
-            continue;
-        };
-        let Ok(output) = serde_json::from_str::<Value>(&text) else { continue };
         let step = plan.steps.iter().find(|s| s.task == task.name);
-        for entry in output["artifacts"].as_object().into_iter().flat_map(|m| m.values()) {
-            let art = &entry["artifacts"][0];
+        for (art, paths) in task_artifacts(&report.run_dir.join(&task.name), task.loop_over.is_some()) {
             let meta = &art["metadata"];
             if let Some(variable) = meta["nbkf_variable"].as_str() {
                 // A group artifact holds several variables (aliases saved together).
@@ -249,7 +244,7 @@ fn manifest(
                 };
                 let group = meta["nbkf_group"].is_array();
                 for (variable, cell) in members {
-                    values.push(json!({"task": task.name, "variable": variable, "cell": cell, "path": art["uri"], "serializer": meta["nbkf_serializer"], "group": group}));
+                    values.push(json!({"task": task.name, "variable": variable, "cell": cell, "path": art["uri"], "paths": paths, "serializer": meta["nbkf_serializer"], "group": group}));
                     // Also as each consumer loads it: the notebook's value right before the
                     // consumer's first cell must be the same (a change the plan could not
                     // see shows up here).
@@ -260,7 +255,7 @@ fn manifest(
                                 .any(|i| i.variable == variable && plan.steps[i.producer].task == producer.task)
                         }) {
                             if let Some(first) = consumer.cells.first() {
-                                values.push(json!({"task": consumer.task, "variable": variable, "cell": first, "before": true, "path": art["uri"], "serializer": meta["nbkf_serializer"], "group": group}));
+                                values.push(json!({"task": consumer.task, "variable": variable, "cell": first, "before": true, "path": art["uri"], "paths": paths, "serializer": meta["nbkf_serializer"], "group": group}));
                             }
                         }
                     }
@@ -276,8 +271,14 @@ fn manifest(
     }
     let mut outputs = Vec::new();
     for step in &plan.steps {
+        // The items of a `for:` step each print their part, concatenated in item order.
+        let items = match &step.fan_out {
+            Some(_) => (0..).take_while(|k| report.run_dir.join(&step.task).join(format!("item-{k}")).is_dir()).count(),
+            None => 0,
+        };
         for cell in &step.cells {
-            outputs.push(json!({"task": step.task, "cell": cell, "path": cells_dir.join(format!("cell-{cell}.txt"))}));
+            let paths: Vec<PathBuf> = (0..items).map(|k| cells_dir.join(format!("cell-{cell}.item-{k}.txt"))).collect();
+            outputs.push(json!({"task": step.task, "cell": cell, "path": cells_dir.join(format!("cell-{cell}.txt")), "paths": paths}));
         }
     }
     // The parameter values of the run, as the notebook's cells see them: lists and dicts
@@ -305,6 +306,38 @@ fn manifest(
         "metrics": metrics,
         "outputs": outputs,
     })
+}
+
+/// The artifacts a task wrote (from its `executor_output.json`), each with the files of
+/// its items when the task ran once per item of a loop (`<task>/item-<i>/`, in item order:
+/// the reference run concatenates them); else no item files.
+fn task_artifacts(task_dir: &Path, items: bool) -> Vec<(Value, Vec<Value>)> {
+    let read = |dir: &Path| -> Vec<Value> {
+        let Ok(text) = std::fs::read_to_string(dir.join("executor_output.json")) else { return Vec::new() };
+        let Ok(output) = serde_json::from_str::<Value>(&text) else { return Vec::new() };
+        output["artifacts"]
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.values())
+            .map(|e| e["artifacts"][0].clone())
+            .collect()
+    };
+    if !items {
+        return read(task_dir).into_iter().map(|a| (a, Vec::new())).collect();
+    }
+    let mut by_key: BTreeMap<String, (Value, Vec<Value>)> = BTreeMap::new();
+    for k in 0.. {
+        let dir = task_dir.join(format!("item-{k}"));
+        if !dir.is_dir() {
+            break;
+        }
+        for art in read(&dir) {
+            let key = art["name"].as_str().unwrap_or_default().to_string();
+            let entry = by_key.entry(key).or_insert_with(|| (art.clone(), Vec::new()));
+            entry.1.push(art["uri"].clone());
+        }
+    }
+    by_key.into_values().collect()
 }
 
 /// The report in words, for a terminal.

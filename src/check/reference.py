@@ -246,6 +246,12 @@ def _nbkf_reference(manifest_path, result_path):
                     with open(v["path"], "rb") as f:
                         members = _nbkf_group_values(_nbkf_loads(v["serializer"], f.read()))
                     got = members.get(v["variable"], _NbkfAbsent)
+                elif v.get("paths"):
+                    # The items of a `for:` step: each one's part of the list, in item order.
+                    got = []
+                    for path in v["paths"]:
+                        with open(path, "rb") as f:
+                            got.extend(_nbkf_loads(v["serializer"], f.read()))
                 else:
                     with open(v["path"], "rb") as f:
                         got = _nbkf_loads(v["serializer"], f.read())
@@ -283,8 +289,10 @@ def _nbkf_reference(manifest_path, result_path):
             result["metrics"].append(entry)
         for out in m["outputs"]:
             try:
-                with open(out["path"], encoding="utf-8") as f:
-                    got = f.read()
+                got = ""
+                for path in out.get("paths") or [out["path"]]:
+                    with open(path, encoding="utf-8") as f:
+                        got += f.read()
             except OSError:
                 got = None
             expected = outputs.get(out["cell"])

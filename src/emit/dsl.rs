@@ -33,7 +33,7 @@ impl std::error::Error for DslError {}
 
 /// Module-level names of the script that neither components nor the pipeline function may take.
 const MODULE_NAMES: &[&str] =
-    &["kfp", "nbkf_kubernetes", "Input", "Output", "Artifact", "HTML", "Metrics", RUNTIME_FUNCTION, "hashlib"];
+    &["kfp", "nbkf_kubernetes", "Input", "Output", "Artifact", "HTML", "Metrics", "List", RUNTIME_FUNCTION, "hashlib"];
 
 #[derive(Serialize)]
 struct Component {
@@ -47,10 +47,24 @@ struct Component {
     f: StepFields,
 }
 
+/// The component that lists the item numbers of a `for:` step.
+#[derive(Serialize)]
+struct ItemsComponent {
+    step: String,
+    function: String,
+    image: String,
+    /// Its `def` line(s).
+    signature: String,
+    /// Its body, indented.
+    body: String,
+}
+
 #[derive(Serialize)]
 struct TaskCall {
     /// Its indentation in the pipeline function.
     pad: String,
+    /// `with kfp.dsl.ParallelFor(...) as item:` before a `for:` step's task (at `pad` less 4).
+    header: Option<String>,
     variable: String,
     function: String,
     /// The lines of its arguments (`name=value,`), relative to their indentation.
@@ -111,6 +125,11 @@ fn fitted(indent: usize, head: String, inner: &str, tail: &str) -> Vec<String> {
     } else {
         vec![head, format!("    {inner}"), tail.to_string()]
     }
+}
+
+/// `head(inner)tail` as [`fitted`] lays it out, for other emitters.
+pub(crate) fn fitted_call(indent: usize, head: &str, inner: &str, tail: &str) -> Vec<String> {
+    fitted(indent, head.to_string(), inner, tail)
 }
 
 /// `name=object[key],` at `indent`.
@@ -253,8 +272,62 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
     // The steps run in `with kfp.dsl.ExitHandler(...)` when there is an exit step.
     let inner = if exit.is_some() { 8 } else { 4 };
     let mut exit_call = None;
+    let mut items_components = Vec::new();
+    let mut typing_list = false;
+    let loops = super::fan_out::loop_names(plan);
     for (i, step) in plan.steps.iter().enumerate() {
-        let indent = if exit == Some(i) { 4 } else { inner };
+        let mut indent = if exit == Some(i) { 4 } else { inner };
+        // A `for:` step: its items task, then the step in `with kfp.dsl.ParallelFor(...)`.
+        let mut header = None;
+        let mut item_variable = None;
+        if let (Some(fan_out), Some(l)) = (&step.fan_out, &loops[i]) {
+            let function = unique_name(l.items_task.replace('-', "_"), &mut taken);
+            let variable = unique_name(format!("{function}_task"), &mut taken);
+            let item = unique_name(format!("{}_item", functions[i]), &mut taken);
+            let (annotation, body) = super::fan_out::items_function(plan, fan_out);
+            let one_line = format!("def {function}(items: {annotation}) -> List[str]:");
+            let signature = if width(&one_line) <= WIDTH {
+                one_line
+            } else {
+                format!("def {function}(\n    items: {annotation},\n) -> List[str]:")
+            };
+            items_components.push(ItemsComponent {
+                step: comment(&step.name),
+                function: function.clone(),
+                image: py(&plan.settings.base_image),
+                signature,
+                body,
+            });
+            let argument = match fan_out.source {
+                crate::plan::ListSource::Parameter => vec![format!("items={},", fan_out.list)],
+                crate::plan::ListSource::Step(p) => subscript_argument(
+                    indent + 4,
+                    "items",
+                    &format!("{}.outputs", variables[p]),
+                    &py(&super::fan_out::list_key(step, fan_out, &names, p)),
+                ),
+            };
+            let calls = method_call(
+                indent,
+                &variable,
+                "set_caching_options",
+                if step.settings.cache { "True" } else { "False" },
+            );
+            tasks.push(TaskCall {
+                pad: " ".repeat(indent),
+                header: None,
+                variable: variable.clone(),
+                function,
+                arguments: argument,
+                calls,
+                kubernetes: Vec::new(),
+            });
+            let parallelism = fan_out.parallelism.map(|n| format!(", parallelism={n}")).unwrap_or_default();
+            header = Some(format!("with kfp.dsl.ParallelFor({variable}.output{parallelism}) as {item}:"));
+            item_variable = Some(item);
+            indent += 4;
+            typing_list = true;
+        }
         let n = &names[i];
         let f = fields(plan, step, n);
         if n.metrics.is_some() {
@@ -310,12 +383,24 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
                 None => produced.outputs.iter().find(|(v, _)| *v == input.variable).map(|(_, a)| a.clone()),
             }
             .unwrap_or_default();
-            arguments.extend(subscript_argument(
-                indent + 4,
-                arg,
-                &format!("{}.outputs", variables[input.producer]),
-                &py(&key),
-            ));
+            let collected =
+                plan.steps[input.producer].fan_out.as_ref().is_some_and(|f| f.accumulators.contains(&input.variable));
+            if collected {
+                // The lists a `for:` step's items append to: each item's, collected.
+                typing_list = true;
+                let inner = format!("{}.outputs[{}]", variables[input.producer], py(&key));
+                arguments.extend(fitted(indent + 4, format!("{arg}=kfp.dsl.Collected("), &inner, "),"));
+            } else {
+                arguments.extend(subscript_argument(
+                    indent + 4,
+                    arg,
+                    &format!("{}.outputs", variables[input.producer]),
+                    &py(&key),
+                ));
+            }
+        }
+        if let (Some(item), Some(arg)) = (&item_variable, &n.item) {
+            arguments.push(format!("{arg}={item},"));
         }
         let var = &variables[i];
         let mut calls = Vec::new();
@@ -375,6 +460,7 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
         kubernetes |= !k8s.is_empty();
         let call = TaskCall {
             pad: " ".repeat(indent),
+            header,
             variable: variables[i].clone(),
             function: functions[i].clone(),
             arguments,
@@ -421,6 +507,8 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
                 runtime_task,
                 tasks => minijinja::Value::from(minijinja::value::Serde(&tasks)),
                 exit_task => minijinja::Value::from(minijinja::value::Serde(&exit_call)),
+                items_components => minijinja::Value::from(minijinja::value::Serde(&items_components)),
+                typing_list,
                 pad => " ".repeat(inner),
                 base_image => py(&plan.settings.base_image),
                 runtime_output => RUNTIME_OUTPUT,

@@ -185,6 +185,49 @@ pub fn apply(
     }
 }
 
+/// The output of step `p` that holds the list of a `for:` step.
+pub(crate) fn list_key(step: &StepPlan, fan_out: &crate::plan::FanOut, names: &[ComponentNames], p: usize) -> String {
+    step.inputs
+        .iter()
+        .find(|i| i.variable == fan_out.list)
+        .and_then(|i| match i.group {
+            Some(g) => names[p].output_groups.get(g).map(|(_, a)| a.clone()),
+            None => names[p].outputs.iter().find(|(v, _)| *v == fan_out.list).map(|(_, a)| a.clone()),
+        })
+        .unwrap_or_default()
+}
+
+/// The function that lists the item numbers of a `for:` step: the annotation of its
+/// `items` argument and its body (indented, formatted as `ruff format` leaves it). The
+/// numbers come from the list parameter (JSON text), or from the length the producing step
+/// recorded in its artifact's metadata.
+pub(crate) fn items_function(plan: &Plan, fan_out: &crate::plan::FanOut) -> (&'static str, String) {
+    let list = &fan_out.list;
+    let raise = |message: &str| {
+        let lines = super::dsl::fitted_call(8, "raise TypeError(", message, ")");
+        lines.iter().map(|l| format!("        {l}\n")).collect::<String>()
+    };
+    match fan_out.source {
+        ListSource::Parameter => (
+            "str",
+            format!(
+                "    \"\"\"The item numbers of `for:{list}` (nbkf {}).\"\"\"\n    import json\n\n    value = json.loads(items)\n    if not isinstance(value, list):\n        kind = type(value).__name__\n{}    return [str(i) for i in range(len(value))]\n",
+                env!("CARGO_PKG_VERSION"),
+                raise(&format!("\"`for:{list}` needs a list, not a %s\" % kind")),
+            ),
+        ),
+        ListSource::Step(p) => (
+            "Input[Artifact]",
+            format!(
+                "    \"\"\"The item numbers of `for:{list}`: the length step `{}` recorded.\"\"\"\n    meta = items.metadata or {{}}\n    if meta.get(\"nbkf_variable\") == \"@group\":\n        n = (meta.get(\"nbkf_lengths\") or {{}}).get({})\n    else:\n        n = meta.get(\"nbkf_length\")\n    if n is None:\n        kind = meta.get(\"nbkf_type\", \"not one\")\n{}    return [str(i) for i in range(int(n))]\n",
+                plan.steps[p].name.replace('\n', " "),
+                crate::emit::python_literal::string(list),
+                raise(&format!("\"`for:{list}` needs a list or a tuple, not %s\" % kind")),
+            ),
+        ),
+    }
+}
+
 /// The task that lists the item numbers of a `for:` step (`["0", "1", ...]`, as strings: a
 /// KFP list of numbers would arrive as doubles).
 #[allow(clippy::too_many_arguments)]
@@ -203,8 +246,8 @@ fn items_task(
     let mut inputs = Definitions::default();
     let mut task_inputs = TaskInputs::default();
     let mut dependent_tasks = Vec::new();
-    let list = crate::emit::python_literal::string(&fan_out.list);
-    let source = match fan_out.source {
+    let (annotation, body) = items_function(plan, fan_out);
+    match fan_out.source {
         ListSource::Parameter => {
             inputs.parameters.insert(
                 "items".into(),
@@ -212,32 +255,20 @@ fn items_task(
             );
             let from = if inside_exit { channel(&fan_out.list) } else { fan_out.list.clone() };
             task_inputs.parameters.insert("items".into(), ParameterBinding::input(from));
-            format!(
-                "from kfp.dsl import *\nfrom typing import *\n\n\ndef nbkf_items(items: str) -> List[str]:\n    \"\"\"The item numbers of `for:{}` (nbkf {}).\"\"\"\n    import json\n\n    value = json.loads(items)\n    if not isinstance(value, list):\n        raise TypeError(\"`for:%s` needs a list, but the parameter is %s\" % ({list}, type(value).__name__))\n    return [str(i) for i in range(len(value))]\n",
-                fan_out.list,
-                env!("CARGO_PKG_VERSION"),
-            )
         }
         ListSource::Step(p) => {
             let producer = &plan.steps[p];
-            let input = step.inputs.iter().find(|i| i.variable == fan_out.list);
-            let key = input
-                .and_then(|i| match i.group {
-                    Some(g) => names[p].output_groups.get(g).map(|(_, a)| a.clone()),
-                    None => names[p].outputs.iter().find(|(v, _)| *v == fan_out.list).map(|(_, a)| a.clone()),
-                })
-                .unwrap_or_default();
             inputs.artifacts.insert("items".into(), ArtifactSpec::of("system.Artifact"));
-            task_inputs.artifacts.insert("items".into(), ArtifactBinding::task(producer.task.clone(), key));
+            task_inputs.artifacts.insert(
+                "items".into(),
+                ArtifactBinding::task(producer.task.clone(), list_key(step, fan_out, names, p)),
+            );
             dependent_tasks.push(producer.task.clone());
-            format!(
-                "from kfp.dsl import *\nfrom typing import *\n\n\ndef nbkf_items(items: Input[Artifact]) -> List[str]:\n    \"\"\"The item numbers of `for:{}` (nbkf {}): the length step `{}` recorded.\"\"\"\n    meta = items.metadata or {{}}\n    if meta.get(\"nbkf_variable\") == \"@group\":\n        n = (meta.get(\"nbkf_lengths\") or {{}}).get({list})\n    else:\n        n = meta.get(\"nbkf_length\")\n    if n is None:\n        raise TypeError(\"`for:%s` needs a list or a tuple, but %s is %s\" % ({list}, {list}, meta.get(\"nbkf_type\", \"not one\")))\n    return [str(i) for i in range(int(n))]\n",
-                fan_out.list,
-                env!("CARGO_PKG_VERSION"),
-                producer.name.replace('\n', " "),
-            )
         }
-    };
+    }
+    let source = format!(
+        "from kfp.dsl import *\nfrom typing import *\n\n\ndef nbkf_items(items: {annotation}) -> List[str]:\n{body}"
+    );
     let mut outputs = Definitions::default();
     outputs
         .parameters

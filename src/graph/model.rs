@@ -18,8 +18,9 @@ pub struct Graph {
     pub edges: Vec<Edge>,
 }
 
-/// A box in the drawing.
+/// A box in the drawing (a few per pipeline: their size does not matter).
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum Node {
     /// One step of the pipeline.
     Step(StepNode),
@@ -46,6 +47,8 @@ pub struct StepNode {
     pub metrics: Vec<String>,
     /// The exit step: it runs after all the others, also when one failed.
     pub finally: bool,
+    /// A `for:` step: the list it runs once per item of, and its parallelism.
+    pub for_each: Option<(String, Option<u32>)>,
 }
 
 /// One pipeline parameter: `EPOCHS: int = 4`.
@@ -131,6 +134,10 @@ impl Node {
                 if step.finally {
                     lines.push("exit step: runs last, always".to_string());
                 }
+                if let Some((list, limit)) = &step.for_each {
+                    let limit = limit.map(|n| format!(", ≤ {n} at once")).unwrap_or_default();
+                    lines.push(format!("for each item of {list}{limit}"));
+                }
                 if !step.metrics.is_empty() {
                     lines.push(format!("metrics: {}", step.metrics.join(", ")));
                 }
@@ -159,6 +166,9 @@ impl Node {
                     } else {
                         String::new()
                     },
+                    step.for_each.as_ref().map_or(String::new(), |(list, _)| {
+                        format!("runs once per item of {list}, in parallel; later steps get its lists collected in item order")
+                    }),
                     format!("cells: {}", cell_ranges(&step.cells)),
                     format!("reads: {}", list(&step.reads)),
                     format!("passes on: {}", list(&step.passes_on)),
@@ -260,6 +270,7 @@ impl Graph {
                 packages: step.packages.clone(),
                 metrics: step.metrics.clone(),
                 finally: step.finally,
+                for_each: step.for_each.clone().map(|l| (l, step.parallelism)),
             }));
         }
         // The exit step runs after the steps nothing else runs after.

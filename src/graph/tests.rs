@@ -74,6 +74,7 @@ fn a_step_box_shows_cells_packages_and_metrics() {
         packages: vec!["numpy".into(), "pandas".into()],
         metrics: vec!["accuracy".into()],
         finally: false,
+        for_each: None,
     };
     let node = Node::Step(step);
     assert_eq!(node.details(), ["cells 3-5, 8 · 2 packages", "metrics: accuracy"]);
@@ -110,6 +111,7 @@ fn hostile() -> Graph {
             packages: vec![],
             metrics: vec!["m<1>&\u{7}".into()],
             finally: false,
+            for_each: None,
         })
     };
     Graph {
@@ -231,4 +233,19 @@ fn the_exit_step_is_reached_from_every_last_step() {
     assert!(svg.contains("class=\"node step exit\"") && svg.contains("class=\"edge finally\""), "{svg}");
     assert!(svg.contains("notify runs after train, also when it fails"));
     assert!(Format::Mermaid.draw(&graph).contains("-.->|\"finally\"|"));
+}
+
+#[test]
+fn a_for_step_says_what_it_runs_once_per_item_of() {
+    let summary = summary_of(&[
+        (&["pipeline-parameters"], "XS = [1, 2]"),
+        (&["step:square", "for:XS", "parallelism:3"], "sq = []\nfor x in XS:\n    sq.append(x * x)"),
+        (&["step:total"], "t = sum(sq)"),
+    ]);
+    let graph = Graph::from_summary(&summary);
+    let (i, square) = graph.step("square").unwrap();
+    assert_eq!(square.for_each, Some(("XS".to_string(), Some(3))));
+    assert!(graph.nodes[i].details().contains(&"for each item of XS, ≤ 3 at once".to_string()));
+    assert!(graph.nodes[i].tooltip().contains("runs once per item of XS"));
+    assert_eq!(edge_between(&graph, "square", "total").variables, ["sq"]);
 }

@@ -40,6 +40,12 @@ pub struct StepSummary {
     pub after: Vec<String>,
     /// The exit step (`finally`): it runs after all the others, also when one failed.
     pub finally: bool,
+    /// A `for:` step: the list it runs once per item of.
+    pub for_each: Option<String>,
+    /// At most this many items at once (`parallelism:`).
+    pub parallelism: Option<u32>,
+    /// The lists its items append to, collected in item order for later steps.
+    pub collects: Vec<String>,
     pub inputs: Vec<InputSummary>,
     pub outputs: Vec<Variable>,
     pub parameters: Vec<String>,
@@ -85,6 +91,9 @@ pub fn summary(plan: &Plan) -> PlanSummary {
                 cells: s.cells.iter().map(one).collect(),
                 after: s.after.iter().map(|a| plan.steps[*a].name.clone()).collect(),
                 finally: s.settings.finally,
+                for_each: s.fan_out.as_ref().map(|f| f.list.clone()),
+                parallelism: s.fan_out.as_ref().and_then(|f| f.parallelism),
+                collects: s.fan_out.as_ref().map(|f| f.accumulators.clone()).unwrap_or_default(),
                 inputs: s
                     .inputs
                     .iter()
@@ -163,6 +172,12 @@ pub fn summary_text(plan: &Plan) -> String {
         if step.finally {
             let _ = writeln!(out, "  exit step:  runs after all the other steps, also when one of them failed");
         }
+        if let Some(list) = &step.for_each {
+            let limit = step.parallelism.map(|n| format!(", at most {n} at once")).unwrap_or_default();
+            let _ = writeln!(out, "  for each:   item of {list}, in parallel{limit}");
+            let _ =
+                writeln!(out, "  collects:   {} (each item's appends, in item order)", list_or_dash(&step.collects));
+        }
         if !step.after.is_empty() {
             let _ = writeln!(out, "  after:      {}", step.after.join(", "));
         }
@@ -184,6 +199,14 @@ pub fn summary_text(plan: &Plan) -> String {
         }
     }
     out
+}
+
+fn list_or_dash(items: &[String]) -> String {
+    if items.is_empty() {
+        "-".into()
+    } else {
+        items.join(", ")
+    }
 }
 
 /// The Kale tags that describe the plan, for every code cell whose tags would change:

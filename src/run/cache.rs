@@ -19,7 +19,7 @@ pub struct Cache {
 pub fn key(
     task: &LocalTask,
     parameters: &BTreeMap<String, Value>,
-    inputs: &BTreeMap<String, ProducedArtifact>,
+    inputs: &BTreeMap<String, Vec<ProducedArtifact>>,
 ) -> String {
     let mut h = Sha256::new();
     h.update(task.function.as_bytes());
@@ -27,7 +27,7 @@ pub fn key(
     h.update(task.source.as_bytes());
     h.update([0]);
     h.update(serde_json::to_string(parameters).unwrap_or_default().as_bytes());
-    for (argument, artifact) in inputs {
+    for (argument, artifact) in inputs.iter().flat_map(|(a, list)| list.iter().map(move |x| (a, x))) {
         h.update([0]);
         h.update(argument.as_bytes());
         h.update([0]);

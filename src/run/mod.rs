@@ -132,6 +132,14 @@ impl RunReport {
     }
 }
 
+/// What a task gave: its output artifacts (a list per output: one, or one per item of a
+/// loop) and output parameters.
+#[derive(Debug, Clone, Default)]
+pub struct Produced {
+    pub artifacts: BTreeMap<String, Vec<ProducedArtifact>>,
+    pub parameters: BTreeMap<String, Value>,
+}
+
 /// An output artifact a step wrote.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ProducedArtifact {
@@ -236,11 +244,11 @@ pub fn run(
 
     let n = pipeline.tasks.len();
     let mut outcomes: Vec<Option<StepOutcome>> = vec![None; n];
-    let mut produced: BTreeMap<String, BTreeMap<String, ProducedArtifact>> = BTreeMap::new();
+    let mut produced: BTreeMap<String, Produced> = BTreeMap::new();
     let mut launched = vec![false; n];
     let mut running = 0usize;
     let mut failed = false;
-    let (tx, rx) = mpsc::channel::<(usize, StepOutcome, BTreeMap<String, ProducedArtifact>)>();
+    let (tx, rx) = mpsc::channel::<(usize, StepOutcome, Produced)>();
     std::thread::scope(|scope| loop {
         // After a failure no new step starts, but for the exit step, once nothing runs.
         let exit_only = failed && running == 0;
@@ -257,20 +265,31 @@ pub fn run(
                 launched[i] = true;
                 running += 1;
                 observer.step_started(&task.name);
-                let inputs: BTreeMap<String, ProducedArtifact> = task
+                let inputs: BTreeMap<String, Vec<ProducedArtifact>> = task
                     .artifact_inputs
                     .iter()
                     .filter_map(|a| {
-                        produced
-                            .get(&a.producer)
-                            .and_then(|p| p.get(&a.output_key))
-                            .map(|art| (a.argument.clone(), art.clone()))
+                        produced.get(&a.producer).and_then(|p| p.artifacts.get(&a.output_key)).map(|arts| {
+                            let arts = if a.list { arts.clone() } else { arts.iter().take(1).cloned().collect() };
+                            (a.argument.clone(), arts)
+                        })
                     })
                     .collect();
+                let items = task.loop_over.as_ref().map(|l| {
+                    produced
+                        .get(&l.items_task)
+                        .and_then(|p| p.parameters.get(&l.items_key))
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default()
+                });
                 let tx = tx.clone();
-                let (run_dir, env, cache, run_id) = (&run_dir, &env, &cache, &run_id);
+                let ctx = RunContext { run_dir: &run_dir, run_id: &run_id, env: &env, options, cache: &cache };
                 scope.spawn(move || {
-                    let (outcome, outputs) = execute(task, &inputs, run_dir, run_id, env, options, cache);
+                    let (outcome, outputs) = match items {
+                        Some(items) => execute_items(task, &items, &inputs, ctx),
+                        None => execute(task, &task.name, None, &inputs, ctx),
+                    };
                     let _ = tx.send((i, outcome, outputs));
                 });
             }
@@ -319,17 +338,102 @@ pub fn run(
     Ok(report)
 }
 
-/// Runs one task; returns its outcome and the artifacts it produced.
+/// What every task of a run shares.
+#[derive(Clone, Copy)]
+struct RunContext<'a> {
+    run_dir: &'a Path,
+    run_id: &'a str,
+    env: &'a [(String, String)],
+    options: &'a RunOptions,
+    cache: &'a cache::Cache,
+}
+
+/// Runs a task inside a loop once per item (in `<task>/item-<i>/`), at most its
+/// parallelism (and `--jobs`) at once; the outputs are each item's, in item order. The task
+/// fails when an item fails.
+fn execute_items(
+    task: &LocalTask,
+    items: &[Value],
+    inputs: &BTreeMap<String, Vec<ProducedArtifact>>,
+    ctx: RunContext,
+) -> (StepOutcome, Produced) {
+    let (run_dir, options) = (ctx.run_dir, ctx.options);
+    let started_at = now();
+    let clock = Instant::now();
+    let item_argument = task.loop_over.as_ref().map(|l| l.item_argument.clone()).unwrap_or_default();
+    let width = task.loop_over.as_ref().and_then(|l| l.parallelism).map_or(usize::MAX, |n| n as usize);
+    let width = width.min(options.jobs.max(1)).max(1);
+    let mut results: Vec<Option<(StepOutcome, Produced)>> = vec![None; items.len()];
+    for chunk in (0..items.len()).collect::<Vec<_>>().chunks(width) {
+        let done: Vec<(usize, (StepOutcome, Produced))> = std::thread::scope(|scope| {
+            let handles: Vec<_> = chunk
+                .iter()
+                .map(|&k| {
+                    let dir_name = format!("{}/item-{k}", task.name);
+                    let item = (item_argument.clone(), items[k].clone());
+                    scope.spawn(move || (k, execute(task, &dir_name, Some(item), inputs, ctx)))
+                })
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        let failed = done.iter().any(|(_, (o, _))| !matches!(o.state, StepState::Succeeded | StepState::Cached));
+        for (k, r) in done {
+            results[k] = Some(r);
+        }
+        if failed || options.cancel.is_canceled() {
+            break;
+        }
+    }
+    let mut produced = Produced::default();
+    let mut failure = None;
+    let mut state = StepState::Succeeded;
+    let mut log = run_dir.join(&task.name).join("item-0").join("log.txt");
+    for (k, r) in results.iter().enumerate() {
+        match r {
+            Some((o, p)) if matches!(o.state, StepState::Succeeded | StepState::Cached) => {
+                for (key, arts) in &p.artifacts {
+                    produced.artifacts.entry(key.clone()).or_default().extend(arts.iter().cloned());
+                }
+            }
+            Some((o, _)) => {
+                if failure.is_none() {
+                    state = o.state;
+                    log = o.log.clone();
+                    failure = Some(format!("item {k} of {}: {}", items.len(), o.failure.clone().unwrap_or_default()));
+                }
+            }
+            None => {
+                if failure.is_none() {
+                    state = StepState::Canceled;
+                    failure = Some("the run was cancelled".into());
+                }
+            }
+        }
+    }
+    let outcome = StepOutcome {
+        task: task.name.clone(),
+        state,
+        started_at: Some(started_at),
+        ended_at: Some(now()),
+        seconds: clock.elapsed().as_secs_f64(),
+        log,
+        failure,
+        cached_from: None,
+    };
+    (outcome, produced)
+}
+
+/// Runs one task (in `<run>/<dir_name>/`, with `item` as one more parameter for an item of
+/// a loop); returns its outcome and what it produced.
 fn execute(
     task: &LocalTask,
-    inputs: &BTreeMap<String, ProducedArtifact>,
-    run_dir: &Path,
-    run_id: &str,
-    env: &[(String, String)],
-    options: &RunOptions,
-    cache: &cache::Cache,
-) -> (StepOutcome, BTreeMap<String, ProducedArtifact>) {
-    let task_dir = run_dir.join(&task.name);
+    dir_name: &str,
+    item: Option<(String, Value)>,
+    inputs: &BTreeMap<String, Vec<ProducedArtifact>>,
+    ctx: RunContext,
+) -> (StepOutcome, Produced) {
+    let RunContext { run_dir, run_id, env, options, cache } = ctx;
+    let task_dir = run_dir.join(dir_name);
     let log = task_dir.join("log.txt");
     let started_at = now();
     let clock = Instant::now();
@@ -346,23 +450,27 @@ fn execute(
     if let Err(e) = std::fs::create_dir_all(&task_dir) {
         return (
             finish(StepState::Failed, Some(format!("cannot create {}: {e}", task_dir.display())), None),
-            BTreeMap::new(),
+            Produced::default(),
         );
     }
-    let parameters: BTreeMap<String, Value> = task
+    let mut parameters: BTreeMap<String, Value> = task
         .parameter_inputs
         .iter()
         .map(|(arg, p)| (arg.clone(), options.parameters.get(p).cloned().unwrap_or(Value::Null)))
         .collect();
+    parameters.extend(item);
 
-    let key = (options.cache && task.caching).then(|| cache::key(task, &parameters, inputs));
+    // Output parameters (an items task's list) are not kept by the cache: such tasks rerun.
+    let cacheable = options.cache && task.caching && task.output_parameters.is_empty();
+    let key = cacheable.then(|| cache::key(task, &parameters, inputs));
     if let Some(key) = &key {
         if let Some((from, outputs)) = cache.reuse(key, &task_dir) {
             let _ = std::fs::write(
                 &log,
                 format!("nbkf: outputs reused from run {from} (unchanged program, parameters and inputs)\n"),
             );
-            return (finish(StepState::Cached, None, Some(from)), outputs);
+            let artifacts = outputs.into_iter().map(|(k, a)| (k, vec![a])).collect();
+            return (finish(StepState::Cached, None, Some(from)), Produced { artifacts, parameters: BTreeMap::new() });
         }
     }
 
@@ -378,7 +486,7 @@ fn execute(
         Err(e) => {
             return (
                 finish(StepState::Failed, Some(format!("cannot write {}: {e}", log.display())), None),
-                BTreeMap::new(),
+                Produced::default(),
             )
         }
     };
@@ -387,7 +495,7 @@ fn execute(
         Err(e) => {
             return (
                 finish(StepState::Failed, Some(format!("cannot write {}: {e}", log.display())), None),
-                BTreeMap::new(),
+                Produced::default(),
             )
         }
     };
@@ -395,7 +503,7 @@ fn execute(
     if let Err(e) = std::fs::create_dir_all(&work_dir) {
         return (
             finish(StepState::Failed, Some(format!("cannot create {}: {e}", work_dir.display())), None),
-            BTreeMap::new(),
+            Produced::default(),
         );
     }
     let mut command = Command::new(&task.launcher[0]);
@@ -418,41 +526,48 @@ fn execute(
     }
     let status = match wait_unless_canceled(&mut command, &options.cancel) {
         Ok(Some(s)) => s,
-        Ok(None) => return (finish(StepState::Canceled, Some("the run was cancelled".into()), None), BTreeMap::new()),
+        Ok(None) => {
+            return (finish(StepState::Canceled, Some("the run was cancelled".into()), None), Produced::default())
+        }
         Err(e) => {
             return (
                 finish(StepState::Failed, Some(format!("cannot start `{}`: {e}", task.launcher[0])), None),
-                BTreeMap::new(),
+                Produced::default(),
             )
         }
     };
     if !status.success() {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
-        return (finish(StepState::Failed, Some(failure_message(&text, status)), None), BTreeMap::new());
+        return (finish(StepState::Failed, Some(failure_message(&text, status)), None), Produced::default());
     }
-    let outputs = match read_outputs(&task_dir) {
+    let (outputs, output_parameters) = match read_outputs(&task_dir) {
         Ok(o) => o,
-        Err(e) => return (finish(StepState::Failed, Some(e), None), BTreeMap::new()),
+        Err(e) => return (finish(StepState::Failed, Some(e), None), Produced::default()),
     };
     if let Some(key) = &key {
         cache.store(key, run_id, &task.name, &outputs);
     }
-    (finish(StepState::Succeeded, None, None), outputs)
+    let artifacts = outputs.into_iter().map(|(k, a)| (k, vec![a])).collect();
+    (finish(StepState::Succeeded, None, None), Produced { artifacts, parameters: output_parameters })
 }
 
 /// The `ExecutorInput` a KFP backend would give the task.
 fn executor_input(
     task: &LocalTask,
     parameters: &BTreeMap<String, Value>,
-    inputs: &BTreeMap<String, ProducedArtifact>,
+    inputs: &BTreeMap<String, Vec<ProducedArtifact>>,
     task_dir: &Path,
 ) -> Value {
     let artifacts: serde_json::Map<String, Value> = task
         .artifact_inputs
         .iter()
         .filter_map(|a| {
-            inputs.get(&a.argument).map(|art| {
-                (a.argument.clone(), json!({"artifacts": [{"name": a.argument, "type": {"schemaTitle": a.schema_title, "schemaVersion": "0.0.1"}, "uri": art.uri, "metadata": art.metadata}]}))
+            inputs.get(&a.argument).map(|arts| {
+                let list: Vec<Value> = arts
+                    .iter()
+                    .map(|art| json!({"name": a.argument, "type": {"schemaTitle": a.schema_title, "schemaVersion": "0.0.1"}, "uri": art.uri, "metadata": art.metadata}))
+                    .collect();
+                (a.argument.clone(), json!({ "artifacts": list }))
             })
         })
         .collect();
@@ -470,7 +585,9 @@ fn executor_input(
     })
 }
 
-fn read_outputs(task_dir: &Path) -> Result<BTreeMap<String, ProducedArtifact>, String> {
+/// The artifacts and output parameters a task wrote (`executor_output.json`).
+#[allow(clippy::type_complexity)]
+fn read_outputs(task_dir: &Path) -> Result<(BTreeMap<String, ProducedArtifact>, BTreeMap<String, Value>), String> {
     let path = task_dir.join("executor_output.json");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("the step wrote no {}: {e}", path.display()))?;
     let json: Value = serde_json::from_str(&text).map_err(|e| format!("{} is not valid JSON: {e}", path.display()))?;
@@ -488,7 +605,8 @@ fn read_outputs(task_dir: &Path) -> Result<BTreeMap<String, ProducedArtifact>, S
             }
         }
     }
-    Ok(out)
+    let parameters = json["parameterValues"].as_object().map(|p| p.clone().into_iter().collect()).unwrap_or_default();
+    Ok((out, parameters))
 }
 
 /// What to show for a failed step: the step runtime's message (the notebook cell and

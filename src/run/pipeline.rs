@@ -23,6 +23,20 @@ pub struct ArtifactInput {
     pub producer: String,
     pub output_key: String,
     pub schema_title: String,
+    /// A list of artifacts (`isArtifactList`: the items' outputs of a loop).
+    pub list: bool,
+}
+
+/// How a task inside a `dsl.ParallelFor` runs: once per item of a list another task made.
+#[derive(Debug, Clone)]
+pub struct LoopSpec {
+    /// The task whose output parameter is the list of items, and that output.
+    pub items_task: String,
+    pub items_key: String,
+    /// The task's input parameter that takes the item.
+    pub item_argument: String,
+    /// At most this many items at once.
+    pub parallelism: Option<u32>,
 }
 
 /// One task of the pipeline, ready to run as a local process.
@@ -35,6 +49,10 @@ pub struct LocalTask {
     pub artifact_inputs: Vec<ArtifactInput>,
     /// (output argument, schema title)
     pub outputs: Vec<(String, String)>,
+    /// Output parameters (a function's return value, `Output`).
+    pub output_parameters: Vec<String>,
+    /// For a task inside a loop: how it runs once per item.
+    pub loop_over: Option<LoopSpec>,
     /// The `sh -ec <launcher> <source>` part of the command (without the pip preamble).
     pub launcher: Vec<String>,
     /// The container args, with the `{{$}}` placeholder.
@@ -104,6 +122,8 @@ struct Scope {
     artifacts: BTreeMap<String, (String, String)>,
     /// Tasks every task of the DAG runs after (the DAG task's own dependencies).
     after: Vec<String>,
+    /// The loop the DAG is the body of: (items task, its output, item input, parallelism).
+    loop_over: Option<(String, String, String, Option<u32>)>,
 }
 
 /// The names of a pipeline's container tasks: the root DAG's, with the tasks of its
@@ -138,12 +158,8 @@ fn flatten(
         let comp_name = text(&task["componentRef"]["name"], &format!("task {tname}: componentRef.name"))?;
         let comp = &spec["components"][&comp_name];
         let policy = &task["triggerPolicy"];
-        if policy.get("condition").is_some()
-            || task.get("iteratorPolicy").is_some()
-            || task.get("parameterIterator").is_some()
-            || task.get("artifactIterator").is_some()
-        {
-            return Err(bad(format!("task `{tname}` has a condition or a loop; `nbkf run` runs pipelines without them (run it with the KFP SDK's local runner or on a cluster)")));
+        if policy.get("condition").is_some() || task.get("artifactIterator").is_some() {
+            return Err(bad(format!("task `{tname}` has a condition or a loop over artifacts; `nbkf run` runs pipelines without them (run it with the KFP SDK's local runner or on a cluster)")));
         }
         let finally = match policy["strategy"].as_str() {
             None | Some("ALL_UPSTREAM_TASKS_SUCCEEDED") => false,
@@ -155,16 +171,32 @@ fn flatten(
             dependencies.extend(leaves(spec, dag, d));
         }
         if let Some(inner) = comp["dag"]["tasks"].as_object() {
-            if comp["dag"].get("outputs").is_some() {
-                return Err(bad(format!("task `{tname}`: sub-pipelines with outputs cannot run locally")));
-            }
+            // Its outputs (a loop's collected ones) are read where they are made (`artifact_source`).
             let mut inner_scope = Scope { after: dependencies, ..Scope::default() };
+            if let Some(iterator) = task.get("parameterIterator") {
+                if scope.loop_over.is_some() {
+                    return Err(bad(format!("task `{tname}`: loops inside loops cannot run locally")));
+                }
+                let items =
+                    text(&iterator["items"]["inputParameter"], &format!("task {tname}: parameterIterator.items"))?;
+                let item_input = text(&iterator["itemInput"], &format!("task {tname}: parameterIterator.itemInput"))?;
+                let top = &task["inputs"]["parameters"][&items]["taskOutputParameter"];
+                let (Some(producer), Some(key)) = (top["producerTask"].as_str(), top["outputParameterKey"].as_str())
+                else {
+                    return Err(bad(format!("task `{tname}` loops over `{items}`, which is not another task's output; `nbkf run` loops over task outputs")));
+                };
+                let parallelism = task["iteratorPolicy"]["parallelismLimit"].as_u64().map(|n| n as u32);
+                inner_scope.loop_over = Some((producer.to_string(), key.to_string(), item_input, parallelism));
+            }
             for (arg, binding) in task["inputs"]["parameters"].as_object().into_iter().flatten() {
+                if binding.get("taskOutputParameter").is_some() {
+                    continue; // the loop's items, given to the loop's tasks one by one
+                }
                 let p = parameter_source(tname, arg, binding, scope)?;
                 inner_scope.parameters.insert(arg.clone(), p);
             }
             for (arg, binding) in task["inputs"]["artifacts"].as_object().into_iter().flatten() {
-                let source = artifact_source(tname, arg, binding, scope)?;
+                let source = artifact_source(spec, dag, tname, arg, binding, scope)?;
                 inner_scope.artifacts.insert(arg.clone(), source);
             }
             if finally {
@@ -173,7 +205,7 @@ fn flatten(
             flatten(spec, inner, &inner_scope, out)?;
             continue;
         }
-        out.push(container_task(spec, tname, task, &comp_name, scope, dependencies, finally)?);
+        out.push(container_task(spec, dag, tname, task, &comp_name, scope, dependencies, finally)?);
     }
     Ok(())
 }
@@ -186,23 +218,49 @@ fn parameter_source(tname: &str, arg: &str, binding: &Value, scope: &Scope) -> R
     }
 }
 
-/// The (producer task, output key) of a task's input artifact.
-fn artifact_source(tname: &str, arg: &str, binding: &Value, scope: &Scope) -> Result<(String, String), RunError> {
+/// The (producer task, output key) of a task's input artifact: an output of a sub-DAG (a
+/// loop's collected outputs) is the output of the task inside that makes it.
+fn artifact_source(
+    spec: &Value,
+    dag: &serde_json::Map<String, Value>,
+    tname: &str,
+    arg: &str,
+    binding: &Value,
+    scope: &Scope,
+) -> Result<(String, String), RunError> {
     if let Some(name) = binding.get("componentInputArtifact").and_then(Value::as_str) {
         return scope.artifacts.get(name).cloned().ok_or_else(|| {
             bad(format!("task `{tname}`: input `{arg}` takes `{name}`, which its sub-pipeline does not have"))
         });
     }
     let toa = &binding["taskOutputArtifact"];
-    Ok((
-        text(&toa["producerTask"], &format!("task {tname}: input {arg}: producerTask"))?,
-        text(&toa["outputArtifactKey"], &format!("task {tname}: input {arg}: outputArtifactKey"))?,
-    ))
+    let mut producer = text(&toa["producerTask"], &format!("task {tname}: input {arg}: producerTask"))?;
+    let mut key = text(&toa["outputArtifactKey"], &format!("task {tname}: input {arg}: outputArtifactKey"))?;
+    let mut tasks = dag.clone();
+    // Through nested sub-DAGs, to the container task that writes it.
+    for _ in 0..16 {
+        let comp = tasks.get(&producer).and_then(|t| t["componentRef"]["name"].as_str()).unwrap_or_default();
+        let sub = &spec["components"][comp]["dag"];
+        if sub.is_null() {
+            break;
+        }
+        let selector = &sub["outputs"]["artifacts"][&key]["artifactSelectors"][0];
+        let (Some(p), Some(k)) = (selector["producerSubtask"].as_str(), selector["outputArtifactKey"].as_str()) else {
+            return Err(bad(format!(
+                "task `{tname}`: input `{arg}` takes `{key}` of `{producer}`, which that sub-pipeline does not give"
+            )));
+        };
+        (producer, key) = (p.to_string(), k.to_string());
+        tasks = sub["tasks"].as_object().cloned().unwrap_or_default();
+    }
+    Ok((producer, key))
 }
 
 /// A task that runs a container: its command, inputs and outputs.
+#[allow(clippy::too_many_arguments)]
 fn container_task(
     spec: &Value,
+    dag: &serde_json::Map<String, Value>,
     tname: &str,
     task: &Value,
     comp_name: &str,
@@ -231,18 +289,35 @@ fn container_task(
         .cloned()
         .ok_or_else(|| bad(format!("task `{tname}`: no --function_to_execute")))?;
     let mut parameter_inputs = Vec::new();
+    let mut loop_over = None;
     for (arg, binding) in task["inputs"]["parameters"].as_object().into_iter().flatten() {
-        parameter_inputs.push((arg.clone(), parameter_source(tname, arg, binding, scope)?));
+        let item = binding.get("componentInputParameter").and_then(Value::as_str);
+        match (&scope.loop_over, item) {
+            (Some((items_task, items_key, item_input, parallelism)), Some(p)) if p == item_input => {
+                dependencies.push(items_task.clone());
+                loop_over = Some(LoopSpec {
+                    items_task: items_task.clone(),
+                    items_key: items_key.clone(),
+                    item_argument: arg.clone(),
+                    parallelism: *parallelism,
+                });
+            }
+            _ => parameter_inputs.push((arg.clone(), parameter_source(tname, arg, binding, scope)?)),
+        }
+    }
+    if scope.loop_over.is_some() && loop_over.is_none() {
+        return Err(bad(format!("task `{tname}` is in a loop but does not take its item; `nbkf run` cannot run it")));
     }
     let in_defs = &comp["inputDefinitions"]["artifacts"];
     let mut artifact_inputs = Vec::new();
     for (arg, binding) in task["inputs"]["artifacts"].as_object().into_iter().flatten() {
-        let (producer, output_key) = artifact_source(tname, arg, binding, scope)?;
+        let (producer, output_key) = artifact_source(spec, dag, tname, arg, binding, scope)?;
         artifact_inputs.push(ArtifactInput {
             argument: arg.clone(),
             producer,
             output_key,
             schema_title: in_defs[arg]["artifactType"]["schemaTitle"].as_str().unwrap_or("system.Artifact").to_string(),
+            list: in_defs[arg]["isArtifactList"].as_bool().unwrap_or(false),
         });
     }
     let outputs = comp["outputDefinitions"]["artifacts"]
@@ -272,6 +347,11 @@ fn container_task(
         function,
         caching: task["cachingOptions"]["enableCache"].as_bool().unwrap_or(false),
         finally,
+        output_parameters: comp["outputDefinitions"]["parameters"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default(),
+        loop_over,
     })
 }
 

@@ -1134,9 +1134,11 @@ def _nbkf_write_report(step, records, artifact):
         f.write("\n".join(parts))
 
 
-def _nbkf_write_cell_output(directory, record):
+def _nbkf_write_cell_output(directory, record, item=None):
     _nbkf_os.makedirs(directory, exist_ok=True)
-    with open(_nbkf_os.path.join(directory, "cell-%d.txt" % record["cell"]), "w", encoding="utf-8") as f:
+    # Each item of a `for:` step prints its own part of the cell's output.
+    name = "cell-%d.txt" % record["cell"] if item is None else "cell-%d.item-%d.txt" % (record["cell"], int(item[1]))
+    with open(_nbkf_os.path.join(directory, name), "w", encoding="utf-8") as f:
         f.write(record["stdout"])
 
 
@@ -1345,7 +1347,7 @@ def _nbkf_run_step(step, parameters, inputs, outputs, metrics, metrics_artifact,
                     record["figures"] = _nbkf_figures() if report is not None else []
                     records.append(record)
                     if cell_output_dir:
-                        _nbkf_write_cell_output(cell_output_dir, record)
+                        _nbkf_write_cell_output(cell_output_dir, record, item)
         for variable, (artifact, cell) in sorted(outputs.items(), key=lambda kv: str(kv[0])):
             if isinstance(variable, tuple):
                 _nbkf_save_group(variable, ns, artifact, cell)

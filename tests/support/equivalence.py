@@ -354,9 +354,14 @@ def reference_run(notebook_path, wanted, params):
         if "pipeline-parameters" in tags or "parameters" in tags:
             for k, v in params.items():
                 try:
-                    shell.user_ns[k] = json.loads(v)
+                    value = json.loads(v)
                 except ValueError:
-                    shell.user_ns[k] = v
+                    value = v
+                # A list or dict parameter travels as JSON text (`'"[1, 2]"'` for the
+                # pipeline): the notebook gets the list.
+                if isinstance(value, str) and isinstance(shell.user_ns.get(k), (list, dict)):
+                    value = json.loads(value)
+                shell.user_ns[k] = value
         for variable in wanted.get(index, ()):
             if variable == "@random":
                 import random

@@ -324,7 +324,7 @@ fn check_body(
         ));
     }
     // Hidden state: the global generators, process settings, files.
-    for ((unit, variable), _) in &walk.writes {
+    for (unit, variable) in walk.writes.keys() {
         if *unit == Unit::Step(s) && variable.starts_with('@') && reported.insert(variable.as_str()) {
             diags.push(err(
                 format!("the loop changes {}: the pipeline runs each item apart, in its own process, so each would start from the state before the loop", display_variable(variable)),

@@ -7,8 +7,14 @@ import inspect
 import json
 import os
 import sys
+import typing
 
 from kfp.dsl import artifact_from_json
+
+
+def takes_a_list(annotation):
+    """`Input[List[Artifact]]`: the artifacts of a loop's items (`dsl.Collected`)."""
+    return any(typing.get_origin(a) in (list, typing.List) for a in typing.get_args(annotation))
 
 
 def main():
@@ -37,11 +43,15 @@ def main():
                 value = int(value)
             kwargs[name] = value
         elif name in input_artifacts:
-            kwargs[name] = artifact_from_json(input_artifacts[name]["artifacts"][0])
+            entries = input_artifacts[name]["artifacts"]
+            if takes_a_list(parameter.annotation):
+                kwargs[name] = [artifact_from_json(e) for e in entries]
+            else:
+                kwargs[name] = artifact_from_json(entries[0])
         elif name in output_artifacts:
             kwargs[name] = produced[name] = artifact_from_json(output_artifacts[name]["artifacts"][0])
     try:
-        function(**kwargs)
+        returned = function(**kwargs)
     except Exception as e:
         # The step runtime has already printed the notebook-mapped traceback.
         if type(e).__name__ != "NbkfStepFailed":
@@ -52,6 +62,9 @@ def main():
             name: {"artifacts": [{"name": a.name, "uri": a.uri, "metadata": a.metadata}]} for name, a in produced.items()
         }
     }
+    if returned is not None:
+        # A function's return value is its output parameter `Output` (an items task's list).
+        result["parameterValues"] = {"Output": returned}
     output_file = outputs.get("outputFile")
     if output_file:
         os.makedirs(os.path.dirname(output_file) or ".", exist_ok=True)
