@@ -641,3 +641,21 @@ fn fan_out_list() {
     assert_eq!(metric(&r, "grand-total"), 16.0);
     assert_eq!(metric(&r, "rows"), 2.0);
 }
+
+#[test]
+fn fan_out_with_exit_step() {
+    let c = convert("fan_out_with_exit_step");
+    let mut root: Vec<&str> = c.tasks().keys().map(String::as_str).collect();
+    root.sort();
+    assert_eq!(root, [nbkf::names::EXIT_HANDLER_TASK, "notify"]);
+    let handler = sub_dag(&c, "comp-exit-handler-1");
+    let mut inner: Vec<&str> = handler.keys().map(String::as_str).collect();
+    inner.sort();
+    assert_eq!(inner, ["for-loop-2", "load", nbkf::names::RUNTIME_TASK, "square-items", "total"], "numbered as the SDK numbers");
+    assert_eq!(handler["square-items"]["inputs"]["parameters"]["items"]["componentInputParameter"], "pipelinechannel--XS");
+    assert_eq!(sub_dag(&c, "comp-for-loop-2").keys().collect::<Vec<_>>(), ["square"]);
+    let r = c.equivalent(3, &[]);
+    assert_eq!(r["items"], 3, "{r:#}");
+    assert_eq!(metric(&r, "total"), 44.0);
+    assert_eq!(metric(&r, "length"), 16.0);
+}

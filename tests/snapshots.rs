@@ -108,6 +108,7 @@ snapshot_tests!(
     exit_step,
     fan_out_parameter,
     fan_out_list,
+    fan_out_with_exit_step,
 );
 
 /// The Kubernetes-native manifests (`--format k8s`) of one fixture with a platform document.
@@ -163,6 +164,7 @@ fn every_fixture_is_snapshotted() {
         "exit_step",
         "fan_out_parameter",
         "fan_out_list",
+        "fan_out_with_exit_step",
     ];
     let mut found: Vec<String> = std::fs::read_dir(common::repo().join("fixtures"))
         .unwrap()
