@@ -651,8 +651,15 @@ fn fan_out_with_exit_step() {
     let handler = sub_dag(&c, "comp-exit-handler-1");
     let mut inner: Vec<&str> = handler.keys().map(String::as_str).collect();
     inner.sort();
-    assert_eq!(inner, ["for-loop-2", "load", nbkf::names::RUNTIME_TASK, "square-items", "total"], "numbered as the SDK numbers");
-    assert_eq!(handler["square-items"]["inputs"]["parameters"]["items"]["componentInputParameter"], "pipelinechannel--XS");
+    assert_eq!(
+        inner,
+        ["for-loop-2", "load", nbkf::names::RUNTIME_TASK, "square-items", "total"],
+        "numbered as the SDK numbers"
+    );
+    assert_eq!(
+        handler["square-items"]["inputs"]["parameters"]["items"]["componentInputParameter"],
+        "pipelinechannel--XS"
+    );
     assert_eq!(sub_dag(&c, "comp-for-loop-2").keys().collect::<Vec<_>>(), ["square"]);
     let r = c.equivalent(3, &[]);
     assert_eq!(r["items"], 3, "{r:#}");

@@ -63,8 +63,9 @@ struct ItemsComponent {
 struct TaskCall {
     /// Its indentation in the pipeline function.
     pad: String,
-    /// `with kfp.dsl.ParallelFor(...) as item:` before a `for:` step's task (at `pad` less 4).
-    header: Option<String>,
+    /// `with kfp.dsl.ParallelFor(...) as item:` before a `for:` step's task (its lines, at
+    /// `pad` less 4); empty for other tasks.
+    header: Vec<String>,
     variable: String,
     function: String,
     /// The lines of its arguments (`name=value,`), relative to their indentation.
@@ -125,6 +126,27 @@ fn fitted(indent: usize, head: String, inner: &str, tail: &str) -> Vec<String> {
     } else {
         vec![head, format!("    {inner}"), tail.to_string()]
     }
+}
+
+/// `with kfp.dsl.ParallelFor(items, parallelism=n) as item:` at `indent`, split as `ruff
+/// format` splits it when it is too long: the arguments on a line of their own, then one per
+/// line with a trailing comma.
+fn parallel_for(indent: usize, items: &str, parallelism: Option<u32>, item: &str) -> Vec<String> {
+    let mut arguments = vec![items.to_string()];
+    arguments.extend(parallelism.map(|n| format!("parallelism={n}")));
+    let joined = arguments.join(", ");
+    let line = format!("with kfp.dsl.ParallelFor({joined}) as {item}:");
+    if indent + width(&line) <= WIDTH {
+        return vec![line];
+    }
+    let tail = format!(") as {item}:");
+    if indent + 4 + width(&joined) <= WIDTH {
+        return vec!["with kfp.dsl.ParallelFor(".into(), format!("    {joined}"), tail];
+    }
+    let mut lines = vec!["with kfp.dsl.ParallelFor(".to_string()];
+    lines.extend(arguments.iter().map(|a| format!("    {a},")));
+    lines.push(tail);
+    lines
 }
 
 /// `head(inner)tail` as [`fitted`] lays it out, for other emitters.
@@ -278,7 +300,7 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
     for (i, step) in plan.steps.iter().enumerate() {
         let mut indent = if exit == Some(i) { 4 } else { inner };
         // A `for:` step: its items task, then the step in `with kfp.dsl.ParallelFor(...)`.
-        let mut header = None;
+        let mut header = Vec::new();
         let mut item_variable = None;
         if let (Some(fan_out), Some(l)) = (&step.fan_out, &loops[i]) {
             let function = unique_name(l.items_task.replace('-', "_"), &mut taken);
@@ -315,15 +337,14 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
             );
             tasks.push(TaskCall {
                 pad: " ".repeat(indent),
-                header: None,
+                header: Vec::new(),
                 variable: variable.clone(),
                 function,
                 arguments: argument,
                 calls,
                 kubernetes: Vec::new(),
             });
-            let parallelism = fan_out.parallelism.map(|n| format!(", parallelism={n}")).unwrap_or_default();
-            header = Some(format!("with kfp.dsl.ParallelFor({variable}.output{parallelism}) as {item}:"));
+            header = parallel_for(indent, &format!("{variable}.output"), fan_out.parallelism, &item);
             item_variable = Some(item);
             indent += 4;
             typing_list = true;
@@ -559,6 +580,22 @@ mod tests {
         assert_eq!(black_quotes(&py("it's \"x\"'")), py("it's \"x\"'"));
         assert_eq!(black_quotes(&py("a\nb")), py("a\nb"));
         assert_eq!(black_quotes("12"), "12");
+    }
+
+    #[test]
+    fn a_long_parallel_for_is_split_as_ruff_splits_it() {
+        assert_eq!(
+            parallel_for(4, "a_task.output", Some(2), "a_item"),
+            ["with kfp.dsl.ParallelFor(a_task.output, parallelism=2) as a_item:"]
+        );
+        let long = parallel_for(8, "square_items_task.output", Some(2), "square_item");
+        assert_eq!(
+            long,
+            ["with kfp.dsl.ParallelFor(", "    square_items_task.output, parallelism=2", ") as square_item:"]
+        );
+        let longer = parallel_for(8, &format!("{}.output", "x".repeat(80)), Some(2), "i");
+        assert_eq!(longer.len(), 4, "{longer:?}");
+        assert!(longer[1].ends_with(',') && longer[2] == "    parallelism=2,");
     }
 
     #[test]
