@@ -567,11 +567,14 @@ fn exit_step() {
     inner.sort();
     assert_eq!(inner, ["load", nbkf::names::RUNTIME_TASK, "train"]);
     assert_eq!(handler["train"]["inputs"]["parameters"]["FAIL"]["componentInputParameter"], "pipelinechannel--FAIL");
+    assert_eq!(cleanup["inputs"]["parameters"]["nbkf_status"]["taskFinalStatus"]["producerTask"], "exit-handler-1");
+    let status = &c.docs[0]["components"]["comp-cleanup"]["inputDefinitions"]["parameters"]["nbkf_status"];
+    assert_eq!(status["parameterType"], "TASK_FINAL_STATUS");
 
     // It computes what the notebook computes, the exit step's metric included.
     let r = c.equivalent(3, &[]);
     assert_eq!(metric(&r, "model"), 4.5);
-    assert_eq!(metric(&r, "notified"), 25.0);
+    assert_eq!(metric(&r, "notified"), 36.0, "`pipeline nightly finished: SUCCEEDED`");
 
     // When a step fails, the KFP SDK's local runner still runs the exit step.
     let dir = tempfile::tempdir().unwrap();
@@ -588,7 +591,8 @@ fn exit_step() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("RUN FAILED") && text.contains("'train'"), "{text}");
-    assert_eq!(std::fs::read_to_string(&notify).unwrap_or_default(), "pipeline nightly finished\n", "{text}");
+    // It read how the others ended (`PipelineTaskFinalStatus`, given by the runner).
+    assert_eq!(std::fs::read_to_string(&notify).unwrap_or_default(), "pipeline nightly finished: FAILED\n", "{text}");
 }
 
 /// The tasks of a sub-DAG component.

@@ -665,12 +665,12 @@ fn the_exit_step_runs_after_a_failed_step() {
     let (code, _, stderr) =
         outcome(nbkf_in(dir.path(), "run", &nb).args(["--param", "FAIL=true", "--param", &notify_param]));
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("step `train` failed") && stderr.contains("cell 4"), "{stderr}");
+    assert!(stderr.contains("step `train` failed") && stderr.contains("cell 5"), "{stderr}");
     let report = only_run(&workdir(dir.path()));
     let states: BTreeMap<String, String> = states(&report).into_iter().collect();
     assert_eq!(states["train"], "failed", "{states:?}");
     assert_eq!(states["cleanup"], "succeeded", "{states:?}");
-    assert_eq!(std::fs::read_to_string(&notify).unwrap(), "pipeline nightly finished\n");
+    assert_eq!(std::fs::read_to_string(&notify).unwrap(), "pipeline nightly finished: FAILED\n");
 
     // Without the failure, it runs last, after the others succeeded.
     std::fs::remove_file(&notify).unwrap();
@@ -682,7 +682,7 @@ fn the_exit_step_runs_after_a_failed_step() {
     let started = step(&report, "cleanup")["started_at"].as_f64().unwrap();
     assert!(steps.iter().all(|s| s["state"] == "succeeded"), "{report:#}");
     assert!(started >= ended("train") && started >= ended("load"), "{report:#}");
-    assert_eq!(std::fs::read_to_string(&notify).unwrap(), "pipeline nightly finished\n");
+    assert_eq!(std::fs::read_to_string(&notify).unwrap(), "pipeline nightly finished: SUCCEEDED\n");
 }
 
 /// A `for:` step runs once per item (in `<task>/item-<i>/`), as many as the list given at run

@@ -32,8 +32,19 @@ impl std::fmt::Display for DslError {
 impl std::error::Error for DslError {}
 
 /// Module-level names of the script that neither components nor the pipeline function may take.
-const MODULE_NAMES: &[&str] =
-    &["kfp", "nbkf_kubernetes", "Input", "Output", "Artifact", "HTML", "Metrics", "List", RUNTIME_FUNCTION, "hashlib"];
+const MODULE_NAMES: &[&str] = &[
+    "kfp",
+    "nbkf_kubernetes",
+    "Input",
+    "Output",
+    "Artifact",
+    "HTML",
+    "Metrics",
+    "List",
+    "PipelineTaskFinalStatus",
+    RUNTIME_FUNCTION,
+    "hashlib",
+];
 
 #[derive(Serialize)]
 struct Component {
@@ -356,6 +367,9 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
         }
         if n.report.is_some() {
             annotations.insert("HTML");
+        }
+        if n.status.is_some() {
+            annotations.insert("PipelineTaskFinalStatus");
         }
         let PipOptions { index_urls, trusted_hosts, before } = match preamble {
             PreambleMode::Pip => pip_options(&step.name, &step.pip_options)?,

@@ -241,20 +241,43 @@ pub struct TaskOutputArtifact {
 pub struct ParameterBinding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub component_input_parameter: Option<String>,
+    /// The final status of a task (the exit step's view of the exit handler).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_final_status: Option<TaskFinalStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_output_parameter: Option<TaskOutputParameter>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskFinalStatus {
+    pub producer_task: String,
 }
 
 impl ParameterBinding {
     /// The enclosing DAG's (or the pipeline's) input parameter `name`.
     pub fn input(name: impl Into<String>) -> Self {
-        ParameterBinding { component_input_parameter: Some(name.into()), task_output_parameter: None }
+        ParameterBinding {
+            component_input_parameter: Some(name.into()),
+            task_final_status: None,
+            task_output_parameter: None,
+        }
+    }
+
+    /// How task `producer` ended (`PipelineTaskFinalStatus`).
+    pub fn final_status(producer: impl Into<String>) -> Self {
+        ParameterBinding {
+            component_input_parameter: None,
+            task_final_status: Some(TaskFinalStatus { producer_task: producer.into() }),
+            task_output_parameter: None,
+        }
     }
 
     /// The output parameter `key` of task `producer`.
     pub fn task(producer: impl Into<String>, key: impl Into<String>) -> Self {
         ParameterBinding {
             component_input_parameter: None,
+            task_final_status: None,
             task_output_parameter: Some(TaskOutputParameter {
                 output_parameter_key: key.into(),
                 producer_task: producer.into(),

@@ -145,6 +145,16 @@ fn pipeline_spec(plan: &Plan, names: &[ComponentNames], preamble: PreambleMode) 
         );
         executors.insert(exec, Executor { container: container(plan, step, n, preamble) });
         let is_exit = exit == Some(i);
+        if let Some(status) = &n.status {
+            // How the other steps ended, as KFP gives it to an exit task.
+            task_inputs.parameters.insert(status.clone(), ParameterBinding::final_status(EXIT_HANDLER_TASK));
+            if let Some(c) = components.get_mut(&comp) {
+                c.input_definitions.parameters.insert(
+                    status.clone(),
+                    ParameterSpec { default_value: None, is_optional: true, parameter_type: "TASK_FINAL_STATUS" },
+                );
+            }
+        }
         tasks.insert(
             step.task.clone(),
             Task {

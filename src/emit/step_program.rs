@@ -31,6 +31,8 @@ pub struct ComponentNames {
     pub report: Option<String>,
     /// For a `for:` step: the input parameter with the index of its item.
     pub item: Option<String>,
+    /// For the exit step: the input parameter with how the other steps ended.
+    pub status: Option<String>,
 }
 
 /// The Python-identifier part of a variable's argument names.
@@ -94,7 +96,8 @@ pub fn component_names(plan: &Plan, step: &StepPlan) -> ComponentNames {
     let metrics = (!step.metrics.is_empty()).then(|| take("metrics".into()));
     let report = step.settings.report.then(|| take("report".into()));
     let item = step.fan_out.as_ref().map(|_| take("nbkf_item".into()));
-    ComponentNames { runtime, parameters, inputs, outputs, output_groups, metrics, report, item }
+    let status = step.settings.finally.then(|| take("nbkf_status".into()));
+    ComponentNames { runtime, parameters, inputs, outputs, output_groups, metrics, report, item, status }
 }
 
 fn environment() -> &'static Environment<'static> {
@@ -211,6 +214,8 @@ pub struct StepFields {
     pub report: String,
     /// `(list name, item argument)` for a `for:` step; else empty.
     pub item: String,
+    /// The status argument of the exit step; else empty.
+    pub status: String,
 }
 
 /// The literals of a step's program.
@@ -312,6 +317,9 @@ pub fn fields(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> StepField
         }
         _ => String::new(),
     };
+    if let Some(arg) = &names.status {
+        signature.push(format!("{arg}: PipelineTaskFinalStatus"));
+    }
     let metrics: Vec<(String, String)> = step.metrics.iter().map(|(k, v)| (py(k), py(v))).collect();
     StepFields {
         step_literal: py(&step.name),
@@ -337,6 +345,7 @@ pub fn fields(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> StepField
         metrics_artifact: names.metrics.clone().unwrap_or_else(|| "None".into()),
         report: names.report.clone().unwrap_or_else(|| "None".into()),
         item,
+        status: names.status.clone().unwrap_or_default(),
     }
 }
 
@@ -380,6 +389,7 @@ pub fn render(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> String {
                 metrics_artifact => &f.metrics_artifact,
                 report => &f.report,
                 item => &f.item,
+                status => &f.status,
             })
         })
         .expect("the step template renders with any plan")

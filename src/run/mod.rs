@@ -283,12 +283,27 @@ pub fn run(
                         .cloned()
                         .unwrap_or_default()
                 });
+                // The exit step learns how the others ended, as KFP tells an exit task.
+                let status = task.status_argument.as_ref().map(|arg| {
+                    let failure = outcomes.iter().flatten().find(|o| o.failure.is_some());
+                    let state = if failed { "FAILED" } else { "SUCCEEDED" };
+                    let error = match failure {
+                        Some(o) if failed => {
+                            json!({"code": 1, "message": format!("step `{}` failed: {}", o.task, o.failure.clone().unwrap_or_default())})
+                        }
+                        _ => json!({}),
+                    };
+                    (
+                        arg.clone(),
+                        json!({"state": state, "pipelineJobResourceName": run_id, "pipelineTaskName": crate::names::EXIT_HANDLER_TASK, "error": error}),
+                    )
+                });
                 let tx = tx.clone();
                 let ctx = RunContext { run_dir: &run_dir, run_id: &run_id, env: &env, options, cache: &cache };
                 scope.spawn(move || {
                     let (outcome, outputs) = match items {
                         Some(items) => execute_items(task, &items, &inputs, ctx),
-                        None => execute(task, &task.name, None, &inputs, ctx),
+                        None => execute(task, &task.name, status, &inputs, ctx),
                     };
                     let _ = tx.send((i, outcome, outputs));
                 });

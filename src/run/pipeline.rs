@@ -53,6 +53,9 @@ pub struct LocalTask {
     pub output_parameters: Vec<String>,
     /// For a task inside a loop: how it runs once per item.
     pub loop_over: Option<LoopSpec>,
+    /// The input parameter that takes how the tasks it waited for ended (an exit task's
+    /// `PipelineTaskFinalStatus`).
+    pub status_argument: Option<String>,
     /// The `sh -ec <launcher> <source>` part of the command (without the pip preamble).
     pub launcher: Vec<String>,
     /// The container args, with the `{{$}}` placeholder.
@@ -290,7 +293,12 @@ fn container_task(
         .ok_or_else(|| bad(format!("task `{tname}`: no --function_to_execute")))?;
     let mut parameter_inputs = Vec::new();
     let mut loop_over = None;
+    let mut status_argument = None;
     for (arg, binding) in task["inputs"]["parameters"].as_object().into_iter().flatten() {
+        if binding.get("taskFinalStatus").is_some() {
+            status_argument = Some(arg.clone());
+            continue;
+        }
         let item = binding.get("componentInputParameter").and_then(Value::as_str);
         match (&scope.loop_over, item) {
             (Some((items_task, items_key, item_input, parallelism)), Some(p)) if p == item_input => {
@@ -352,6 +360,7 @@ fn container_task(
             .map(|o| o.keys().cloned().collect())
             .unwrap_or_default(),
         loop_over,
+        status_argument,
     })
 }
 

@@ -1277,10 +1277,11 @@ def _nbkf_take_item(step, ns, item):
     ns[name] = [items[index]]
 
 
-def _nbkf_run_step(step, parameters, inputs, outputs, metrics, metrics_artifact, report, cells, item=None):
+def _nbkf_run_step(step, parameters, inputs, outputs, metrics, metrics_artifact, report, cells, item=None, status=None):
     """Runs a step: parameters, prelude, injected code, inputs, cells; then outputs,
     metrics and the report. `outputs` maps each variable to (artifact, cell index). `item`
-    is `(list name, index)` for one item of a `for:` step."""
+    is `(list name, index)` for one item of a `for:` step; `status` is how the other steps
+    ended, for the exit step (`PipelineTaskFinalStatus`)."""
     import types
 
     _nbkf_os.environ.setdefault("MPLBACKEND", "Agg")
@@ -1302,6 +1303,11 @@ def _nbkf_run_step(step, parameters, inputs, outputs, metrics, metrics_artifact,
     cell_output_dir = _nbkf_os.environ.get("NBKF_CELL_OUTPUT_DIR")
     capture = report is not None or cell_output_dir
     _nbkf_seed(_nbkf_os.environ.get("NBKF_SEED"))
+    if status is not None:
+        # The exit step's cells read it as `os.environ.get("NBKF_PIPELINE_STATUS", "SUCCEEDED")`:
+        # in Jupyter, the exit cell runs only when the cells before it succeeded.
+        _nbkf_os.environ["NBKF_PIPELINE_STATUS"] = str(getattr(status, "state", "") or "SUCCEEDED")
+        _nbkf_os.environ["NBKF_PIPELINE_ERROR"] = str(getattr(status, "error_message", "") or "")
     try:
         _nbkf_install_modules(_NBKF_MODULES)
         if _NBKF_CANDIDATES:

@@ -4,7 +4,7 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["Artifact", "Dataset", "Model", "Metrics", "HTML", "Markdown", "Input", "Output"]
+__all__ = ["Artifact", "Dataset", "Model", "Metrics", "HTML", "Markdown", "Input", "Output", "PipelineTaskFinalStatus"]
 
 
 class Artifact:
@@ -48,6 +48,22 @@ class Metrics(Artifact):
 
     def log_metric(self, metric, value):
         self.metadata[metric] = value
+
+
+class PipelineTaskFinalStatus:
+    """How the tasks an exit task waited for ended (the exit step's `status`)."""
+
+    def __init__(self, state=None, pipeline_job_resource_name=None, pipeline_task_name=None, error_code=None, error_message=None):
+        self.state = state
+        self.pipeline_job_resource_name = pipeline_job_resource_name
+        self.pipeline_task_name = pipeline_task_name
+        self.error_code = error_code
+        self.error_message = error_message
+
+    @classmethod
+    def from_json(cls, value):
+        error = value.get("error") or {}
+        return cls(value.get("state"), value.get("pipelineJobResourceName"), value.get("pipelineTaskName"), error.get("code"), error.get("message"))
 
 
 class Input(Generic[T]):

@@ -9,7 +9,7 @@ import os
 import sys
 import typing
 
-from kfp.dsl import artifact_from_json
+from kfp.dsl import PipelineTaskFinalStatus, artifact_from_json
 
 
 def takes_a_list(annotation):
@@ -41,6 +41,8 @@ def main():
             value = values[name]
             if parameter.annotation is int and isinstance(value, float) and value.is_integer():
                 value = int(value)
+            if parameter.annotation is PipelineTaskFinalStatus:
+                value = PipelineTaskFinalStatus.from_json(value)
             kwargs[name] = value
         elif name in input_artifacts:
             entries = input_artifacts[name]["artifacts"]
