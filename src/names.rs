@@ -13,11 +13,14 @@ pub const RUNTIME_FUNCTION: &str = "nbkf_runtime";
 /// KFP SDK gives the first `dsl.ExitHandler`).
 pub const EXIT_HANDLER_TASK: &str = "exit-handler-1";
 
-/// The task name of a step: [`dns_label`] of its name, never [`RUNTIME_TASK`] or
-/// [`EXIT_HANDLER_TASK`].
+/// The task name of a step: [`dns_label`] of its name, never one nbkf gives its own tasks:
+/// [`RUNTIME_TASK`], and the KFP SDK's group names `exit-handler-<n>` and `for-loop-<n>`.
 pub fn step_task(name: &str) -> String {
     let task = dns_label(name);
-    if task == RUNTIME_TASK || task == EXIT_HANDLER_TASK {
+    let group = |prefix: &str| {
+        task.strip_prefix(prefix).is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    };
+    if task == RUNTIME_TASK || group("exit-handler-") || group("for-loop-") {
         format!("{task}-step")
     } else {
         task
@@ -114,6 +117,15 @@ pub fn unique(wanted: String, taken: &mut BTreeSet<String>, separator: char, max
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn step_tasks_never_take_the_names_of_nbkfs_own_tasks() {
+        assert_eq!(step_task("nbkf-runtime"), "nbkf-runtime-step");
+        assert_eq!(step_task("exit_handler_1"), "exit-handler-1-step");
+        assert_eq!(step_task("for-loop-2"), "for-loop-2-step");
+        assert_eq!(step_task("for-loop"), "for-loop");
+        assert_eq!(step_task("for-loop-x"), "for-loop-x");
+    }
 
     #[test]
     fn task_and_function_names() {

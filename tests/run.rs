@@ -708,3 +708,29 @@ fn a_for_step_runs_each_item_and_a_failing_item_is_named() {
     assert_eq!(state(&report, "fit"), "failed");
     assert_eq!(state(&report, "report"), "not_started");
 }
+
+/// `prev:` may name a `for:` step: the later step runs after every item.
+#[test]
+fn prev_may_name_a_for_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = |tags: &[&str], source: &str| serde_json::json!({"cell_type": "code", "metadata": {"tags": tags}, "source": source, "outputs": [], "execution_count": null});
+    let nb = serde_json::json!({
+        "cells": [
+            code(&["pipeline-parameters"], "XS = [1, 2, 3]"),
+            code(&["step:square", "for:XS"], "squares = []\nfor x in XS:\n    squares.append(x * x)\n    print('item', x)"),
+            code(&["step:after", "prev:square"], "print('after the items')"),
+        ],
+        "metadata": {"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    });
+    let path = dir.path().join("prev_for.ipynb");
+    std::fs::write(&path, nb.to_string()).unwrap();
+    run(&mut nbkf_in(dir.path(), "run", &path), true);
+    let report = only_run(&workdir(dir.path()));
+    let (_, square_end) = interval(&report, "square");
+    let (after_start, _) = interval(&report, "after");
+    assert!(after_start >= square_end, "{report:#}");
+    let out = run(&mut nbkf_in(dir.path(), "check", &path), true);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(last_line(&stdout).starts_with('✓'), "{stdout}");
+}
