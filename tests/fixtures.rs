@@ -554,18 +554,18 @@ fn unicode_step_names() {
 fn exit_step() {
     let c = convert("exit_step");
     let root = c.tasks();
-    let mut names: Vec<&str> = root.keys().map(String::as_str).collect();
-    names.sort();
-    assert_eq!(names, ["cleanup", nbkf::names::EXIT_HANDLER_TASK], "the root runs the exit handler and the exit step");
+    assert_eq!(
+        sorted_keys(root),
+        ["cleanup", nbkf::names::EXIT_HANDLER_TASK],
+        "the root runs the exit handler and the exit step"
+    );
     let cleanup = &root["cleanup"];
     assert_eq!(cleanup["triggerPolicy"]["strategy"], "ALL_UPSTREAM_TASKS_COMPLETED");
     assert_eq!(cleanup["dependentTasks"], serde_json::json!([nbkf::names::EXIT_HANDLER_TASK]));
     assert!(cleanup["inputs"].get("artifacts").is_none(), "the exit step takes no artifact: {cleanup:#}");
     assert_eq!(cleanup["cachingOptions"], serde_json::json!({}), "the exit step is not cached by default");
     let handler = &c.docs[0]["components"]["comp-exit-handler-1"]["dag"]["tasks"];
-    let mut inner: Vec<&str> = handler.as_object().unwrap().keys().map(String::as_str).collect();
-    inner.sort();
-    assert_eq!(inner, ["load", nbkf::names::RUNTIME_TASK, "train"]);
+    assert_eq!(sorted_keys(handler.as_object().unwrap()), ["load", nbkf::names::RUNTIME_TASK, "train"]);
     assert_eq!(handler["train"]["inputs"]["parameters"]["FAIL"]["componentInputParameter"], "pipelinechannel--FAIL");
     assert_eq!(cleanup["inputs"]["parameters"]["nbkf_status"]["taskFinalStatus"]["producerTask"], "exit-handler-1");
     let status = &c.docs[0]["components"]["comp-cleanup"]["inputDefinitions"]["parameters"]["nbkf_status"];
@@ -595,6 +595,13 @@ fn exit_step() {
     assert_eq!(std::fs::read_to_string(&notify).unwrap_or_default(), "pipeline nightly finished: FAILED\n", "{text}");
 }
 
+/// A map's keys, sorted.
+fn sorted_keys(map: &serde_json::Map<String, Value>) -> Vec<&str> {
+    let mut keys: Vec<&str> = map.keys().map(String::as_str).collect();
+    keys.sort();
+    keys
+}
+
 /// The tasks of a sub-DAG component.
 fn sub_dag<'a>(c: &'a Converted, component: &str) -> &'a serde_json::Map<String, Value> {
     c.docs[0]["components"][component]["dag"]["tasks"].as_object().unwrap_or_else(|| panic!("no sub-DAG {component}"))
@@ -604,9 +611,7 @@ fn sub_dag<'a>(c: &'a Converted, component: &str) -> &'a serde_json::Map<String,
 fn fan_out_parameter() {
     let c = convert("fan_out_parameter");
     let root = c.tasks();
-    let mut names: Vec<&str> = root.keys().map(String::as_str).collect();
-    names.sort();
-    assert_eq!(names, ["fit-items", "for-loop-1", "load", nbkf::names::RUNTIME_TASK, "report"]);
+    assert_eq!(sorted_keys(root), ["fit-items", "for-loop-1", "load", nbkf::names::RUNTIME_TASK, "report"]);
     let for_loop = &root["for-loop-1"];
     assert_eq!(for_loop["iteratorPolicy"]["parallelismLimit"], 2, "parallelism:2");
     assert_eq!(for_loop["parameterIterator"]["items"]["inputParameter"], "pipelinechannel--fit-items-Output");
@@ -649,14 +654,10 @@ fn fan_out_list() {
 #[test]
 fn fan_out_with_exit_step() {
     let c = convert("fan_out_with_exit_step");
-    let mut root: Vec<&str> = c.tasks().keys().map(String::as_str).collect();
-    root.sort();
-    assert_eq!(root, [nbkf::names::EXIT_HANDLER_TASK, "notify"]);
+    assert_eq!(sorted_keys(c.tasks()), [nbkf::names::EXIT_HANDLER_TASK, "notify"]);
     let handler = sub_dag(&c, "comp-exit-handler-1");
-    let mut inner: Vec<&str> = handler.keys().map(String::as_str).collect();
-    inner.sort();
     assert_eq!(
-        inner,
+        sorted_keys(handler),
         ["for-loop-2", "load", nbkf::names::RUNTIME_TASK, "square-items", "total"],
         "numbered as the SDK numbers"
     );

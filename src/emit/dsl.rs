@@ -412,12 +412,7 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
             if !seen.insert(arg.clone()) {
                 continue;
             }
-            let produced = &names[input.producer];
-            let key = match input.group {
-                Some(g) => produced.output_groups.get(g).map(|(_, a)| a.clone()),
-                None => produced.outputs.iter().find(|(v, _)| *v == input.variable).map(|(_, a)| a.clone()),
-            }
-            .unwrap_or_default();
+            let key = names[input.producer].output_of(input);
             let collected =
                 plan.steps[input.producer].fan_out.as_ref().is_some_and(|f| f.accumulators.contains(&input.variable));
             if collected {

@@ -187,14 +187,7 @@ pub fn apply(
 
 /// The output of step `p` that holds the list of a `for:` step.
 pub(crate) fn list_key(step: &StepPlan, fan_out: &crate::plan::FanOut, names: &[ComponentNames], p: usize) -> String {
-    step.inputs
-        .iter()
-        .find(|i| i.variable == fan_out.list)
-        .and_then(|i| match i.group {
-            Some(g) => names[p].output_groups.get(g).map(|(_, a)| a.clone()),
-            None => names[p].outputs.iter().find(|(v, _)| *v == fan_out.list).map(|(_, a)| a.clone()),
-        })
-        .unwrap_or_default()
+    step.inputs.iter().find(|i| i.variable == fan_out.list).map(|i| names[p].output_of(i)).unwrap_or_default()
 }
 
 /// The function that lists the item numbers of a `for:` step: the annotation of its

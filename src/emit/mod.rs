@@ -116,12 +116,7 @@ fn pipeline_spec(plan: &Plan, names: &[ComponentNames], preamble: PreambleMode) 
         for (input, arg) in step.inputs.iter().zip(&n.inputs) {
             inputs.artifacts.insert(arg.1.clone(), ArtifactSpec::of("system.Artifact"));
             let producer = &plan.steps[input.producer];
-            let produced = &names[input.producer];
-            let key = match input.group {
-                Some(g) => produced.output_groups.get(g).map(|(_, a)| a.clone()),
-                None => produced.outputs.iter().find(|(v, _)| *v == input.variable).map(|(_, a)| a.clone()),
-            }
-            .unwrap_or_default();
+            let key = names[input.producer].output_of(input);
             task_inputs.artifacts.insert(arg.1.clone(), ArtifactBinding::task(producer.task.clone(), key));
         }
         let mut outputs = Definitions::default();

@@ -35,6 +35,18 @@ pub struct ComponentNames {
     pub status: Option<String>,
 }
 
+impl ComponentNames {
+    /// The output argument of this (producing) step that holds `input`: its group's
+    /// artifact, or its own.
+    pub fn output_of(&self, input: &crate::plan::VariableInput) -> String {
+        match input.group {
+            Some(g) => self.output_groups.get(g).map(|(_, a)| a.clone()),
+            None => self.outputs.iter().find(|(v, _)| *v == input.variable).map(|(_, a)| a.clone()),
+        }
+        .unwrap_or_default()
+    }
+}
+
 /// The Python-identifier part of a variable's argument names.
 fn slug(variable: &str) -> String {
     // Hidden variables: a prefix and a name or path, made an identifier part:

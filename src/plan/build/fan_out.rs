@@ -48,20 +48,29 @@ pub(super) fn fan_outs(
     exit: Option<usize>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Option<Found>> {
-    let mut out = vec![None; layout.steps.len()];
-    for (s, step) in layout.steps.iter().enumerate() {
-        let mut list: Option<(String, usize)> = None;
-        let mut parallelism: Option<(u32, usize)> = None;
-        for &c in &step.cells {
-            let (tags, _) = crate::tags::parse_cell_tags(&notebook.cells[c]);
-            for (setting, _) in &tags.settings {
-                match setting {
-                    crate::tags::StepSetting::ForEach(l) => list = Some((l.clone(), c)),
-                    crate::tags::StepSetting::Parallelism(n) => parallelism = Some((*n, c)),
-                    _ => {}
+    // Each step's `for:` and `parallelism:` tags, with their cells.
+    type Tagged = (Option<(String, usize)>, Option<(u32, usize)>);
+    let tagged: Vec<Tagged> = layout
+        .steps
+        .iter()
+        .map(|step| {
+            let (mut list, mut parallelism) = (None, None);
+            for &c in &step.cells {
+                let (tags, _) = crate::tags::parse_cell_tags(&notebook.cells[c]);
+                for (setting, _) in &tags.settings {
+                    match setting {
+                        crate::tags::StepSetting::ForEach(l) => list = Some((l.clone(), c)),
+                        crate::tags::StepSetting::Parallelism(n) => parallelism = Some((*n, c)),
+                        _ => {}
+                    }
                 }
             }
-        }
+            (list, parallelism)
+        })
+        .collect();
+    let mut out = vec![None; layout.steps.len()];
+    for (s, step) in layout.steps.iter().enumerate() {
+        let (list, parallelism) = tagged[s].clone();
         let Some((list, cell)) = list else {
             if let Some((_, c)) = parallelism {
                 diags.push(
@@ -151,7 +160,7 @@ pub(super) fn fan_outs(
             }
         }
         if let Some(p) = producer {
-            if out.get(p).is_some_and(Option::is_some) || layout_has_for(notebook, layout, p) {
+            if tagged[p].0.is_some() {
                 diags.push(err(
                     format!("`{list}` is collected from the loop of step `{}`; a `for:` over a collected list is not supported yet", layout.steps[p].name),
                     Some(lc.header),
@@ -177,14 +186,6 @@ pub(super) fn fan_outs(
         out[s] = Some(Found { list, producer, accumulators, parallelism: parallelism.map(|(n, _)| n) });
     }
     out
-}
-
-/// Whether the layout step has a `for:` tag (checked before its own turn).
-fn layout_has_for(notebook: &Notebook, layout: &Layout, s: usize) -> bool {
-    layout.steps[s].cells.iter().any(|c| {
-        let (tags, _) = crate::tags::parse_cell_tags(&notebook.cells[*c]);
-        tags.settings.iter().any(|(setting, _)| matches!(setting, crate::tags::StepSetting::ForEach(_)))
-    })
 }
 
 /// The name an effect is about, and where.
