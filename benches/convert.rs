@@ -65,3 +65,13 @@ fn emit_yaml(bencher: divan::Bencher, name: &str) {
     let plan = convert_file(&corpus(name), &ConvertOptions::default()).expect("converts").plan;
     bencher.bench(|| nbkf::emit::kfp_ir_yaml(divan::black_box(&plan), nbkf::emit::PreambleMode::Pip).unwrap().len());
 }
+
+/// A notebook that runs two more (`notebook:` cells, three levels, a loop in the innermost):
+/// reading the three files, expanding, planning and writing the YAML, against the same
+/// pipeline's two-level fixture.
+#[divan::bench(args = ["composed_three_levels.ipynb", "composed_two_levels.ipynb"])]
+fn convert_composed(name: &str) -> usize {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
+    let conversion = convert_file(&path, &ConvertOptions::default()).expect("converts");
+    conversion.yaml.map_or(0, |y| y.len())
+}

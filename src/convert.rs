@@ -21,6 +21,9 @@ pub struct ConvertOptions {
     pub split: SplitMode,
     /// More folders to find local modules in (after the notebook's own), like `PYTHONPATH`.
     pub module_paths: Vec<PathBuf>,
+    /// The folder the notebooks that `notebook:` cells run must be in (`nbkf serve` keeps
+    /// them under its root); anywhere when `None`.
+    pub notebook_root: Option<PathBuf>,
 }
 
 /// The result of converting a notebook.
@@ -102,6 +105,8 @@ pub fn plan_only(
     dir: Option<&Path>,
     options: &ConvertOptions,
 ) -> Conversion {
+    let (notebook, composed) = crate::notebook::compose::expand(notebook, dir, file, options.notebook_root.as_deref());
+    diagnostics.extend(composed);
     let stem = file.strip_suffix(".ipynb").unwrap_or(file);
     let (settings, settings_diagnostics) = config::resolve(&notebook.metadata, stem, &options.overrides);
     diagnostics.extend(settings_diagnostics);
@@ -111,7 +116,11 @@ pub fn plan_only(
         Some(tags) => plan::build(&plan::with_tags(&notebook, tags), settings, file, &surroundings),
         None => plan::build(&notebook, settings, file, &surroundings),
     };
-    diagnostics.append(&mut plan.diagnostics);
+    match &notebook.composition {
+        // The plan counts the cells of the expanded notebook; users, those they wrote.
+        Some(c) => diagnostics.extend(plan.diagnostics.drain(..).map(|d| c.relocate(d))),
+        None => diagnostics.append(&mut plan.diagnostics),
+    }
     diagnostics::sort(&mut diagnostics);
     Conversion { notebook, plan, yaml: None, diagnostics, inferred_tags }
 }

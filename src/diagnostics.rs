@@ -28,6 +28,11 @@ pub trait CellSources {
     fn cell_source(&self, cell: usize) -> Option<&str>;
     /// The nbformat 4.5 id of the cell at `cell`, if it has one.
     fn cell_id(&self, cell: usize) -> Option<&str>;
+    /// The index, among these cells, of cell `cell` of `notebook` (a sub-notebook's path,
+    /// `None` for the notebook itself), as a [`Diagnostic`] locates it.
+    fn located(&self, notebook: Option<&str>, cell: usize) -> Option<usize> {
+        notebook.is_none().then_some(cell)
+    }
 }
 
 /// How bad a diagnostic is.
@@ -49,6 +54,10 @@ pub struct Diagnostic {
     pub message: String,
     /// 0-based index of the cell in the notebook, when the problem is in a cell.
     pub cell: Option<usize>,
+    /// The other notebook the cell is in, when it is a cell of a notebook that a
+    /// `notebook:` cell runs: its path from the converted notebook's folder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notebook: Option<String>,
     /// The position in the cell's source, when known.
     pub span: Option<Span>,
     /// The tag the problem is about, when it is about a tag.
@@ -59,7 +68,16 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// An error with a code and message and no location yet.
     pub fn error(code: &'static str, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Error, code, message: message.into(), cell: None, span: None, tag: None, hint: None }
+        Self {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            cell: None,
+            notebook: None,
+            span: None,
+            tag: None,
+            hint: None,
+        }
     }
 
     /// A warning with a code and message and no location yet.
@@ -115,7 +133,8 @@ impl Diagnostic {
 /// Sorts diagnostics by cell, then line, errors first on the same spot; removes duplicates.
 pub fn sort(diagnostics: &mut Vec<Diagnostic>) {
     diagnostics.sort_by(|a, b| {
-        (a.cell.unwrap_or(usize::MAX), a.span.map(|s| (s.line, s.column)), a.severity).cmp(&(
+        (&a.notebook, a.cell.unwrap_or(usize::MAX), a.span.map(|s| (s.line, s.column)), a.severity).cmp(&(
+            &b.notebook,
             b.cell.unwrap_or(usize::MAX),
             b.span.map(|s| (s.line, s.column)),
             b.severity,
@@ -139,7 +158,9 @@ pub fn render<C: CellSources + ?Sized>(
     let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
     let mut out = String::new();
     for d in diagnostics {
-        let id = d.cell.and_then(|c| cells.and_then(|cells| cells.cell_id(c)));
+        let at = d.cell.and_then(|c| cells.and_then(|cells| cells.located(d.notebook.as_deref(), c)));
+        let id = at.and_then(|c| cells.and_then(|cells| cells.cell_id(c)));
+        let file = d.notebook.as_deref().unwrap_or(file);
         let location = d.location(id).map(|l| format!("{file}, {l}")).unwrap_or_else(|| file.to_string());
         let tag = d.tag.as_ref().map(|t| format!(" (tag `{t}`)")).unwrap_or_default();
         let mut diag = MietteDiagnostic::new(format!("{}{tag}\n  at {location}", d.message))
@@ -151,7 +172,7 @@ pub fn render<C: CellSources + ?Sized>(
         if let Some(hint) = &d.hint {
             diag = diag.with_help(hint.clone());
         }
-        let source = d.cell.and_then(|c| cells.and_then(|cells| cells.cell_source(c)));
+        let source = at.and_then(|c| cells.and_then(|cells| cells.cell_source(c)));
         let report = match (d.span, source) {
             (Some(span), Some(source)) if span.end <= source.len() && span.start <= span.end => {
                 let len = source[span.start..span.end].lines().next().map_or(0, str::len).max(1);

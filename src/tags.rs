@@ -145,14 +145,9 @@ pub fn parse_cell_tags(cell: &Cell) -> (CellTags, Vec<Diagnostic>) {
                         .with_hint("write `for:<list>` with the name of the list the cell's loop goes over"),
                 ),
             },
-            "notebook" => diags.push(
-                err(
-                    "unsupported-tag",
-                    "`notebook:` cells (sub-pipelines from other notebooks) are recognised but not implemented yet"
-                        .into(),
-                )
-                .with_hint("inline the other notebook's cells, or convert it as its own pipeline"),
-            ),
+            // Expanded before the tags are read (`notebook::compose`): the cell itself runs
+            // nothing.
+            "notebook" => roles.push((Role::Skip, tag)),
             _ => match parse_setting(tag) {
                 Ok(Some(setting)) => settings.push((setting, tag.clone())),
                 Ok(None) => diags.extend(unknown_tag(cell, tag)),

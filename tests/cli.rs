@@ -178,3 +178,23 @@ fn output_to_a_device_leaves_the_device() {
     common::run(common::nbkf().arg("convert").arg(&nb).args(["-o", "/dev/null", "-q"]), true);
     assert!(std::fs::symlink_metadata(null).unwrap().file_type().is_char_device(), "/dev/null was replaced");
 }
+
+#[test]
+fn notebooks_that_run_each_other_are_refused_naming_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::nbkf()
+        .arg("convert")
+        .arg(common::repo().join("fixtures/composed/cycle_a.ipynb"))
+        .arg("-o")
+        .arg(dir.path().join("p.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("notebooks call each other in a cycle: cycle_a.ipynb → cycle_b.ipynb → cycle_a.ipynb"),
+        "{err}"
+    );
+    assert!(err.contains("at cycle_b.ipynb, cell 3"), "{err}");
+    assert!(!dir.path().join("p.yaml").exists(), "nothing is written");
+}

@@ -352,3 +352,8 @@ fn snapshot_parameters() {
 fn snapshot_platform_settings() {
     insta::assert_snapshot!(snapshot_text("platform_settings"));
 }
+
+#[test]
+fn snapshot_composed_three_levels() {
+    insta::assert_snapshot!(snapshot_text("composed_three_levels"));
+}

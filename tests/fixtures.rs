@@ -671,3 +671,64 @@ fn fan_out_with_exit_step() {
     assert_eq!(metric(&r, "total"), 44.0);
     assert_eq!(metric(&r, "length"), 16.0);
 }
+
+#[test]
+fn composed_two_levels() {
+    let c = convert("composed_two_levels");
+    assert_eq!(sorted_keys(c.tasks()), ["load", nbkf::names::RUNTIME_TASK, "prepare", "report"]);
+    // `prepare.ipynb`'s steps run in their own sub-DAG, named after the `notebook:` tag.
+    let prepare = &c.tasks()["prepare"];
+    assert_eq!(prepare["componentRef"]["name"], "comp-prepare");
+    assert_eq!(sorted_keys(sub_dag(&c, "comp-prepare")), ["prepare-keep", "prepare-scale"]);
+    // Its parameters: `SCALE` bound from this notebook's, `OFFSET` its own default (now a
+    // pipeline parameter), `THRESHOLD` from the variable step `load` binds (an artifact).
+    let params = &prepare["inputs"]["parameters"];
+    assert_eq!(params["SCALE"]["componentInputParameter"], "SCALE");
+    assert_eq!(params["OFFSET"]["componentInputParameter"], "OFFSET");
+    assert!(params.get("THRESHOLD").is_none(), "{prepare:#}");
+    let root_params = &c.docs[0]["root"]["inputDefinitions"]["parameters"];
+    assert_eq!(sorted_keys(root_params.as_object().unwrap()), ["OFFSET", "SCALE", "SIZE"]);
+    assert_eq!(root_params["OFFSET"]["defaultValue"], 3);
+    let threshold = &prepare["inputs"]["artifacts"]["load_out_THRESHOLD"]["taskOutputArtifact"];
+    assert_eq!(threshold["producerTask"], "load");
+    // What `report` reads from it comes out as the sub-DAG's output.
+    let kept = &c.tasks()["report"]["inputs"]["artifacts"]["in_kept"]["taskOutputArtifact"];
+    assert_eq!(kept["producerTask"], "prepare");
+    assert_eq!(kept["outputArtifactKey"], "prepare_keep_out_kept");
+    assert_eq!(c.deps("report"), ["prepare"]);
+
+    // The caller's values reach the sub-notebook: SCALE = 2, THRESHOLD = 3 (its defaults,
+    // 1 and 100, would keep nothing).
+    let r = c.equivalent(4, &[]);
+    has_variables(&r, &["prepare-keep:kept", "prepare-scale:scaled", "load:THRESHOLD"]);
+    assert_eq!(metric(&r, "total"), 48.0);
+    assert_eq!(metric(&r, "count"), 6.0);
+    // A sub-notebook's own parameter is a pipeline parameter like the caller's.
+    let r = c.equivalent(4, &["OFFSET=0", "SCALE=1"]);
+    assert_eq!(metric(&r, "total"), 12.0, "kept [3, 4, 5]: {r:#}");
+}
+
+#[test]
+fn composed_three_levels() {
+    let c = convert("composed_three_levels");
+    assert_eq!(sorted_keys(c.tasks()), ["finish", nbkf::names::RUNTIME_TASK, "outer", "start"]);
+    let outer = sub_dag(&c, "comp-outer");
+    assert_eq!(sorted_keys(outer), ["outer-shift", "outer-square"]);
+    // The third level: `inner/square.ipynb` (relative to `outer.ipynb`), one untagged step
+    // with a `for:` loop, in a sub-DAG of the sub-DAG.
+    let square = sub_dag(&c, "comp-outer-square");
+    assert_eq!(sorted_keys(square), ["for-loop-1", "outer-square-main-items"]);
+    assert_eq!(sorted_keys(sub_dag(&c, "comp-for-loop-1")), ["outer-square-main"]);
+    let squares = &c.tasks()["finish"]["inputs"]["artifacts"]["in_squares"]["taskOutputArtifact"];
+    assert_eq!(squares["producerTask"], "outer");
+    let out = &c.docs[0]["components"]["comp-outer"]["outputDefinitions"]["artifacts"];
+    assert_eq!(out["outer_square_main_out_squares"]["isArtifactList"], true, "the loop's list: {out:#}");
+    // `XS` is the caller's (bound at both levels); `SHIFT`, `outer`'s default.
+    assert_eq!(sorted_keys(c.docs[0]["root"]["inputDefinitions"]["parameters"].as_object().unwrap()), ["SHIFT", "XS"]);
+
+    let r = c.equivalent(3, &[]);
+    assert_eq!(r["items"], 3, "{r:#}");
+    assert_eq!(metric(&r, "result"), 54.0, "squares of 1, 2, 3 plus 10 each, plus 10");
+    let r = c.equivalent(3, &["XS=\"[4]\"", "SHIFT=2"]);
+    assert_eq!(metric(&r, "result"), 56.0, "16 + 20, plus 20: {r:#}");
+}

@@ -1,5 +1,5 @@
-//! `nbkf graph` and the drawing code behind it: the SVG, DOT and Mermaid of two fixtures
-//! pinned (insta), every fixture and corpus notebook drawn as well-formed SVG with no
+//! `nbkf graph` and the drawing code behind it: the SVG, DOT and Mermaid of three fixtures
+//! pinned (insta; one with nested sub-pipelines), every fixture and corpus notebook drawn as well-formed SVG with no
 //! overlapping boxes (and, where Graphviz is installed, DOT that `dot` accepts), a generated
 //! 40-step notebook drawn in a reasonable size, and the command's files, formats and exit
 //! codes. Update the snapshots with `INSTA_UPDATE=always cargo test --test graph`.
@@ -43,6 +43,9 @@ drawing_snapshots!(
     svg_of_steps_and_continuation: "steps_and_continuation" as Format::Svg,
     dot_of_steps_and_continuation: "steps_and_continuation" as Format::Dot,
     mermaid_of_steps_and_continuation: "steps_and_continuation" as Format::Mermaid,
+    svg_of_composed_three_levels: "composed_three_levels" as Format::Svg,
+    dot_of_composed_three_levels: "composed_three_levels" as Format::Dot,
+    mermaid_of_composed_three_levels: "composed_three_levels" as Format::Mermaid,
 );
 
 /// Every notebook of `fixtures/` and of the shared corpus.

@@ -168,7 +168,8 @@ fn run_and_check_pass_on_every_fixture() {
         let name = fixture.file_name().unwrap().to_string_lossy().into_owned();
         let dir = tempdir();
         let nb = copy_into(fixture, dir.path());
-        // The local modules some fixtures import sit beside them.
+        // The local modules some fixtures import sit beside them, and the notebooks the
+        // composed fixtures run in `composed/`.
         copy_local_modules(dir.path());
 
         let out = run(&mut nbkf_in(dir.path(), "run", &nb), true);
@@ -187,24 +188,27 @@ fn run_and_check_pass_on_every_fixture() {
     }
 }
 
-/// Copies the fixtures' local modules (`fixtures/nbkf_fixture_*`) into `dir`.
+/// Copies the fixtures' local modules (`fixtures/nbkf_fixture_*`) and the notebooks the
+/// composed fixtures run (`fixtures/composed/`) into `dir`.
 fn copy_local_modules(dir: &Path) {
-    for entry in std::fs::read_dir(repo().join("fixtures")).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if !name.starts_with("nbkf_fixture_") {
-            continue;
-        }
-        if path.is_dir() {
-            std::fs::create_dir_all(dir.join(&name)).unwrap();
-            for file in std::fs::read_dir(&path).unwrap() {
-                let file = file.unwrap().path();
-                if file.is_file() {
-                    std::fs::copy(&file, dir.join(&name).join(file.file_name().unwrap())).unwrap();
+    fn copy_tree(from: &Path, to: &Path) {
+        if from.is_dir() {
+            std::fs::create_dir_all(to).unwrap();
+            for entry in std::fs::read_dir(from).unwrap() {
+                let path = entry.unwrap().path();
+                if path.file_name().is_some_and(|n| n != "__pycache__") {
+                    copy_tree(&path, &to.join(path.file_name().unwrap()));
                 }
             }
         } else {
-            std::fs::copy(&path, dir.join(&name)).unwrap();
+            std::fs::copy(from, to).unwrap();
+        }
+    }
+    for entry in std::fs::read_dir(repo().join("fixtures")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("nbkf_fixture_") || name == "composed" {
+            copy_tree(&path, &dir.join(&name));
         }
     }
 }

@@ -618,3 +618,53 @@ fn addresses_other_than_loopback_need_a_token() {
     let out = common::run(nbkf().args(["serve", "--root", "/no/such/folder", "--port", "0"]), false);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_composed_notebook_is_analysed_in_its_own_cells_and_its_sub_notebooks_stay_under_the_root() {
+    let s = Server::start(&[fixture("composed_two_levels.ipynb")], &[], &[]);
+    std::fs::create_dir(s.root.path().join("composed")).unwrap();
+    let sub = s.root.path().join("composed/prepare.ipynb");
+    std::fs::copy(common::repo().join("fixtures/composed/prepare.ipynb"), &sub).unwrap();
+    let (status, a) = s.call("POST", "/api/v1/analyze", Some(json!({"path": "composed_two_levels.ipynb"})));
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(a["ok"], true, "{a}");
+    // The cells are the notebook's own (6), the `notebook:` cell marked as such.
+    let cells = a["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 6, "{cells:#?}");
+    assert_eq!((cells[3]["cell"].as_u64(), cells[3]["role"].as_str()), (Some(4), Some("notebook")));
+    assert_eq!((cells[4]["cell"].as_u64(), cells[4]["step"].as_str()), (Some(5), Some("report")));
+    assert_eq!(a["plan"]["sub_pipelines"][0]["name"], "prepare");
+    let scale = a["plan"]["steps"].as_array().unwrap().iter().find(|s| s["name"] == "prepare_scale").unwrap();
+    assert_eq!((scale["notebook"].as_str(), scale["cells"].clone()), (Some("composed/prepare.ipynb"), json!([3])));
+    assert_eq!(scale["sub_pipeline"], "prepare");
+
+    // A problem inside the sub-notebook is located there, with its cell's id and range.
+    let mut nb: Value = serde_json::from_str(&std::fs::read_to_string(&sub).unwrap()).unwrap();
+    nb["cells"][3]["source"] = json!("kept = [x for x in scaled if x >= LIMIT]");
+    let (_, again) = s.call("POST", "/api/v1/analyze", Some(json!({"path": "composed_two_levels.ipynb"})));
+    assert_eq!(again["cached"], true, "nothing changed");
+    std::fs::write(&sub, nb.to_string()).unwrap();
+    let (_, a) = s.call("POST", "/api/v1/analyze", Some(json!({"path": "composed_two_levels.ipynb"})));
+    assert_eq!(a["cached"], false, "the sub-notebook changed: analysed again");
+    let d = a["diagnostics"].as_array().unwrap().iter().find(|d| d["severity"] == "error").unwrap().clone();
+    assert_eq!(d["code"], "undefined-name", "{a}");
+    assert_eq!((d["notebook"].as_str(), d["cell"].as_u64()), (Some("composed/prepare.ipynb"), Some(4)));
+    assert_eq!(d["cell_id"], nb["cells"][3]["id"]);
+    assert_eq!(d["range"]["start_line"], 1);
+
+    // A notebook outside the served folder is refused at the cell that names it.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::copy(common::repo().join("fixtures/composed/prepare.ipynb"), outside.path().join("p.ipynb")).unwrap();
+    let mut caller: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("composed_two_levels.ipynb")).unwrap()).unwrap();
+    caller["cells"][3]["metadata"]["notebook_path"] = json!(outside.path().join("p.ipynb"));
+    let (_, a) = s.call("POST", "/api/v1/analyze", Some(json!({"notebook": caller})));
+    let d = a["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["severity"] == "error")
+        .unwrap_or_else(|| panic!("{a:#}"))
+        .clone();
+    assert_eq!((d["code"].as_str(), d["cell"].as_u64()), (Some("notebook-outside-root"), Some(4)), "{a}");
+}

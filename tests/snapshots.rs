@@ -109,6 +109,8 @@ snapshot_tests!(
     fan_out_parameter,
     fan_out_list,
     fan_out_with_exit_step,
+    composed_two_levels,
+    composed_three_levels,
 );
 
 /// The Kubernetes-native manifests (`--format k8s`) of one fixture with a platform document.
@@ -165,6 +167,8 @@ fn every_fixture_is_snapshotted() {
         "fan_out_parameter",
         "fan_out_list",
         "fan_out_with_exit_step",
+        "composed_two_levels",
+        "composed_three_levels",
     ];
     let mut found: Vec<String> = std::fs::read_dir(common::repo().join("fixtures"))
         .unwrap()

@@ -26,6 +26,9 @@ export function where(d: Diagnostic): string {
   if (!d.range) {
     return d.cell ? `cell ${d.cell}` : 'notebook';
   }
+  if (d.notebook) {
+    return `line ${d.range.start_line}, column ${d.range.start_column} of ${d.notebook}`;
+  }
   return `line ${d.range.start_line}, column ${d.range.start_column}`;
 }
 
@@ -77,6 +80,8 @@ function badgeOf(analysis: Analysis, entry: CellOut): { text: string; title: str
       return { text: 'every step', title: 'nbkf: imports and functions, run at the start of every step' };
     case 'skipped':
       return { text: 'skipped', title: 'nbkf: not part of the pipeline' };
+    case 'notebook':
+      return { text: 'sub-pipeline', title: 'nbkf: runs another notebook as a sub-pipeline (its steps are in the panel)' };
     default:
       return null;
   }
@@ -96,7 +101,8 @@ export function decorateCells(panel: NotebookPanel, analysis: Analysis): void {
   clearCells(panel);
   const byCell = new Map<number, Diagnostic[]>();
   for (const d of analysis.diagnostics) {
-    if (d.cell) {
+    // A cell of another notebook (one a `notebook:` cell runs) is not in this one.
+    if (d.cell && !d.notebook) {
       byCell.set(d.cell, [...(byCell.get(d.cell) || []), d]);
     }
   }

@@ -14,6 +14,8 @@ export interface Diagnostic {
   code: string;
   message: string;
   cell?: number;
+  /** Set when the cell is in a notebook a `notebook:` cell runs (its path); `cell` counts its cells. */
+  notebook?: string;
   cell_id?: string;
   range?: Range;
   tag?: string;
@@ -25,7 +27,7 @@ export interface CellOut {
   cell: number;
   cell_id?: string;
   kind: string;
-  role: 'step' | 'prelude' | 'parameters' | 'metrics' | 'skipped' | 'text';
+  role: 'step' | 'prelude' | 'parameters' | 'metrics' | 'skipped' | 'notebook' | 'text';
   step?: string;
   excerpt: string;
 }
@@ -54,6 +56,10 @@ export interface Step {
   parallelism: number | null;
   /** The lists its items append to, collected for later steps. */
   collects: string[];
+  /** The notebook its cells are in, when a `notebook:` cell runs it (`cells` count its cells). */
+  notebook?: string | null;
+  /** The sub-pipeline it is in (`outer/square`). */
+  sub_pipeline?: string | null;
 }
 
 export interface Parameter {

@@ -294,7 +294,11 @@ export class PipelinePanel extends Widget {
             ...items.map(parts => el('span', { class: 'nbkf-Chip' }, ...parts)))
         : null;
     const cells = el('span', { class: 'nbkf-Cells' });
-    for (const n of step.cells) {
+    if (step.notebook) {
+      // Cells of another notebook: named, not links into this one.
+      cells.append(`${step.cells.length === 1 ? 'cell' : 'cells'} ${step.cells.join(', ')} of ${step.notebook}`);
+    }
+    for (const n of step.notebook ? [] : step.cells) {
       const b = el('button', { type: 'button', class: 'nbkf-Link', text: `cell ${n}`, title: `Show cell ${n}` });
       b.addEventListener('click', () => this.notebook && revealCell(this.notebook, n));
       cells.append(b, ' ');
@@ -309,6 +313,8 @@ export class PipelinePanel extends Widget {
           title: 'Tagged finally: runs after all the other steps, also when one of them failed' }) : null,
         state ? el('span', { class: `nbkf-State nbkf-state-${state.replace('_', '-')}`, text: state.replace('_', ' ') }) : null),
       el('div', { class: 'nbkf-StepRow' }, el('span', { class: 'nbkf-Label', text: 'cells' }), cells),
+      step.sub_pipeline ? el('div', { class: 'nbkf-StepRow nbkf-SubPipeline' }, el('span', { class: 'nbkf-Label', text: 'in' }),
+        el('span', { text: `sub-pipeline ${step.sub_pipeline}` })) : null,
       list('inputs', step.inputs.map(i => [el('code', { text: i.variable }), ` from ${i.from}`])),
       list('outputs', step.outputs.map(o => {
         const to = readers(o);
@@ -344,11 +350,12 @@ export class PipelinePanel extends Widget {
   private renderDiagnostics(list: Diagnostic[]): void {
     this.diagnosticsCount.textContent = String(list.length);
     this.diagnostics.replaceChildren(...list.map(d => {
+      const here = d.cell && !d.notebook;
       const place = d.cell ? `cell ${d.cell}, ${where(d)}` : 'notebook';
-      const button = el('button', { type: 'button', class: 'nbkf-DiagnosticGo', text: place, title: d.cell ? 'Show it in the notebook' : '' }) as HTMLButtonElement;
-      button.disabled = !d.cell;
+      const button = el('button', { type: 'button', class: 'nbkf-DiagnosticGo', text: place, title: here ? 'Show it in the notebook' : '' }) as HTMLButtonElement;
+      button.disabled = !here;
       button.addEventListener('click', () => {
-        if (this.notebook && d.cell) {
+        if (this.notebook && d.cell && !d.notebook) {
           revealCell(this.notebook, d.cell, d.range?.start_line, d.range?.start_column);
         }
       });
@@ -368,7 +375,9 @@ export class PipelinePanel extends Widget {
     const a = this.analysis;
     for (const g of Array.from(this.graph.querySelectorAll('g.step'))) {
       const step = a?.plan.steps.find(s => s.task === g.getAttribute('data-task'));
-      const found = step ? a!.diagnostics.filter(d => d.cell && step.cells.includes(d.cell)) : [];
+      const found = step
+        ? a!.diagnostics.filter(d => d.cell && (d.notebook || null) === (step.notebook || null) && step.cells.includes(d.cell))
+        : [];
       g.classList.toggle('has-error', found.some(d => d.severity === 'error'));
       g.classList.toggle('has-warning', found.some(d => d.severity === 'warning'));
     }

@@ -344,7 +344,7 @@ fn task_artifacts(task_dir: &Path, items: bool) -> Vec<(Value, Vec<Value>)> {
 pub fn render(report: &CheckReport, plan: &Plan) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let cell = |c: Option<usize>| c.map(|c| format!("cell {}", c + 1)).unwrap_or_default();
+    let cell = |c: Option<usize>| c.map(|c| plan.describe_cell(c)).unwrap_or_default();
     let count = |list: &[Comparison]| list.iter().filter(|c| c.status != "not_comparable").count();
     let (v, m, o) = (count(&report.values), count(&report.metrics), count(&report.outputs));
     if let Some(failure) = &report.notebook_failure {

@@ -36,6 +36,7 @@ pub fn conversion_options(args: &ConversionArgs) -> Result<ConvertOptions, ExitC
         },
         split: args.split.unwrap_or_default().into(),
         module_paths: super::module_paths(&args.module_path)?,
+        notebook_root: None,
     })
 }
 

@@ -141,6 +141,7 @@ fn options(args: &MigrateArgs) -> Result<MigrateOptions, ExitCode> {
             },
             split: args.split.into(),
             module_paths: super::module_paths(&args.module_path)?,
+            notebook_root: None,
         },
         format: match args.format {
             MigrateFormat::Ir => migrate::PipelineFormat::Ir,

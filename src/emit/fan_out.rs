@@ -41,7 +41,7 @@ pub fn loop_names(plan: &Plan) -> Vec<Option<LoopNames>> {
 }
 
 /// The pipeline parameter a binding takes, without the sub-DAG prefix.
-fn base_parameter(name: &str) -> &str {
+pub(crate) fn base_parameter(name: &str) -> &str {
     name.strip_prefix("pipelinechannel--").unwrap_or(name)
 }
 

@@ -8,6 +8,7 @@ pub mod file;
 pub mod kfp_ir;
 pub mod python_literal;
 mod step_program;
+mod sub_pipelines;
 
 use std::collections::BTreeMap;
 
@@ -174,6 +175,7 @@ fn pipeline_spec(plan: &Plan, names: &[ComponentNames], preamble: PreambleMode) 
     }
     runtime_task(plan, preamble, &mut components, &mut executors, &mut tasks);
     fan_out::apply(plan, names, preamble, &mut tasks, &mut components, &mut executors);
+    sub_pipelines::apply(plan, &mut tasks, &mut components);
     if let Some(e) = exit {
         tasks = exit_handler(plan, &plan.steps[e], tasks, &mut components);
     }

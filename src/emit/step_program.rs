@@ -147,6 +147,18 @@ fn injected_literal(cell: usize, line: usize, source: &str) -> Vec<String> {
     parts
 }
 
+/// A cell literal with, for a cell of a notebook that a `notebook:` cell runs, where it is
+/// (`(notebook, index)`, the runtime's `where`), so that tracebacks name that notebook.
+fn located(plan: &Plan, cell: usize, mut parts: Vec<String>) -> Vec<String> {
+    if let (Some(notebook), index) = plan.locate(cell) {
+        while parts.len() < 5 {
+            parts.push(if parts.len() == 3 { "None".to_string() } else { "1".to_string() });
+        }
+        parts.push(format!("({}, {index})", py(notebook)));
+    }
+    parts
+}
+
 /// The SHA-256 of the step runtime, which every step checks before it runs it.
 pub fn runtime_sha256() -> String {
     use sha2::{Digest, Sha256};
@@ -233,27 +245,34 @@ pub struct StepFields {
 /// The literals of a step's program.
 pub fn fields(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> StepFields {
     let ipython = plan.settings.ipython;
-    let cell = |i: &usize| plan.cells.get(*i).and_then(Option::as_ref).map(|c| cell_literal(c, ipython));
+    let cell =
+        |i: &usize| plan.cells.get(*i).and_then(Option::as_ref).map(|c| located(plan, *i, cell_literal(c, ipython)));
     let prelude: Vec<Vec<String>> = plan.prelude.iter().filter_map(cell).collect();
     let cells: Vec<Vec<String>> = step.cells.iter().filter_map(cell).collect();
     let definitions: Vec<Vec<String>> = step
         .definitions
         .iter()
         .filter(|d| !d.after_inputs)
-        .map(|d| injected_literal(d.cell, d.line, &d.source))
+        .map(|d| located(plan, d.cell, injected_literal(d.cell, d.line, &d.source)))
         .collect();
     let late_definitions: Vec<Vec<String>> = step
         .definitions
         .iter()
         .filter(|d| d.after_inputs)
-        .map(|d| injected_literal(d.cell, d.line, &d.source))
+        .map(|d| located(plan, d.cell, injected_literal(d.cell, d.line, &d.source)))
         .collect();
     let key = |k: &(usize, usize, usize)| format!("({}, {}, {})", k.0, k.1, k.2);
     let choices: Vec<Choice> = step
         .choices
         .iter()
         .map(|(v, codes)| {
-            (py(v), codes.iter().map(|c| (key(&c.key), injected_literal(c.key.0, c.key.1, &c.source))).collect())
+            (
+                py(v),
+                codes
+                    .iter()
+                    .map(|c| (key(&c.key), located(plan, c.key.0, injected_literal(c.key.0, c.key.1, &c.source))))
+                    .collect(),
+            )
         })
         .collect();
     let candidates: Vec<(String, Vec<String>)> =

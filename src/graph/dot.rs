@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::model::{EdgeKind, Graph, Node};
+use super::model::{EdgeKind, Graph, Nesting, Node};
 use super::text::{printable, wrap_list};
 
 /// Edge labels wrap after about this many characters.
@@ -21,23 +21,26 @@ pub fn dot(graph: &Graph) -> String {
         "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", color=\"#5f6368\", fontsize=12, {font}];"
     );
     let _ = writeln!(out, "  edge [color=\"#80868b\", fontcolor=\"#3c4043\", fontsize=10, arrowsize=0.7, {font}];");
-    for node in &graph.nodes {
-        let details: Vec<String> = node.details().iter().map(|l| escape(l)).collect();
-        let (label, style) = match node {
-            Node::Step(_) => (format!("\"{}\\n{}\"", escape(node.title()), details.join("\\n")), ""),
-            // The parameters are a list: each line left-justified (`\l` ends such a line).
-            Node::Parameters(_) => (
-                format!("\"{}\\n{}\\l\"", escape(node.title()), details.join("\\l")),
-                ", fillcolor=\"#fef7e0\", color=\"#e37400\"",
-            ),
-        };
-        let _ = writeln!(
-            out,
-            "  {} [label={label}, id={}, tooltip={}{style}];",
-            quoted(&node.id()),
-            quoted(&node.id()),
-            quoted(&node.tooltip())
-        );
+    for (item, depth) in graph.nested() {
+        let indent = "  ".repeat(depth + 1);
+        match item {
+            Nesting::Node(n) => write_node(&mut out, &graph.nodes[n], &indent),
+            // A sub-pipeline is a Graphviz cluster: a frame around its steps.
+            Nesting::Enter(g) => {
+                let group = &graph.groups[g];
+                let _ = writeln!(out, "{indent}subgraph {} {{", quoted(&format!("cluster_{}", group.id())));
+                let _ = writeln!(
+                    out,
+                    "{indent}  label={}; id={}; tooltip={}; style=\"rounded,dashed\"; color=\"#9aa0a6\"; fontcolor=\"#5f6368\"; fontsize=11;",
+                    quoted(&group.label()),
+                    quoted(&group.id()),
+                    quoted(&format!("sub-pipeline {}: the steps of {}", group.name, group.notebook))
+                );
+            }
+            Nesting::Leave(_) => {
+                let _ = writeln!(out, "{indent}}}");
+            }
+        }
     }
     for edge in &graph.edges {
         let (from, to) = (&graph.nodes[edge.from], &graph.nodes[edge.to]);
@@ -61,6 +64,25 @@ pub fn dot(graph: &Graph) -> String {
     }
     out.push_str("}\n");
     out
+}
+
+fn write_node(out: &mut String, node: &Node, indent: &str) {
+    let details: Vec<String> = node.details().iter().map(|l| escape(l)).collect();
+    let (label, style) = match node {
+        Node::Step(_) => (format!("\"{}\\n{}\"", escape(node.title()), details.join("\\n")), ""),
+        // The parameters are a list: each line left-justified (`\l` ends such a line).
+        Node::Parameters(_) => (
+            format!("\"{}\\n{}\\l\"", escape(node.title()), details.join("\\l")),
+            ", fillcolor=\"#fef7e0\", color=\"#e37400\"",
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "{indent}{} [label={label}, id={}, tooltip={}{style}];",
+        quoted(&node.id()),
+        quoted(&node.id()),
+        quoted(&node.tooltip())
+    );
 }
 
 /// A DOT quoted string; its line breaks become Graphviz's `\n` (centred lines).

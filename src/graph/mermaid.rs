@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::model::{EdgeKind, Graph, Node};
+use super::model::{EdgeKind, Graph, Nesting, Node};
 use super::text::{printable, wrap_list};
 
 /// Edge labels wrap after about this many characters.
@@ -15,10 +15,22 @@ pub fn mermaid(graph: &Graph) -> String {
     // The pipeline name is DNS-1123 safe, so it can go into a comment as it is.
     let _ = writeln!(out, "%% pipeline {}, drawn by nbkf", printable(&graph.pipeline));
     out.push_str("flowchart TD\n");
-    for node in &graph.nodes {
-        let mut lines = vec![node.title().to_string()];
-        lines.extend(node.details());
-        let _ = writeln!(out, "  {}[\"{}\"]", id(node), label(&lines));
+    for (item, depth) in graph.nested() {
+        let indent = "  ".repeat(depth + 1);
+        let _ = match item {
+            Nesting::Node(n) => {
+                let node = &graph.nodes[n];
+                let mut lines = vec![node.title().to_string()];
+                lines.extend(node.details());
+                writeln!(out, "{indent}{}[\"{}\"]", id(node), label(&lines))
+            }
+            // A sub-pipeline is a subgraph around its steps.
+            Nesting::Enter(g) => {
+                let group = &graph.groups[g];
+                writeln!(out, "{indent}subgraph {}[\"{}\"]", group.id().replace('-', "_"), label(&[group.label()]))
+            }
+            Nesting::Leave(_) => writeln!(out, "{indent}end"),
+        };
     }
     let mut parameter_links = Vec::new();
     for (i, edge) in graph.edges.iter().enumerate() {

@@ -18,7 +18,7 @@ use std::path::Path;
 
 pub use dot::dot;
 pub use mermaid::mermaid;
-pub use model::{Edge, EdgeKind, Graph, Node, ParameterLine, StepNode, PARAMETERS_ID};
+pub use model::{Edge, EdgeKind, Graph, Group, Node, ParameterLine, StepNode, PARAMETERS_ID};
 pub use svg::{graph_layout, svg, xml};
 
 use crate::plan::PlanSummary;

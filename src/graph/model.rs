@@ -16,6 +16,48 @@ pub struct Graph {
     pub notebook: String,
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
+    /// The sub-pipelines (notebooks that `notebook:` cells run), each drawn as a frame
+    /// around its steps.
+    pub groups: Vec<Group>,
+}
+
+/// An item of [`Graph::nested`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nesting {
+    /// A node (index into [`Graph::nodes`]).
+    Node(usize),
+    /// The start of a sub-pipeline (index into [`Graph::groups`]).
+    Enter(usize),
+    /// Its end.
+    Leave(usize),
+}
+
+/// A sub-pipeline: a frame around the steps of a notebook a `notebook:` cell runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// The names from the outermost sub-pipeline down (`outer/square`).
+    pub name: String,
+    /// The notebook's path.
+    pub notebook: String,
+    /// The sub-pipeline it is in (index into [`Graph::groups`]).
+    pub parent: Option<usize>,
+    /// The step nodes directly in it.
+    pub nodes: Vec<usize>,
+}
+
+impl Group {
+    /// The frame's element id: `sub-pipeline-` and its name, `/` made `--` (names are
+    /// lower-case letters, digits and `_`).
+    pub fn id(&self) -> String {
+        format!("sub-pipeline-{}", self.name.replace('/', "--"))
+    }
+
+    /// The frame's label: the last name and the notebook's file name.
+    pub fn label(&self) -> String {
+        let last = self.name.rsplit('/').next().unwrap_or(&self.name);
+        let file = self.notebook.rsplit('/').next().unwrap_or(&self.notebook);
+        format!("{last} ({file})")
+    }
 }
 
 /// A box in the drawing (a few per pipeline: their size does not matter).
@@ -49,6 +91,10 @@ pub struct StepNode {
     pub finally: bool,
     /// A `for:` step: the list it runs once per item of, and its parallelism.
     pub for_each: Option<(String, Option<u32>)>,
+    /// The sub-notebook its cells are in (`None`: the converted notebook).
+    pub notebook: Option<String>,
+    /// The sub-pipeline it is in (`outer/square`).
+    pub sub_pipeline: Option<String>,
 }
 
 /// One pipeline parameter: `EPOCHS: int = 4`.
@@ -126,6 +172,9 @@ impl Node {
             Node::Step(step) => {
                 let mut first =
                     format!("{} {}", if step.cells.len() == 1 { "cell" } else { "cells" }, cell_ranges(&step.cells));
+                if let Some(notebook) = &step.notebook {
+                    first.push_str(&format!(" of {}", notebook.rsplit('/').next().unwrap_or(notebook)));
+                }
                 if !step.packages.is_empty() {
                     let n = step.packages.len();
                     first.push_str(&format!(" · {n} package{}", if n == 1 { "" } else { "s" }));
@@ -169,7 +218,11 @@ impl Node {
                     step.for_each.as_ref().map_or(String::new(), |(list, _)| {
                         format!("runs once per item of {list}, in parallel; later steps get its lists collected in item order")
                     }),
-                    format!("cells: {}", cell_ranges(&step.cells)),
+                    match &step.notebook {
+                        Some(notebook) => format!("cells: {} of {notebook}", cell_ranges(&step.cells)),
+                        None => format!("cells: {}", cell_ranges(&step.cells)),
+                    },
+                    step.sub_pipeline.as_ref().map_or(String::new(), |s| format!("in sub-pipeline {s}")),
                     format!("reads: {}", list(&step.reads)),
                     format!("passes on: {}", list(&step.passes_on)),
                 ];
@@ -271,6 +324,8 @@ impl Graph {
                 metrics: step.metrics.clone(),
                 finally: step.finally,
                 for_each: step.for_each.clone().map(|l| (l, step.parallelism)),
+                notebook: step.notebook.clone(),
+                sub_pipeline: step.sub_pipeline.clone(),
             }));
         }
         // The exit step runs after the steps nothing else runs after.
@@ -291,7 +346,60 @@ impl Graph {
                 }
             }
         }
-        Graph { pipeline: summary.pipeline.clone(), notebook: summary.notebook.clone(), nodes, edges }
+        let groups = summary
+            .sub_pipelines
+            .iter()
+            .map(|g| Group {
+                name: g.name.clone(),
+                notebook: g.notebook.clone(),
+                parent: g
+                    .name
+                    .rsplit_once('/')
+                    .and_then(|(parent, _)| summary.sub_pipelines.iter().position(|p| p.name == parent)),
+                nodes: (0..summary.steps.len())
+                    .filter(|i| summary.steps[*i].sub_pipeline.as_ref() == Some(&g.name))
+                    .map(|i| first_step + i)
+                    .collect(),
+            })
+            .collect();
+        Graph { pipeline: summary.pipeline.clone(), notebook: summary.notebook.clone(), nodes, edges, groups }
+    }
+
+    /// The nodes in the order a nested format writes them, each with its depth: the nodes
+    /// outside every sub-pipeline, then each sub-pipeline (`Enter`, its steps, its own
+    /// sub-pipelines, `Leave`).
+    pub fn nested(&self) -> Vec<(Nesting, usize)> {
+        let grouped: Vec<usize> = self.groups.iter().flat_map(|g| g.nodes.iter().copied()).collect();
+        let mut out: Vec<(Nesting, usize)> =
+            (0..self.nodes.len()).filter(|n| !grouped.contains(n)).map(|n| (Nesting::Node(n), 0)).collect();
+        fn group(graph: &Graph, g: usize, depth: usize, out: &mut Vec<(Nesting, usize)>) {
+            out.push((Nesting::Enter(g), depth));
+            out.extend(graph.groups[g].nodes.iter().map(|n| (Nesting::Node(*n), depth + 1)));
+            for (c, child) in graph.groups.iter().enumerate() {
+                if child.parent == Some(g) {
+                    group(graph, c, depth + 1, out);
+                }
+            }
+            out.push((Nesting::Leave(g), depth));
+        }
+        for (g, top) in self.groups.iter().enumerate() {
+            if top.parent.is_none() {
+                group(self, g, 0, &mut out);
+            }
+        }
+        out
+    }
+
+    /// The step nodes in group `g`, nested groups' included.
+    pub fn group_nodes(&self, g: usize) -> Vec<usize> {
+        let mut nodes = self.groups[g].nodes.clone();
+        for (c, child) in self.groups.iter().enumerate() {
+            if child.parent == Some(g) {
+                nodes.extend(self.group_nodes(c));
+            }
+        }
+        nodes.sort_unstable();
+        nodes
     }
 
     /// The step node named `name` (the step name, not the task), and its index.

@@ -49,7 +49,50 @@ const STYLE: &str = "\
 .nbkf-graph .edge.parameters path{stroke:#f0a35e}
 .nbkf-graph .edge text{font-size:11px;fill:#3c4043;paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}
 .nbkf-graph .edge.parameters text{fill:#b05a00}
+.nbkf-graph .sub-pipeline rect{fill:#f1f3f4;fill-opacity:.55;stroke:#9aa0a6;stroke-width:1;stroke-dasharray:5 3}
+.nbkf-graph .sub-pipeline text{font-size:11px;fill:#5f6368}
 ";
+
+/// Space between a sub-pipeline's frame and what it holds; its label sits in the top one.
+const FRAME_PADDING: f64 = 9.0;
+const FRAME_LABEL: f64 = 15.0;
+
+/// The frames of the sub-pipelines, innermost first: (group, rect). A frame that would
+/// cover a step outside it is not drawn (its steps still say where they are from).
+fn frames(graph: &Graph, nodes: &[Rect]) -> Vec<(usize, Rect)> {
+    let depth = |mut g: usize| {
+        let mut d = 0;
+        while let Some(p) = graph.groups[g].parent {
+            d += 1;
+            g = p;
+        }
+        d
+    };
+    let mut order: Vec<usize> = (0..graph.groups.len()).collect();
+    order.sort_by_key(|g| std::cmp::Reverse(depth(*g)));
+    let mut drawn: Vec<(usize, Rect)> = Vec::new();
+    for g in order {
+        let members = graph.group_nodes(g);
+        let mut boxes: Vec<Rect> = members.iter().map(|n| nodes[*n]).collect();
+        boxes.extend(drawn.iter().filter(|(c, _)| graph.groups[*c].parent == Some(g)).map(|(_, r)| *r));
+        let Some(first) = boxes.first() else { continue };
+        let (mut x0, mut y0, mut x1, mut y1) = (first.x, first.y, first.right(), first.bottom());
+        for b in &boxes {
+            (x0, y0, x1, y1) = (x0.min(b.x), y0.min(b.y), x1.max(b.right()), y1.max(b.bottom()));
+        }
+        let frame = Rect {
+            x: x0 - FRAME_PADDING,
+            y: y0 - FRAME_PADDING - FRAME_LABEL,
+            width: x1 - x0 + 2.0 * FRAME_PADDING,
+            height: y1 - y0 + 2.0 * FRAME_PADDING + FRAME_LABEL,
+        };
+        let covers_another = nodes.iter().enumerate().any(|(n, r)| !members.contains(&n) && frame.overlaps(r));
+        if !covers_another {
+            drawn.push((g, frame));
+        }
+    }
+    drawn
+}
 
 /// A node as drawn: its lines, already shortened to fit.
 struct NodeText {
@@ -101,7 +144,15 @@ pub fn svg(graph: &Graph) -> String {
     let texts: Vec<NodeText> = graph.nodes.iter().map(node_text).collect();
     let labels: Vec<Option<String>> = graph.edges.iter().map(edge_label).collect();
     let laid = layout_of(graph, &texts, &labels);
-    let (w, h) = (num(laid.width), num(laid.height));
+    let framed = frames(graph, &laid.nodes);
+    // Frames may reach past the layout's margin: the drawing grows to hold them.
+    let left = framed.iter().map(|(_, r)| r.x).fold(0.0, f64::min);
+    let top = framed.iter().map(|(_, r)| r.y).fold(0.0, f64::min);
+    let right = framed.iter().map(|(_, r)| r.right()).fold(laid.width, f64::max);
+    let bottom = framed.iter().map(|(_, r)| r.bottom()).fold(laid.height, f64::max);
+    let (dx, dy) = (if left < 0.0 { 2.0 - left } else { 0.0 }, if top < 0.0 { 2.0 - top } else { 0.0 });
+    let edge = |far: f64, laid: f64| if far > laid { far + 2.0 } else { far };
+    let (w, h) = (num(edge(right, laid.width) + dx), num(edge(bottom, laid.height) + dy));
     let steps = graph.nodes.iter().filter(|n| matches!(n, Node::Step(_))).count();
     let mut out = String::new();
     let _ = writeln!(
@@ -124,7 +175,34 @@ pub fn svg(graph: &Graph) -> String {
             "<marker id=\"{id}\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"9\" markerHeight=\"9\" markerUnits=\"userSpaceOnUse\" orient=\"auto\"><path d=\"M0,0L10,5L0,10z\" fill=\"{color}\"/></marker>"
         );
     }
-    out.push_str("</defs>\n<g class=\"edges\">\n");
+    out.push_str("</defs>\n");
+    let shifted = dx > 0.0 || dy > 0.0;
+    if shifted {
+        let _ = writeln!(out, "<g transform=\"translate({},{})\">", num(dx), num(dy));
+    }
+    if !framed.is_empty() {
+        out.push_str("<g class=\"sub-pipelines\">\n");
+        // Outer frames first, so that inner ones are drawn over them.
+        for (g, r) in framed.iter().rev() {
+            let group = &graph.groups[*g];
+            let _ = writeln!(
+                out,
+                "<g class=\"sub-pipeline\" id=\"{}\" data-sub-pipeline=\"{}\"><title>{}</title><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"8\"/><text x=\"{}\" y=\"{}\">{}</text></g>",
+                xml(&group.id()),
+                xml(&group.name),
+                xml(&format!("sub-pipeline {}: the steps of {}", group.name, group.notebook)),
+                num(r.x),
+                num(r.y),
+                num(r.width),
+                num(r.height),
+                num(r.x + 8.0),
+                num(r.y + 13.0),
+                xml(&DETAIL_FONT.truncate(&printable(&group.label()), r.width - 16.0))
+            );
+        }
+        out.push_str("</g>\n");
+    }
+    out.push_str("<g class=\"edges\">\n");
     for ((edge, route), label) in graph.edges.iter().zip(&laid.edges).zip(&labels) {
         if route.points.is_empty() {
             continue;
@@ -157,7 +235,11 @@ pub fn svg(graph: &Graph) -> String {
     for ((node, text), rect) in graph.nodes.iter().zip(&texts).zip(&laid.nodes) {
         write_node(&mut out, node, text, rect);
     }
-    out.push_str("</g>\n</svg>\n");
+    out.push_str("</g>\n");
+    if shifted {
+        out.push_str("</g>\n");
+    }
+    out.push_str("</svg>\n");
     out
 }
 

@@ -75,6 +75,8 @@ fn a_step_box_shows_cells_packages_and_metrics() {
         metrics: vec!["accuracy".into()],
         finally: false,
         for_each: None,
+        notebook: None,
+        sub_pipeline: None,
     };
     let node = Node::Step(step);
     assert_eq!(node.details(), ["cells 3-5, 8 · 2 packages", "metrics: accuracy"]);
@@ -112,6 +114,8 @@ fn hostile() -> Graph {
             metrics: vec!["m<1>&\u{7}".into()],
             finally: false,
             for_each: None,
+            notebook: None,
+            sub_pipeline: None,
         })
     };
     Graph {
@@ -131,6 +135,12 @@ fn hostile() -> Graph {
             Edge { from: 1, to: 2, kind: EdgeKind::Data, variables: vec!["<x>".into(), "y&z".into(), "\"q\"".into()] },
             Edge { from: 1, to: 2, kind: EdgeKind::Order, variables: vec![] },
         ],
+        groups: vec![Group {
+            name: "sub".into(),
+            notebook: "d<i>r/&\"x |#`.ipynb".into(),
+            parent: None,
+            nodes: vec![2],
+        }],
     }
 }
 
@@ -248,4 +258,80 @@ fn a_for_step_says_what_it_runs_once_per_item_of() {
     assert!(graph.nodes[i].details().contains(&"for each item of XS, ≤ 3 at once".to_string()));
     assert!(graph.nodes[i].tooltip().contains("runs once per item of XS"));
     assert_eq!(edge_between(&graph, "square", "total").variables, ["sq"]);
+}
+
+/// The graph of a fixture notebook file.
+fn graph_of_fixture(name: &str) -> Graph {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
+    let conversion = crate::convert_file(&path, &Default::default()).unwrap();
+    assert!(!conversion.has_errors(), "{:#?}", conversion.diagnostics);
+    Graph::from_summary(&crate::plan::summary(&conversion.plan))
+}
+
+#[test]
+fn sub_pipelines_are_frames_around_their_steps() {
+    let graph = graph_of_fixture("composed_three_levels.ipynb");
+    let names: Vec<(&str, Option<usize>)> = graph.groups.iter().map(|g| (g.name.as_str(), g.parent)).collect();
+    assert_eq!(names, [("outer", None), ("outer/square", Some(0))]);
+    let (shift, step) = graph.step("outer_shift").unwrap();
+    assert_eq!(graph.groups[0].nodes, [shift]);
+    assert_eq!(graph.nodes[shift].details()[0], "cell 3 of outer.ipynb");
+    assert!(graph.nodes[shift].tooltip().contains("cells: 3 of composed/outer.ipynb\nin sub-pipeline outer"));
+    assert_eq!(step.sub_pipeline.as_deref(), Some("outer"));
+    assert_eq!(graph.group_nodes(0).len(), 2, "outer holds square's step too");
+
+    // SVG: a frame per sub-pipeline, the inner one inside the outer one, each around its steps.
+    let svg = svg(&graph);
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let rect = |id: &str| {
+        let g = doc.descendants().find(|n| n.attribute("id") == Some(id)).unwrap_or_else(|| panic!("no {id}:\n{svg}"));
+        let r = g.children().find(|n| n.has_tag_name("rect")).unwrap();
+        let v = |a: &str| r.attribute(a).unwrap().parse::<f64>().unwrap();
+        (v("x"), v("y"), v("x") + v("width"), v("y") + v("height"))
+    };
+    let (outer, inner) = (rect("sub-pipeline-outer"), rect("sub-pipeline-outer--square"));
+    let (main, start) = (rect("step-outer-square-main"), rect("step-start"));
+    let inside = |a: (f64, f64, f64, f64), b: (f64, f64, f64, f64)| a.0 > b.0 && a.1 > b.1 && a.2 < b.2 && a.3 < b.3;
+    assert!(inside(main, inner) && inside(inner, outer), "{svg}");
+    assert!(!inside(start, outer) && start.3 < outer.1, "`start` is above the frame");
+    let labels: Vec<&str> = doc.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text()).collect();
+    assert!(labels.contains(&"outer (outer.ipynb)") && labels.contains(&"square (square.ipynb)"), "{labels:?}");
+
+    // DOT: nested clusters holding the steps; Mermaid: nested subgraphs.
+    let dot = dot(&graph);
+    let outer_at = dot.find("subgraph \"cluster_sub-pipeline-outer\" {").unwrap();
+    let inner_at = dot.find("subgraph \"cluster_sub-pipeline-outer--square\" {").unwrap();
+    let step_at = dot.find("\"step-outer-square-main\" [label").unwrap();
+    assert!(outer_at < inner_at && inner_at < step_at, "{dot}");
+    let mermaid = mermaid(&graph);
+    assert!(
+        mermaid.contains("  subgraph sub_pipeline_outer[\"outer (outer.ipynb)\"]\n    step_outer_shift["),
+        "{mermaid}"
+    );
+    assert!(mermaid
+        .contains("    subgraph sub_pipeline_outer__square[\"square (square.ipynb)\"]\n      step_outer_square_main["));
+    assert!(mermaid.contains("    end\n  end\n"), "{mermaid}");
+}
+
+#[test]
+fn a_frame_that_would_cover_another_step_is_not_drawn() {
+    // `a` and `c` are in the sub-pipeline, `b` between them is not.
+    let mut graph = hostile();
+    graph.nodes.push(graph.nodes[2].clone());
+    if let Node::Step(s) = &mut graph.nodes[3] {
+        s.task = "c".into();
+    }
+    graph.edges.push(Edge { from: 2, to: 3, kind: EdgeKind::Order, variables: vec![] });
+    graph.groups[0].nodes = vec![1, 3];
+    let drawn = svg(&graph);
+    assert!(!drawn.contains("class=\"sub-pipeline\""), "{drawn}");
+    // With `b` in it too, it is drawn, and its label is escaped.
+    graph.groups[0].nodes = vec![1, 2, 3];
+    let svg = svg(&graph);
+    let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{e}\n{svg}"));
+    let frame = doc.descendants().find(|n| n.attribute("class") == Some("sub-pipeline")).unwrap();
+    let title = frame.children().find(|n| n.has_tag_name("title")).unwrap().text().unwrap();
+    assert_eq!(title, "sub-pipeline sub: the steps of d<i>r/&\"x |#`.ipynb");
+    assert!(dot(&graph).contains(r#"label="sub (&\"x |#`.ipynb)""#));
+    assert!(mermaid(&graph).contains(r#"subgraph sub_pipeline_sub["sub (#amp;#quot;x #124;#35;#96;.ipynb)"]"#));
 }

@@ -354,7 +354,8 @@ fn refusal(diagnostics: &[DiagnosticRecord]) -> String {
     let errors: Vec<&DiagnosticRecord> = diagnostics.iter().filter(|d| d.severity == "error").collect();
     match errors.first() {
         Some(first) => {
-            let place = first.cell.map(|c| format!(" (cell {c})")).unwrap_or_default();
+            let of = first.notebook.as_ref().map(|n| format!(" of {n}")).unwrap_or_default();
+            let place = first.cell.map(|c| format!(" (cell {c}{of})")).unwrap_or_default();
             let more =
                 if errors.len() > 1 { format!(" and {} more error(s)", errors.len() - 1) } else { String::new() };
             format!("{}: {}{place}{more}", first.code, first.message)
@@ -514,6 +515,7 @@ mod tests {
             code: code.into(),
             message: "m".into(),
             cell: Some(2),
+            notebook: None,
             cell_id: None,
             line: None,
             column: None,
@@ -521,6 +523,9 @@ mod tests {
         };
         let text = refusal(&[d("warning", "w"), d("error", "undefined-name"), d("error", "x")]);
         assert_eq!(text, "undefined-name: m (cell 2) and 1 more error(s)");
+        let mut inside = d("error", "undefined-name");
+        inside.notebook = Some("sub/prep.ipynb".into());
+        assert_eq!(refusal(&[inside]), "undefined-name: m (cell 2 of sub/prep.ipynb)");
     }
 
     #[test]

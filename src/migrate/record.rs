@@ -81,6 +81,10 @@ pub struct DiagnosticRecord {
     pub code: String,
     pub message: String,
     pub cell: Option<usize>,
+    /// The notebook the cell is in, when a `notebook:` cell runs it (its path from the
+    /// migrated notebook's folder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notebook: Option<String>,
     pub cell_id: Option<String>,
     pub line: Option<usize>,
     pub column: Option<usize>,
@@ -98,7 +102,12 @@ impl DiagnosticRecord {
             code: d.code.to_string(),
             message: d.message.clone(),
             cell: d.cell.map(|c| c + 1),
-            cell_id: d.cell.and_then(|c| notebook?.cells.get(c)?.id.clone()),
+            notebook: d.notebook.clone(),
+            cell_id: d.cell.and_then(|c| {
+                use crate::diagnostics::CellSources;
+                let notebook = notebook?;
+                notebook.cells.get(notebook.located(d.notebook.as_deref(), c)?)?.id.clone()
+            }),
             line: d.span.map(|s| s.line),
             column: d.span.map(|s| s.column),
             hint: d.hint.clone(),

@@ -1,6 +1,7 @@
 //! The notebook model: cells (with ids, tags, source) and notebook metadata, read from
 //! nbformat 4.x JSON as found in the wild.
 
+pub mod compose;
 pub mod edit;
 mod schema;
 
@@ -43,6 +44,8 @@ pub struct Notebook {
     pub cells: Vec<Cell>,
     /// The notebook-level metadata object.
     pub metadata: Map<String, Value>,
+    /// For a notebook whose `notebook:` cells were expanded: where each cell comes from.
+    pub composition: Option<Box<compose::Composition>>,
 }
 
 /// Why a file is not a notebook nbkf can read.
@@ -113,7 +116,15 @@ impl Notebook {
             .enumerate()
             .map(|(index, raw)| cell_from_raw(index, raw.0, &mut diagnostics))
             .collect();
-        Ok((Notebook { nbformat, nbformat_minor: raw.nbformat_minor.unwrap_or(0), cells, metadata }, diagnostics))
+        let nbformat_minor = raw.nbformat_minor.unwrap_or(0);
+        Ok((Notebook { nbformat, nbformat_minor, cells, metadata, composition: None }, diagnostics))
+    }
+
+    /// Cell `index` of the notebook's own file (for a composed notebook, whose cells hold
+    /// the sub-notebooks' too, the expanded cell it became).
+    pub fn own_cell(&self, index: usize) -> Option<&Cell> {
+        use crate::diagnostics::CellSources;
+        self.located(None, index).and_then(|i| self.cells.get(i))
     }
 
     /// The code cells, in order.
@@ -130,6 +141,13 @@ impl CellSources for Notebook {
 
     fn cell_id(&self, cell: usize) -> Option<&str> {
         self.cells.get(cell).and_then(|c| c.id.as_deref())
+    }
+
+    fn located(&self, notebook: Option<&str>, cell: usize) -> Option<usize> {
+        match &self.composition {
+            Some(c) => c.expanded_index(notebook, cell),
+            None => notebook.is_none().then_some(cell),
+        }
     }
 }
 
@@ -263,6 +281,7 @@ pub(crate) fn test_notebook(cells: &[(CellKind, &str, &[&str])]) -> Notebook {
             })
             .collect(),
         metadata: Default::default(),
+        composition: None,
     }
 }
 

@@ -52,6 +52,28 @@ pub struct Plan {
     pub local_modules: BTreeMap<String, Vec<(String, String)>>,
     /// All diagnostics (warnings only, when the plan is usable).
     pub diagnostics: Vec<Diagnostic>,
+    /// The sub-pipelines of a composed notebook (one per `notebook:` cell, nested ones
+    /// included), in the order their cells start.
+    pub sub_pipelines: Vec<SubPipeline>,
+    /// For a composed notebook, where each cell comes from: the sub-pipeline whose
+    /// notebook it is a cell of (`None`: the converted notebook) and its index there.
+    /// Empty otherwise (the cells are the notebook's own).
+    pub origins: Vec<(Option<usize>, usize)>,
+}
+
+/// The steps of a notebook a `notebook:` cell runs: a sub-DAG of the pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubPipeline {
+    /// The name in the `notebook:<name>` tag.
+    pub name: String,
+    /// The notebook's path from the converted notebook's folder.
+    pub path: String,
+    /// The sub-pipeline it is in (index into [`Plan::sub_pipelines`]), if any.
+    pub parent: Option<usize>,
+    /// The task that runs it (and `comp-<task>`): DNS-1123, unique.
+    pub task: String,
+    /// The `notebook:` cell that runs it.
+    pub cell: usize,
 }
 
 /// The program of one cell, as a step runs it.
@@ -172,6 +194,9 @@ pub struct StepPlan {
     pub settings: StepSettings,
     /// For a `for:` step: how it runs once per item.
     pub fan_out: Option<FanOut>,
+    /// The sub-pipeline the step is in (index into [`Plan::sub_pipelines`]): the innermost
+    /// notebook its cells come from.
+    pub sub_pipeline: Option<usize>,
 }
 
 /// A step that runs once per item of a list (`for:<list>`): its cell is `name = []` lines
@@ -263,6 +288,47 @@ impl Plan {
     /// The exit step (tagged `finally`), if the notebook has one: always the last step.
     pub fn exit_step(&self) -> Option<usize> {
         self.steps.iter().position(|s| s.settings.finally)
+    }
+
+    /// Where cell `cell` (an index of the plan's cells) is in the notebooks the user wrote:
+    /// the sub-notebook's path (`None`: the converted notebook) and the index there.
+    pub fn locate(&self, cell: usize) -> (Option<&str>, usize) {
+        match self.origins.get(cell) {
+            Some(&(sub, index)) => (sub.map(|s| self.sub_pipelines[s].path.as_str()), index),
+            None => (None, cell),
+        }
+    }
+
+    /// Cell `cell` in words, counted from 1: `cell 4`, or `cell 2 of prep.ipynb`.
+    pub fn describe_cell(&self, cell: usize) -> String {
+        match self.locate(cell) {
+            (Some(path), index) => format!("cell {} of {path}", index + 1),
+            (None, index) => format!("cell {}", index + 1),
+        }
+    }
+
+    /// Whether sub-pipeline `sub` is `ancestor` or inside it.
+    pub fn sub_pipeline_within(&self, sub: usize, ancestor: usize) -> bool {
+        let mut at = Some(sub);
+        while let Some(s) = at {
+            if s == ancestor {
+                return true;
+            }
+            at = self.sub_pipelines[s].parent;
+        }
+        false
+    }
+
+    /// The sub-pipelines, outermost first, that step `step` is in.
+    pub fn sub_pipeline_chain(&self, step: usize) -> Vec<usize> {
+        let mut chain = Vec::new();
+        let mut at = self.steps[step].sub_pipeline;
+        while let Some(s) = at {
+            chain.push(s);
+            at = self.sub_pipelines[s].parent;
+        }
+        chain.reverse();
+        chain
     }
 
     /// Whether any step or the pipeline uses Kubernetes platform features (the second

@@ -20,6 +20,26 @@ pub struct PlanSummary {
     /// Cells that run at the start of every step (`imports`, `functions`).
     pub prelude_cells: Vec<usize>,
     pub steps: Vec<StepSummary>,
+    /// The sub-pipelines: notebooks that `notebook:` cells run, in the order their cells
+    /// start (empty for a notebook without `notebook:` cells).
+    pub sub_pipelines: Vec<SubPipelineSummary>,
+}
+
+/// A notebook a `notebook:` cell runs, as a sub-pipeline.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SubPipelineSummary {
+    /// The names from the outermost sub-pipeline down to this one: `outer/square`.
+    pub name: String,
+    /// The task that runs it.
+    pub task: String,
+    /// Its path from the converted notebook's folder.
+    pub notebook: String,
+    /// The notebook with the `notebook:` cell (`None`: the converted notebook).
+    pub caller: Option<String>,
+    /// The `notebook:` cell, counted from 1 in the caller.
+    pub cell: usize,
+    /// The steps directly in it.
+    pub steps: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -29,13 +49,20 @@ pub struct ParameterSummary {
     pub kind: &'static str,
     pub default: serde_json::Value,
     pub cell: usize,
+    /// The sub-notebook whose parameters cell defines it (`None`: the converted notebook).
+    pub notebook: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StepSummary {
     pub name: String,
     pub task: String,
+    /// Its cells, counted from 1 in its notebook.
     pub cells: Vec<usize>,
+    /// The sub-notebook its cells are in (`None`: the converted notebook).
+    pub notebook: Option<String>,
+    /// The sub-pipeline it is in (see [`SubPipelineSummary::name`]).
+    pub sub_pipeline: Option<String>,
     /// Steps this one runs after.
     pub after: Vec<String>,
     /// The exit step (`finally`): it runs after all the others, also when one failed.
@@ -66,7 +93,18 @@ pub struct InputSummary {
 
 /// The plan as data.
 pub fn summary(plan: &Plan) -> PlanSummary {
-    let one = |c: &usize| c + 1;
+    let one = |c: &usize| plan.locate(*c).1 + 1;
+    let notebook = |c: Option<&usize>| c.and_then(|c| plan.locate(*c).0).map(str::to_string);
+    let chain = |g: usize| {
+        let mut names = vec![plan.sub_pipelines[g].name.as_str()];
+        let mut at = plan.sub_pipelines[g].parent;
+        while let Some(p) = at {
+            names.push(&plan.sub_pipelines[p].name);
+            at = plan.sub_pipelines[p].parent;
+        }
+        names.reverse();
+        names.join("/")
+    };
     PlanSummary {
         pipeline: plan.settings.name.clone(),
         experiment: plan.settings.experiment.clone(),
@@ -78,10 +116,11 @@ pub fn summary(plan: &Plan) -> PlanSummary {
                 name: p.name.clone(),
                 kind: p.kind.describe(),
                 default: p.default.to_json(),
-                cell: p.cell + 1,
+                cell: one(&p.cell),
+                notebook: notebook(Some(&p.cell)),
             })
             .collect(),
-        prelude_cells: plan.prelude.iter().map(one).collect(),
+        prelude_cells: plan.prelude.iter().filter(|c| plan.locate(**c).0.is_none()).map(one).collect(),
         steps: plan
             .steps
             .iter()
@@ -89,6 +128,8 @@ pub fn summary(plan: &Plan) -> PlanSummary {
                 name: s.name.clone(),
                 task: s.task.clone(),
                 cells: s.cells.iter().map(one).collect(),
+                notebook: notebook(s.cells.first()),
+                sub_pipeline: s.sub_pipeline.map(chain),
                 after: s.after.iter().map(|a| plan.steps[*a].name.clone()).collect(),
                 finally: s.settings.finally,
                 for_each: s.fan_out.as_ref().map(|f| f.list.clone()),
@@ -106,6 +147,19 @@ pub fn summary(plan: &Plan) -> PlanSummary {
                 packages: s.packages.clone(),
                 local_modules: s.local_modules.clone(),
                 image: s.settings.image.clone(),
+            })
+            .collect(),
+        sub_pipelines: plan
+            .sub_pipelines
+            .iter()
+            .enumerate()
+            .map(|(g, sub)| SubPipelineSummary {
+                name: chain(g),
+                task: sub.task.clone(),
+                notebook: sub.path.clone(),
+                caller: notebook(Some(&sub.cell)),
+                cell: one(&sub.cell),
+                steps: plan.steps.iter().filter(|s| s.sub_pipeline == Some(g)).map(|s| s.name.clone()).collect(),
             })
             .collect(),
     }
@@ -161,14 +215,30 @@ pub fn summary_text(plan: &Plan) -> String {
         s.parameters.len(),
         if s.parameters.len() == 1 { "" } else { "s" }
     );
+    let of = |notebook: &Option<String>| notebook.as_ref().map(|n| format!(" of {n}")).unwrap_or_default();
     for p in &s.parameters {
-        let _ = writeln!(out, "  parameter {}: {} = {} (cell {})", p.name, p.kind, p.default, p.cell);
+        let _ =
+            writeln!(out, "  parameter {}: {} = {} (cell {}{})", p.name, p.kind, p.default, p.cell, of(&p.notebook));
     }
     if !s.prelude_cells.is_empty() {
         let _ = writeln!(out, "  every step first runs cells {} (imports, functions)", ranges(&s.prelude_cells));
     }
+    for sub in &s.sub_pipelines {
+        let _ = writeln!(
+            out,
+            "  sub-pipeline {}: {}, run by cell {}{}; steps {}",
+            sub.name,
+            sub.notebook,
+            sub.cell,
+            of(&sub.caller),
+            list(&sub.steps)
+        );
+    }
     for step in &s.steps {
-        let _ = writeln!(out, "\nstep {} (cells {})", step.name, ranges(&step.cells));
+        let _ = writeln!(out, "\nstep {} (cells {}{})", step.name, ranges(&step.cells), of(&step.notebook));
+        if let Some(sub) = &step.sub_pipeline {
+            let _ = writeln!(out, "  in:         sub-pipeline {sub}");
+        }
         if step.finally {
             let _ = writeln!(out, "  exit step:  runs after all the other steps, also when one of them failed");
         }
@@ -211,7 +281,10 @@ fn list_or_dash(items: &[String]) -> String {
 
 /// The Kale tags that describe the plan, for every code cell whose tags would change:
 /// the step tags (inferred ones included) and a `prev:` tag for each step a step runs
-/// after, so that Kale's JupyterLab extension shows the same DAG.
+/// after, so that Kale's JupyterLab extension shows the same DAG. For a composed notebook,
+/// only the notebook's own cells (counted as in its file) and `prev:` tags between its own
+/// steps: the sub-notebooks are files of their own, and Kale finds the edges between
+/// notebooks from the data.
 pub fn kale_tags(
     plan: &Plan,
     notebook: &Notebook,
@@ -229,14 +302,20 @@ pub fn kale_tags(
         if plan.steps.len() > 1 && !cell_tags.iter().any(|t| t.starts_with("step:") || t.starts_with("block:")) {
             cell_tags.push(format!("step:{}", step.name));
         }
-        for dep in &step.after {
+        for dep in step.after.iter().filter(|d| plan.steps[**d].sub_pipeline == step.sub_pipeline) {
             let tag = format!("prev:{}", plan.steps[*dep].name);
             if !cell_tags.contains(&tag) {
                 cell_tags.push(tag);
             }
         }
     }
-    notebook.cells.iter().filter(|c| c.tags != tags[c.index]).map(|c| (c.index, tags[c.index].clone())).collect()
+    let calls: Vec<usize> = plan.sub_pipelines.iter().map(|g| g.cell).collect();
+    notebook
+        .cells
+        .iter()
+        .filter(|c| c.tags != tags[c.index] && plan.locate(c.index).0.is_none() && !calls.contains(&c.index))
+        .map(|c| (plan.locate(c.index).1, tags[c.index].clone()))
+        .collect()
 }
 
 #[cfg(test)]

@@ -56,15 +56,17 @@ def _nbkf_json(text):
     return json.loads(text)
 
 
-def _nbkf_cell(index, cell_id, source, magic=None, line=1):
-    """A cell (or a definition copied from one, starting at `line` of the cell)."""
+def _nbkf_cell(index, cell_id, source, magic=None, line=1, where=None):
+    """A cell (or a definition copied from one, starting at `line` of the cell). `where`:
+    (notebook, index) for a cell of a notebook that a `notebook:` cell runs."""
     if line > 1:
         source = "\n" * (line - 1) + source
-    return {"index": index, "id": cell_id, "source": source, "magic": magic}
+    return {"index": index, "id": cell_id, "source": source, "magic": magic, "where": where}
 
 
 def _nbkf_filename(cell):
-    name = "<%s, cell %d%s>" % (_NBKF_NOTEBOOK, cell["index"] + 1, ", id %s" % cell["id"] if cell["id"] else "")
+    notebook, index = cell.get("where") or (_NBKF_NOTEBOOK, cell["index"])
+    name = "<%s, cell %d%s>" % (notebook, index + 1, ", id %s" % cell["id"] if cell["id"] else "")
     _NBKF_CELL_FILES[name] = cell["index"]
     return name
 

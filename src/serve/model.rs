@@ -109,6 +109,10 @@ pub struct DiagnosticOut {
     /// The cell (1-based), when the problem is in one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cell: Option<usize>,
+    /// When the cell is in a notebook a `notebook:` cell runs: its path (from the
+    /// notebook's folder); `cell` counts that notebook's cells.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notebook: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cell_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -134,7 +138,8 @@ fn position(text: &str, offset: usize) -> (usize, usize) {
 
 /// The diagnostic as the API gives it.
 pub fn diagnostic_out(d: &Diagnostic, notebook: &Notebook) -> DiagnosticOut {
-    let cell = d.cell.and_then(|i| notebook.cells.get(i));
+    use crate::diagnostics::CellSources;
+    let cell = d.cell.and_then(|i| notebook.located(d.notebook.as_deref(), i)).and_then(|i| notebook.cells.get(i));
     let range = match (d.span, cell) {
         (Some(span), Some(c)) => {
             let (start_line, start_column) = (span.line, span.column);
@@ -151,6 +156,7 @@ pub fn diagnostic_out(d: &Diagnostic, notebook: &Notebook) -> DiagnosticOut {
         code: d.code.to_string(),
         message: d.message.clone(),
         cell: d.cell.map(|c| c + 1),
+        notebook: d.notebook.clone(),
         cell_id: cell.and_then(|c| c.id.clone()),
         range,
         tag: d.tag.clone(),
@@ -168,7 +174,8 @@ pub struct CellOut {
     /// `code`, `markdown` or `raw`.
     pub kind: String,
     /// `step` (its code runs in `step`), `prelude` (runs at the start of every step),
-    /// `parameters`, `metrics`, `skipped` (code that is not part of the pipeline), or
+    /// `parameters`, `metrics`, `skipped` (code that is not part of the pipeline),
+    /// `notebook` (a `notebook:` cell: it runs another notebook as a sub-pipeline), or
     /// `text` (markdown and raw cells).
     pub role: String,
     /// The step it belongs to, for `step` cells.
@@ -254,9 +261,13 @@ pub fn analysis(notebook: &Notebook, plan: &Plan, diagnostics: &[Diagnostic]) ->
             step_of.insert(*c, &step.name);
         }
     }
+    // The cells of the notebook itself (a composed notebook's expansion holds others too).
+    let own = |c: &&crate::notebook::Cell| plan.locate(c.index).0.is_none();
+    let calls: Vec<usize> = plan.sub_pipelines.iter().map(|g| g.cell).collect();
     let cells = notebook
         .cells
         .iter()
+        .filter(own)
         .map(|c| {
             use crate::notebook::CellKind;
             let kind = match c.kind {
@@ -266,6 +277,8 @@ pub fn analysis(notebook: &Notebook, plan: &Plan, diagnostics: &[Diagnostic]) ->
             };
             let (role, step) = if c.kind != CellKind::Code {
                 ("text", None)
+            } else if calls.contains(&c.index) {
+                ("notebook", None)
             } else if let Some(s) = step_of.get(&c.index) {
                 ("step", Some(s.to_string()))
             } else if plan.prelude.contains(&c.index) {
@@ -278,7 +291,7 @@ pub fn analysis(notebook: &Notebook, plan: &Plan, diagnostics: &[Diagnostic]) ->
                 ("skipped", None)
             };
             CellOut {
-                cell: c.index + 1,
+                cell: plan.locate(c.index).1 + 1,
                 cell_id: c.id.clone(),
                 kind: kind.into(),
                 role: role.into(),

@@ -122,6 +122,7 @@ pub fn options(root: &Path, flags: &ConvertFlags) -> Result<ConvertOptions, ApiE
         preamble,
         split,
         module_paths,
+        notebook_root: Some(root.canonicalize().unwrap_or_else(|_| root.to_path_buf())),
     })
 }
 
@@ -211,8 +212,11 @@ fn analyse_cached(state: &AppState, source: &NotebookSource, flags: &ConvertFlag
     // The key is the bytes' hash: a cached answer needs no parsing.
     let read = read(&state.root, source)?;
     let key = cache_key(&read, flags);
-    if let Some(hit) = state.cache.lock().ok().and_then(|mut c| c.get(&key).cloned()) {
-        return Ok(Analysis { cached: true, ..hit });
+    if let Some((hit, files)) = state.cache.lock().ok().and_then(|mut c| c.get(&key).cloned()) {
+        // The notebooks its `notebook:` cells run are read again: unchanged, the answer stands.
+        if files.iter().all(|(path, hash)| file_hash(path).as_ref() == Some(hash)) {
+            return Ok(Analysis { cached: true, ..hit });
+        }
     }
     // This runs on a blocking thread (never a runtime worker), where waiting is allowed.
     let _turn = tokio::runtime::Handle::current().block_on(state.analyses.acquire());
@@ -221,10 +225,18 @@ fn analyse_cached(state: &AppState, source: &NotebookSource, flags: &ConvertFlag
     // The plan and the diagnostics are the analysis; the YAML is not needed for it.
     let conversion = crate::plan_only(notebook, parse_diagnostics, &file, Some(&dir), &options);
     let a = analysis(&conversion.notebook, &conversion.plan, &conversion.diagnostics);
-    if let Ok(mut c) = state.cache.lock() {
-        c.put(key, a.clone());
+    let subs = conversion.notebook.composition.as_ref().map(|c| c.subs.as_slice()).unwrap_or_default();
+    let files: Option<Vec<(PathBuf, [u8; 32])>> =
+        subs.iter().map(|s| file_hash(&s.file).map(|h| (s.file.clone(), h))).collect();
+    if let (Ok(mut c), Some(files)) = (state.cache.lock(), files) {
+        c.put(key, (a.clone(), files));
     }
     Ok(a)
+}
+
+/// The SHA-256 of a file's bytes, if it can be read.
+fn file_hash(path: &Path) -> Option<[u8; 32]> {
+    std::fs::read(path).ok().map(|bytes| Sha256::digest(&bytes).into())
 }
 
 /// The drawing of a notebook's pipeline, by the code of `nbkf graph`: steps as boxes
@@ -354,7 +366,11 @@ pub async fn tag(
         let notebook = serde_json::from_str(&text).map_err(|e| ApiError::internal(e.to_string()))?;
         let changes = changes
             .into_iter()
-            .map(|(cell, tags)| CellTags { cell: cell + 1, cell_id: conversion.notebook.cells[cell].id.clone(), tags })
+            .map(|(cell, tags)| CellTags {
+                cell: cell + 1,
+                cell_id: conversion.notebook.own_cell(cell).and_then(|c| c.id.clone()),
+                tags,
+            })
             .collect();
         Ok(Tagged { notebook, changes, written })
     })

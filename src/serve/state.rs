@@ -15,13 +15,17 @@ use crate::submit::connection::Flags;
 /// How many analyses the cache keeps.
 pub const CACHE_ENTRIES: usize = 256;
 
+/// An analysis, with the notebooks its `notebook:` cells run and the SHA-256 of each (a
+/// changed one makes the entry stale).
+pub type CachedAnalysis = (Analysis, Vec<(PathBuf, [u8; 32])>);
+
 /// The server's shared state.
 pub struct AppState {
     /// The canonical root: every path a request names is under it.
     pub root: PathBuf,
     pub access: Access,
     /// Analyses by a hash of the notebook's bytes, its folder and the options.
-    pub cache: Mutex<LruCache<[u8; 32], Analysis>>,
+    pub cache: Mutex<LruCache<[u8; 32], CachedAnalysis>>,
     /// Analyses that are not in the cache run one per core, first come first served: more
     /// at once only share the cores, so each would take longer and none finish sooner.
     pub analyses: tokio::sync::Semaphore,

@@ -1,4 +1,4 @@
-"""Compiles KFP DSL scripts as `kfp dsl compile --py SCRIPT --output OUT` does (the same
+"""Compiles KFP DSL scripts as `kfp dsl compile --py SCRIPT --function pipeline --output OUT` does (the same
 function of the KFP SDK's command line, called once per script in one process, so the SDK is
 imported once).
 
@@ -20,7 +20,7 @@ def main(args):
     failed = 0
     for script, output in zip(args[::2], args[1::2]):
         try:
-            compile_.compile_.callback(py=script, output=output)
+            compile_.compile_.callback(py=script, output=output, function_name="pipeline")
             print(f"OK: {script}")
         except Exception as e:  # reported per script
             failed += 1

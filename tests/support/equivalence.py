@@ -305,19 +305,35 @@ def origin(value):
     return None
 
 
-def code_cells(notebook_path):
+def code_cells(notebook_path, chain=(), start=0):
+    """The code cells to run, as (index, tags, source, bound_by_caller). A cell tagged
+    `notebook:<name>` runs the notebook its metadata's `notebook_path` names: its cells
+    follow it, counted on (as nbkf counts them), and its parameters cell leaves alone the
+    names the caller has bound (papermill's rule)."""
     with open(notebook_path, encoding="utf-8-sig") as f:
         nb = json.load(f)
+    path = os.path.realpath(notebook_path)
+    if path in chain:
+        raise SystemExit("notebook cycle through %s" % notebook_path)
     cells = []
-    for index, cell in enumerate(nb["cells"]):
+    index = start
+    for cell in nb["cells"]:
+        here = index
+        index += 1
         if cell.get("cell_type") != "code":
             continue
-        tags = (cell.get("metadata") or {}).get("tags") or []
+        metadata = cell.get("metadata") or {}
+        tags = metadata.get("tags") or []
         source = cell.get("source", "")
         if isinstance(source, list):
             source = "".join(source)
-        cells.append((index, tags, source))
-    return cells
+        if any(t.startswith("notebook:") for t in tags):
+            sub = os.path.join(os.path.dirname(notebook_path), metadata["notebook_path"])
+            inner, index = code_cells(sub, chain + (path,), index)
+            cells.extend(inner)
+            continue
+        cells.append((here, tags, source, bool(chain)))
+    return (cells, index) if chain else cells
 
 
 def snapshot(value):
@@ -343,9 +359,18 @@ def reference_run(notebook_path, wanted, params):
     # notebooks run) does nothing for the inline backend, so do nothing here too.
     shell.enable_gui = lambda gui=None: None
     values = {}
-    for index, tags, source in code_cells(notebook_path):
+    for index, tags, source, in_sub in code_cells(notebook_path):
         if "skip" in tags:
             continue
+        is_parameters = "pipeline-parameters" in tags or "parameters" in tags
+        if in_sub and is_parameters:
+            # A sub-notebook's parameter the caller has a value for keeps the caller's.
+            import ast
+
+            kept = [st for st in ast.parse(source).body
+                    if not (isinstance(st, ast.Assign) and len(st.targets) == 1
+                            and isinstance(st.targets[0], ast.Name) and st.targets[0].id in shell.user_ns)]
+            source = "\n".join(ast.unparse(st) for st in kept)
         # Functions and classes defined in a cell say which cell: `<cell N>`.
         shell.compile.get_code_name = lambda raw, transformed, number, index=index: "<cell %d>" % index
         result = shell.run_cell(source, store_history=False)

@@ -11,6 +11,7 @@
 
 mod calls;
 mod checks;
+mod compose;
 mod exit;
 mod fan_out;
 mod layout;
@@ -62,6 +63,9 @@ pub fn build(
 ) -> Plan {
     let mut diags = Vec::new();
     let layout = assign_cells(notebook, &mut diags);
+    if let Some(c) = &notebook.composition {
+        compose::check_steps(c, &layout, &mut diags);
+    }
 
     let mut parameters: Vec<PipelineParameter> = Vec::new();
     let mut facts: Vec<Option<CellFacts>> = vec![None; notebook.cells.len()];
@@ -263,6 +267,7 @@ pub fn build(
             pip_options: found.options,
             local_modules: step_modules,
             settings: step_settings(&settings, notebook, &tagged.cells, &mut diags),
+            sub_pipeline: notebook.composition.as_ref().and_then(|c| c.sub_of(*tagged.cells.first()?)),
             fan_out: fan_outs[old].as_ref().map(|f| FanOut {
                 list: f.list.clone(),
                 source: f.producer.map_or(ListSource::Parameter, |p| ListSource::Step(position[&p])),
@@ -300,9 +305,12 @@ pub fn build(
     };
     let parameter_cells = cells_in(Slot::Params);
     let metrics_cells = cells_in(Slot::Metrics);
+    let sub_pipelines = notebook.composition.as_ref().map(|c| compose::sub_pipelines(c, &steps)).unwrap_or_default();
     Plan {
         settings,
         notebook_file: notebook_file.to_string(),
+        sub_pipelines,
+        origins: notebook.composition.as_ref().map(|c| c.origins.clone()).unwrap_or_default(),
         parameters,
         cells,
         prelude,

@@ -6,6 +6,8 @@
 //! IR. Laid out as `black`/`ruff format` lay Python out (one element per line, trailing
 //! commas), so formatting it changes nothing.
 
+mod sub_pipelines;
+
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
@@ -58,6 +60,25 @@ struct Component {
     f: StepFields,
 }
 
+/// A sub-pipeline's `@kfp.dsl.pipeline` function.
+#[derive(Serialize)]
+struct SubFunction {
+    name: String,
+    path: String,
+    /// Its `name=` (the KFP task that runs it).
+    name_literal: String,
+    function: String,
+    /// The `NamedTuple` class of its results, with its fields (`name: Artifact`); empty
+    /// when it gives nothing back.
+    class: String,
+    fields: Vec<String>,
+    /// Its arguments (`NAME: int`, `name: Input[Artifact]`).
+    signature: Vec<String>,
+    tasks: Vec<TaskCall>,
+    /// The lines of its `return Class(...)` arguments.
+    results: Vec<String>,
+}
+
 /// The component that lists the item numbers of a `for:` step.
 #[derive(Serialize)]
 struct ItemsComponent {
@@ -92,7 +113,7 @@ fn environment() -> &'static Environment<'static> {
     ENV.get_or_init(|| {
         let mut env = Environment::new();
         env.add_filter("q", |literal: String| black_quotes(&literal));
-        env.add_template("dsl.py.j2", include_str!("../../templates/dsl.py.j2")).expect("the DSL template is valid");
+        env.add_template("dsl.py.j2", include_str!("../../../templates/dsl.py.j2")).expect("the DSL template is valid");
         env
     })
 }
@@ -296,7 +317,19 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
         })
         .collect();
 
+    // A sub-pipeline's function and the variable of its task.
+    let sub_functions: Vec<String> =
+        plan.sub_pipelines.iter().map(|g| unique_name(g.task.replace('-', "_"), &mut taken)).collect();
+    let sub_variables: Vec<String> =
+        sub_functions.iter().map(|f| unique_name(format!("{f}_task"), &mut taken)).collect();
+    let mut sub_tasks: Vec<Vec<TaskCall>> = plan.sub_pipelines.iter().map(|_| Vec::new()).collect();
+    // Where each sub-pipeline's call is: (its caller, index among the caller's calls).
+    let mut opened: Vec<Option<(Option<usize>, usize)>> = vec![None; plan.sub_pipelines.len()];
+    let mut group_after: Vec<BTreeSet<String>> = vec![BTreeSet::new(); plan.sub_pipelines.len()];
+
     let names: Vec<ComponentNames> = plan.steps.iter().map(|s| ascii_names(component_names(plan, s))).collect();
+    let ir_names: Vec<ComponentNames> = plan.steps.iter().map(|s| component_names(plan, s)).collect();
+    let both = sub_pipelines::Names { ir: &ir_names, dsl: &names };
     let mut components = Vec::new();
     let mut tasks = Vec::new();
     let mut annotations: BTreeSet<&str> = ["Artifact", "Input", "Output"].into();
@@ -308,8 +341,57 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
     let mut items_components = Vec::new();
     let mut typing_list = false;
     let loops = super::fan_out::loop_names(plan);
+    let pad_of = |scope: Option<usize>| if scope.is_some() { 4 } else { inner };
     for (i, step) in plan.steps.iter().enumerate() {
-        let mut indent = if exit == Some(i) { 4 } else { inner };
+        let scope = step.sub_pipeline;
+        // The sub-pipelines it is in are called from their callers before its first step.
+        let chain = plan.sub_pipeline_chain(i);
+        for (k, &g) in chain.iter().enumerate() {
+            if opened[g].is_some() {
+                continue;
+            }
+            let caller = k.checked_sub(1).map(|c| chain[c]);
+            let pad = pad_of(caller);
+            let face = sub_pipelines::interface(plan, &both, g);
+            let mut arguments: Vec<String> = face.parameters.iter().map(|(p, _)| format!("{p}={p},")).collect();
+            for (name, producer, key, list) in &face.artifacts {
+                match producer {
+                    None => match sub_pipelines::runtime(caller, &runtime_task) {
+                        sub_pipelines::Reference::Output(object, key) => {
+                            arguments.extend(subscript_argument(pad + 4, name, &object, &key))
+                        }
+                        sub_pipelines::Reference::Argument(a) => arguments.push(format!("{name}={a},")),
+                    },
+                    Some(p) => arguments.extend(sub_pipelines::argument(
+                        plan,
+                        caller,
+                        pad + 4,
+                        name,
+                        *p,
+                        key,
+                        *list,
+                        &variables,
+                        &sub_variables,
+                    )),
+                }
+            }
+            let call = TaskCall {
+                pad: " ".repeat(pad),
+                header: Vec::new(),
+                variable: sub_variables[g].clone(),
+                function: sub_functions[g].clone(),
+                arguments,
+                calls: Vec::new(),
+                kubernetes: Vec::new(),
+            };
+            let list = match caller {
+                Some(c) => &mut sub_tasks[c],
+                None => &mut tasks,
+            };
+            opened[g] = Some((caller, list.len()));
+            list.push(call);
+        }
+        let mut indent = if exit == Some(i) { 4 } else { pad_of(scope) };
         // A `for:` step: its items task, then the step in `with kfp.dsl.ParallelFor(...)`.
         let mut header = Vec::new();
         let mut item_variable = None;
@@ -333,11 +415,19 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
             });
             let argument = match fan_out.source {
                 crate::plan::ListSource::Parameter => vec![format!("items={},", fan_out.list)],
-                crate::plan::ListSource::Step(p) => subscript_argument(
+                crate::plan::ListSource::Step(p) => sub_pipelines::argument(
+                    plan,
+                    scope,
                     indent + 4,
                     "items",
-                    &format!("{}.outputs", variables[p]),
-                    &py(&super::fan_out::list_key(step, fan_out, &names, p)),
+                    p,
+                    &sub_pipelines::Key {
+                        ir: super::fan_out::list_key(step, fan_out, &ir_names, p),
+                        dsl: super::fan_out::list_key(step, fan_out, &names, p),
+                    },
+                    false,
+                    &variables,
+                    &sub_variables,
                 ),
             };
             let calls = method_call(
@@ -346,7 +436,11 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
                 "set_caching_options",
                 if step.settings.cache { "True" } else { "False" },
             );
-            tasks.push(TaskCall {
+            let list = match scope {
+                Some(g) => &mut sub_tasks[g],
+                None => &mut tasks,
+            };
+            list.push(TaskCall {
                 pad: " ".repeat(indent),
                 header: Vec::new(),
                 variable: variable.clone(),
@@ -398,11 +492,12 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
             f,
         });
 
-        let mut arguments = match &n.runtime {
-            Some(runtime) => {
-                subscript_argument(indent + 4, runtime, &format!("{runtime_task}.outputs"), &py(RUNTIME_OUTPUT))
+        let mut arguments = match (&n.runtime, sub_pipelines::runtime(scope, &runtime_task)) {
+            (Some(runtime), sub_pipelines::Reference::Output(object, key)) => {
+                subscript_argument(indent + 4, runtime, &object, &key)
             }
-            None => Vec::new(),
+            (Some(runtime), sub_pipelines::Reference::Argument(a)) => vec![format!("{runtime}={a},")],
+            (None, _) => Vec::new(),
         };
         for (param, arg) in &n.parameters {
             arguments.push(format!("{arg}={param},"));
@@ -412,22 +507,25 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
             if !seen.insert(arg.clone()) {
                 continue;
             }
-            let key = names[input.producer].output_of(input);
+            let key = sub_pipelines::Key {
+                ir: ir_names[input.producer].output_of(input),
+                dsl: names[input.producer].output_of(input),
+            };
             let collected =
                 plan.steps[input.producer].fan_out.as_ref().is_some_and(|f| f.accumulators.contains(&input.variable));
-            if collected {
-                // The lists a `for:` step's items append to: each item's, collected.
-                typing_list = true;
-                let inner = format!("{}.outputs[{}]", variables[input.producer], py(&key));
-                arguments.extend(fitted(indent + 4, format!("{arg}=kfp.dsl.Collected("), &inner, "),"));
-            } else {
-                arguments.extend(subscript_argument(
-                    indent + 4,
-                    arg,
-                    &format!("{}.outputs", variables[input.producer]),
-                    &py(&key),
-                ));
-            }
+            // The lists a `for:` step's items append to: each item's, collected.
+            typing_list |= collected;
+            arguments.extend(sub_pipelines::argument(
+                plan,
+                scope,
+                indent + 4,
+                arg,
+                input.producer,
+                &key,
+                collected,
+                &variables,
+                &sub_variables,
+            ));
         }
         if let (Some(item), Some(arg)) = (&item_variable, &n.item) {
             arguments.push(format!("{arg}={item},"));
@@ -454,10 +552,20 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
             calls.extend(method_call(indent, var, "set_accelerator_type", &py(kind)));
             calls.extend(method_call(indent, var, "set_accelerator_limit", &count.to_string()));
         }
-        // Steps it runs after without reading from them (`prev:`).
+        // Steps it runs after without reading from them (`prev:`); across sub-pipelines,
+        // the call of the outermost sub-pipeline that holds one and not the other.
         for a in &step.after {
-            if !step.inputs.iter().any(|i| i.producer == *a) {
-                calls.extend(method_call(indent, var, "after", &variables[*a]));
+            if step.inputs.iter().any(|i| i.producer == *a) {
+                continue;
+            }
+            let theirs = plan.sub_pipeline_chain(*a);
+            let common = chain.iter().zip(&theirs).take_while(|(x, y)| x == y).count();
+            let target = theirs.get(common).map_or_else(|| variables[*a].clone(), |g| sub_variables[*g].clone());
+            match chain.get(common) {
+                None => calls.extend(method_call(indent, var, "after", &target)),
+                Some(g) => {
+                    group_after[*g].insert(target);
+                }
             }
         }
         let mut k8s = Vec::new();
@@ -500,9 +608,66 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
         if exit == Some(i) {
             exit_call = Some(call);
         } else {
-            tasks.push(call);
+            match scope {
+                Some(g) => sub_tasks[g].push(call),
+                None => tasks.push(call),
+            }
         }
     }
+    for (g, targets) in group_after.iter().enumerate() {
+        let Some((caller, at)) = opened[g] else { continue };
+        let list = match caller {
+            Some(c) => &mut sub_tasks[c],
+            None => &mut tasks,
+        };
+        let call = &mut list[at];
+        for target in targets {
+            call.calls.extend(method_call(pad_of(caller), &call.variable, "after", target));
+        }
+    }
+    let mut sub_functions_out = Vec::new();
+    let mut typing_named_tuple = false;
+    for (g, calls) in sub_tasks.into_iter().enumerate() {
+        if opened[g].is_none() {
+            continue;
+        }
+        let sub = &plan.sub_pipelines[g];
+        let face = sub_pipelines::interface(plan, &both, g);
+        let mut signature: Vec<String> = face.parameters.iter().map(|(p, t)| format!("{p}: {t}")).collect();
+        for (name, _, _, list) in &face.artifacts {
+            typing_list |= *list;
+            signature.push(format!("{name}: Input[{}]", if *list { "List[Artifact]" } else { "Artifact" }));
+        }
+        let class = if face.outputs.is_empty() {
+            String::new()
+        } else {
+            typing_named_tuple = true;
+            unique_name(format!("{}Outputs", sub_pipelines::camel(&sub_functions[g])), &mut taken)
+        };
+        let fields: Vec<String> = face
+            .outputs
+            .iter()
+            .map(|(name, _, _, list)| format!("{name}: {}", if *list { "List[Artifact]" } else { "Artifact" }))
+            .collect();
+        let mut results = Vec::new();
+        for (name, p, key, list) in &face.outputs {
+            typing_list |= *list;
+            results.extend(sub_pipelines::argument(plan, Some(g), 8, name, *p, key, *list, &variables, &sub_variables));
+        }
+        sub_functions_out.push(SubFunction {
+            name: comment(&sub.name),
+            path: comment(&sub.path),
+            name_literal: py(&sub.task),
+            function: sub_functions[g].clone(),
+            class,
+            fields,
+            signature,
+            tasks: calls,
+            results,
+        });
+    }
+    // The SDK traces a pipeline function when it is defined: the ones it calls come first.
+    sub_functions_out.reverse();
 
     let pipeline_parameters: Vec<(String, String, String)> = plan
         .parameters
@@ -538,7 +703,8 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
                 tasks => minijinja::Value::from(minijinja::value::Serde(&tasks)),
                 exit_task => minijinja::Value::from(minijinja::value::Serde(&exit_call)),
                 items_components => minijinja::Value::from(minijinja::value::Serde(&items_components)),
-                typing_list,
+                typing => [typing_list.then_some("List"), typing_named_tuple.then_some("NamedTuple")].into_iter().flatten().collect::<Vec<_>>().join(", "),
+                sub_pipelines => minijinja::Value::from(minijinja::value::Serde(&sub_functions_out)),
                 pad => " ".repeat(inner),
                 base_image => py(&plan.settings.base_image),
                 runtime_output => RUNTIME_OUTPUT,
