@@ -151,7 +151,11 @@ impl Expander {
     fn splice(&mut self, cells: &[Cell], dir: Option<&Path>, me: Option<usize>, chain: &Chain) {
         let prefix = me.map(|s| self.subs[s].prefix.clone()).unwrap_or_default();
         let has_steps = cells.iter().any(|c| c.kind == CellKind::Code && c.tags.iter().any(|t| step_name(t).is_some()));
-        let mut needs_step = me.is_some() && !has_steps;
+        // A notebook without step tags of its own: each run of its code cells (before, between
+        // and after its `notebook:` cells) is a step, `main`, `main_2`, ... (as nbkf names the
+        // step of an untagged notebook), prefixed for a sub-notebook.
+        let mut needs_step = !has_steps;
+        let mut runs = 0;
         for cell in cells {
             let mut c = cell.clone();
             if let Some(name) = notebook_tag(cell) {
@@ -164,8 +168,14 @@ impl Expander {
                     let d = self.at(d.with_tag(format!("notebook:{name}")), me, cell.index);
                     self.diags.push(d);
                 }
-                needs_step = false;
+                needs_step = !has_steps;
                 continue;
+            }
+            if c.kind == CellKind::Code && needs_step && is_plain_code(&c) {
+                runs += 1;
+                let suffix = if runs == 1 { String::new() } else { format!("_{runs}") };
+                c.tags.push(format!("step:main{suffix}"));
+                needs_step = false;
             }
             if me.is_some() && c.kind == CellKind::Code {
                 if let Some(tag) = c.tags.iter().find(|t| *t == "finally") {
@@ -179,12 +189,6 @@ impl Expander {
                     c.tags.retain(|t| t != "finally");
                 }
                 c.tags = c.tags.iter().map(|t| rename(t, &prefix)).collect();
-                if needs_step && is_plain_code(&c) {
-                    // A sub-notebook without step tags is one step (`main`, as nbkf names the
-                    // step of an untagged notebook).
-                    c.tags.push(format!("step:{prefix}main"));
-                    needs_step = false;
-                }
                 if is_parameters(&c) {
                     self.bind_parameters(&mut c, me);
                 }

@@ -198,3 +198,36 @@ fn bindings_follow_the_caller_and_line_numbers_stay() {
     assert_eq!(c.plan.sub_pipelines.len(), 1);
     assert_eq!((c.plan.sub_pipelines[0].task.as_str(), c.plan.sub_pipelines[0].path.as_str()), ("b", "b.ipynb"));
 }
+
+#[test]
+fn a_notebook_without_step_tags_of_its_own_gets_one_step_per_run_of_code() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "sub.ipynb",
+        &[(&[], "z = x + 1", none()), (&["notebook:deeper"], "", call("deeper.ipynb")), (&[], "w = z + v", none())],
+    );
+    write(dir.path(), "deeper.ipynb", &[(&["step:v"], "v = 10", none())]);
+    write(
+        dir.path(),
+        "a.ipynb",
+        &[(&[], "x = 1", none()), (&["notebook:sub"], "", call("sub.ipynb")), (&[], "y = w + 1", none())],
+    );
+    let c = convert_file(&dir.path().join("a.ipynb"), &ConvertOptions::default()).unwrap();
+    assert!(!c.has_errors(), "{:#?}", c.diagnostics);
+    let steps: Vec<(&str, Option<usize>)> = c.plan.steps.iter().map(|s| (s.name.as_str(), s.sub_pipeline)).collect();
+    assert_eq!(
+        steps,
+        [("main", None), ("sub_main", Some(0)), ("sub_deeper_v", Some(1)), ("sub_main_2", Some(0)), ("main_2", None)]
+    );
+    // In a notebook with step tags, an untagged first cell would join the first step, a
+    // sub-notebook's: refused at that cell.
+    write(
+        dir.path(),
+        "c.ipynb",
+        &[(&[], "x = 1", none()), (&["notebook:deeper"], "", call("deeper.ipynb")), (&["step:r"], "y = v", none())],
+    );
+    let d = only(&errors(dir.path(), "c.ipynb"), "step-across-notebooks");
+    assert_eq!((d.notebook.as_deref(), d.cell), (None, Some(0)));
+    assert!(d.message.contains("step `deeper_v`, which is in `deeper.ipynb`"), "{d:?}");
+}

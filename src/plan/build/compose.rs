@@ -7,25 +7,38 @@ use super::layout::Layout;
 use crate::diagnostics::Diagnostic;
 use crate::names;
 use crate::notebook::compose::Composition;
+use crate::notebook::Notebook;
 use crate::plan::{StepPlan, SubPipeline};
 
 /// Refuses a step whose cells come from different notebooks: an untagged cell after a
 /// `notebook:` cell (it would join the sub-notebook's last step), or a step name the
 /// caller and a sub-notebook both use.
-pub(super) fn check_steps(composition: &Composition, layout: &Layout, diags: &mut Vec<Diagnostic>) {
+pub(super) fn check_steps(
+    notebook: &Notebook,
+    composition: &Composition,
+    layout: &Layout,
+    diags: &mut Vec<Diagnostic>,
+) {
     for step in &layout.steps {
         let Some(&first) = step.cells.first() else { continue };
-        let home = composition.sub_of(first);
+        // The step belongs to the notebook whose cell names it.
+        let named = |c: &&usize| {
+            notebook.cells[**c]
+                .tags
+                .iter()
+                .any(|t| t.strip_prefix("step:").or_else(|| t.strip_prefix("block:")) == Some(step.name.as_str()))
+        };
+        let home = composition.sub_of(*step.cells.iter().find(named).unwrap_or(&first));
         if let Some(&cell) = step.cells.iter().find(|c| composition.sub_of(**c) != home) {
             let owner = match home {
                 Some(s) => format!("`{}`", composition.subs[s].path),
-                None => "the calling notebook".to_string(),
+                None => "the converted notebook".to_string(),
             };
             diags.push(
                 Diagnostic::error(
                     "step-across-notebooks",
                     format!(
-                        "this cell would join step `{}`, which starts in {owner}: a step's cells come from one notebook",
+                        "this cell would join step `{}`, which is in {owner}: a step's cells come from one notebook",
                         step.name
                     ),
                 )

@@ -64,7 +64,7 @@ pub fn build(
     let mut diags = Vec::new();
     let layout = assign_cells(notebook, &mut diags);
     if let Some(c) = &notebook.composition {
-        compose::check_steps(c, &layout, &mut diags);
+        compose::check_steps(notebook, c, &layout, &mut diags);
     }
 
     let mut parameters: Vec<PipelineParameter> = Vec::new();
