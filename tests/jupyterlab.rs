@@ -82,6 +82,9 @@ fn the_extension_shows_the_pipeline_beside_the_notebook_and_runs_it() {
     std::fs::copy(fixture("steps_and_continuation.ipynb"), root.join("steps_and_continuation.ipynb")).unwrap();
     std::fs::copy(fixture("headings_mixed_levels.ipynb"), root.join("headings.ipynb")).unwrap();
     std::fs::copy(fixture("parameters.ipynb"), root.join("parameters.ipynb")).unwrap();
+    std::fs::copy(fixture("composed_two_levels.ipynb"), root.join("composed_two_levels.ipynb")).unwrap();
+    std::fs::create_dir(root.join("composed")).unwrap();
+    std::fs::copy(fixture("composed/prepare.ipynb"), root.join("composed/prepare.ipynb")).unwrap();
     // The second cell reads, on its third line, a name nothing defines.
     let broken = two_steps(("load", "x = 1"), ("use", "y = x + 1\nz = y * 2\nw = undefined_total + z"));
     std::fs::write(root.join("broken.ipynb"), broken).unwrap();

@@ -4,13 +4,16 @@
     jupyterlab_test.py --jupyter BIN --nbkf BIN --python PY --chromium PATH --root DIR --screenshots DIR
 
 ROOT holds the fixture notebooks: `steps_and_continuation.ipynb` (three tagged steps),
-`broken.ipynb` (cell 2 reads an undefined name on line 3), `headings.ipynb` (untagged, with
+`broken.ipynb` (cell 2 reads an undefined name on line 3), `composed_two_levels.ipynb` (runs
+`composed/prepare.ipynb` as a sub-pipeline), `headings.ipynb` (untagged, with
 headings), `parameters.ipynb` (five pipeline parameters), `failing.ipynb` (step `divide` fails on line 2 of cell 2) and `differs.ipynb` (a
 clock value passed between steps). It starts `jupyter lab` on a free loopback port with a random token (the
 extension installed in that JupyterLab's environment starts `nbkf serve` itself), then checks:
 - the proxy refuses requests without Jupyter's authentication, and answers with it;
 - the panel draws the notebook's steps and the edges labelled with their variables, lists the
   steps with inputs and outputs, and the cells carry badges of their steps;
+- a notebook that runs another: the sub-notebook's steps listed with their notebook, the
+  sub-pipeline's frame drawn, badges on this notebook's own cells only;
 - the broken cell shows its diagnostic at line 3 (under the cell, and on the line in the editor);
   clicking the panel's diagnostic puts the cursor on that line; fixing the cell (unsaved)
   clears it; the panel follows the active notebook;
@@ -483,6 +486,26 @@ def running(pid):
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def check_composed(page, lab, shots):
+    """A notebook that runs another (`notebook:` cell): the panel lists the sub-notebook's
+    steps with their notebook, draws the sub-pipeline's frame, and badges only this
+    notebook's own cells."""
+    name = "composed_two_levels.ipynb"
+    open_notebook(page, lab, name)
+    wait_for_analysis(page, name, 4)
+    want = [None, "parameters", "load", "sub-pipeline", "report", "metrics"]
+    page.wait_for_function("(n) => document.querySelectorAll(NB + ' .nbkf-CellBadge').length === n", arg=5)
+    got = badges(page)
+    check(got == want, f"cell badges {got}, expected {want}")
+    text = page.locator("#nbkf-pipeline .nbkf-Steps li[data-task='prepare-scale']").inner_text()
+    check("cell 3 of composed/prepare.ipynb" in text and "sub-pipeline prepare" in text,
+          f"step prepare_scale does not say where it is: {text}")
+    frame = page.locator("#nbkf-pipeline .nbkf-Graph svg g.sub-pipeline[data-sub-pipeline='prepare']")
+    check(frame.count() == 1, "the graph has no frame for sub-pipeline prepare")
+    page.screenshot(path=str(shots / "composed.png"))
+    print(f"composed: 4 steps, the frame of sub-pipeline prepare; badges {got}")
+
+
 def check_switching(page):
     """The panel follows the active notebook: opened from the file browser, then back by its tab."""
     page.locator(".jp-DirListing-item[data-file-type='notebook']", has_text="headings.ipynb").dblclick()
@@ -598,6 +621,7 @@ def main():
                     tasks = check_pipeline_panel(page, lab, shots)
                     check_diagnostics(page, lab, shots)
                     check_switching(page)
+                    check_composed(page, lab, shots)
                     check_tag(page, lab, root, shots)
                     check_settings_compile_submit(page, lab, root)
                     check_submit(page, lab, args)
