@@ -738,3 +738,35 @@ fn prev_may_name_a_for_step() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(last_line(&stdout).starts_with('✓'), "{stdout}");
 }
+
+#[test]
+fn a_failing_step_of_a_sub_notebook_names_that_notebook_cell_and_line() {
+    let dir = tempdir();
+    let cell = |tags: &[&str], source: &str, meta: Value| {
+        let mut metadata = meta.as_object().cloned().unwrap_or_default();
+        metadata.insert("tags".into(), serde_json::json!(tags));
+        serde_json::json!({"cell_type": "code", "metadata": metadata, "source": source, "outputs": [], "execution_count": null})
+    };
+    let notebook = |cells: Vec<Value>| {
+        serde_json::json!({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).to_string()
+    };
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    let sub =
+        notebook(vec![cell(&["step:b"], "y = x * 2", Value::Null), cell(&["step:c"], "w = 1\nz = y / 0", Value::Null)]);
+    std::fs::write(dir.path().join("sub/f.ipynb"), sub).unwrap();
+    let caller = notebook(vec![
+        cell(&["step:a"], "x = 1", Value::Null),
+        cell(&["notebook:fail"], "", serde_json::json!({"notebook_path": "sub/f.ipynb"})),
+        cell(&["step:d"], "print(z)", Value::Null),
+    ]);
+    let nb = dir.path().join("f.ipynb");
+    std::fs::write(&nb, caller).unwrap();
+    let (code, stdout, stderr) = outcome(&mut nbkf_in(dir.path(), "run", &nb));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stderr.contains("step `fail_c` failed at sub/f.ipynb, cell 2, line 2: ZeroDivisionError"), "{stderr}");
+    assert!(stderr.contains("File \"<sub/f.ipynb, cell 2>\", line 2"), "{stderr}");
+    assert!(!stderr.contains("<nbkf step runtime>"), "the runtime's own frames are left out: {stderr}");
+    let report = only_run(&workdir(dir.path()));
+    assert_eq!(state(&report, "fail-b"), "succeeded", "{report:#}");
+    assert_eq!(state(&report, "d"), "not_started", "{report:#}");
+}

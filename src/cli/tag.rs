@@ -58,7 +58,11 @@ pub fn tag(args: TagArgs, color: bool) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         for (cell, tags) in &changes {
-            let old = conversion.notebook.own_cell(*cell).map(|c| c.tags.clone()).unwrap_or_default();
+            let old = {
+                use nbkf::diagnostics::CellSources;
+                let n = &conversion.notebook;
+                n.located(None, *cell).map(|i| n.written_tags(i).to_vec()).unwrap_or_default()
+            };
             let added: Vec<&String> = tags.iter().filter(|t| !old.contains(t)).collect();
             let removed: Vec<&String> = old.iter().filter(|t| !tags.contains(t)).collect();
             let show = |v: &[&String]| v.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ");

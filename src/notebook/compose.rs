@@ -32,6 +32,10 @@ pub struct Composition {
     /// For each cell of the expanded notebook: the sub-notebook it is a cell of (`None`:
     /// the converted notebook) and its index there.
     pub origins: Vec<(Option<usize>, usize)>,
+    /// For each cell of the expanded notebook: its tags as its file has them (expansion
+    /// renames steps, adds `step:main` to untagged notebooks, makes `notebook:` cells
+    /// `skip`).
+    pub written_tags: Vec<Vec<String>>,
 }
 
 /// One `notebook:` cell's notebook, as spliced into the converted one.
@@ -113,7 +117,7 @@ pub fn expand(
     };
     e.splice(&notebook.cells, root.as_deref(), None, &chain);
     let cells = e.cells.into_iter().enumerate().map(|(index, c)| Cell { index, ..c }).collect();
-    let composition = Composition { subs: e.subs, origins: e.origins };
+    let composition = Composition { subs: e.subs, origins: e.origins, written_tags: e.written_tags };
     (Notebook { cells, composition: Some(Box::new(composition)), ..notebook }, e.diags)
 }
 
@@ -128,6 +132,7 @@ struct Chain {
 struct Expander {
     cells: Vec<Cell>,
     origins: Vec<(Option<usize>, usize)>,
+    written_tags: Vec<Vec<String>>,
     subs: Vec<SubNotebook>,
     /// Module-level names bound so far (what a sub-notebook's parameters bind to).
     bound: BTreeSet<String>,
@@ -163,6 +168,7 @@ impl Expander {
                 c.tags = vec!["skip".into()];
                 let at = self.cells.len();
                 self.origins.push((me, cell.index));
+                self.written_tags.push(cell.tags.clone());
                 self.cells.push(c);
                 if let Err(d) = self.call(cell, name, dir, me, &prefix, chain, at) {
                     let d = self.at(d.with_tag(format!("notebook:{name}")), me, cell.index);
@@ -195,6 +201,7 @@ impl Expander {
             }
             self.note_bindings(&c);
             self.origins.push((me, cell.index));
+            self.written_tags.push(cell.tags.clone());
             self.cells.push(c);
         }
     }

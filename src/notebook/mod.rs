@@ -127,6 +127,15 @@ impl Notebook {
         self.located(None, index).and_then(|i| self.cells.get(i))
     }
 
+    /// The tags cell `index` has in its file (for a composed notebook, before expansion
+    /// changed them).
+    pub fn written_tags(&self, index: usize) -> &[String] {
+        match &self.composition {
+            Some(c) => c.written_tags.get(index).map_or(&[], Vec::as_slice),
+            None => self.cells.get(index).map_or(&[], |c| c.tags.as_slice()),
+        }
+    }
+
     /// The code cells, in order.
     pub fn code_cells(&self) -> impl Iterator<Item = &Cell> {
         self.cells.iter().filter(|c| c.kind == CellKind::Code)

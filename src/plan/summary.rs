@@ -313,7 +313,11 @@ pub fn kale_tags(
     notebook
         .cells
         .iter()
-        .filter(|c| c.tags != tags[c.index] && plan.locate(c.index).0.is_none() && !calls.contains(&c.index))
+        .filter(|c| {
+            notebook.written_tags(c.index) != tags[c.index].as_slice()
+                && plan.locate(c.index).0.is_none()
+                && !calls.contains(&c.index)
+        })
         .map(|c| (plan.locate(c.index).1, tags[c.index].clone()))
         .collect()
 }

@@ -434,14 +434,18 @@ def _nbkf_failure(step, exc):
     """A message naming the notebook cell and line where `exc` was raised."""
     import traceback
 
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<" + _NBKF_NOTEBOOK)]
+    # A cell's code is compiled under its name (`<notebook, cell N>`, the notebook a
+    # `notebook:` cell runs for its cells).
+    ours = lambda name: name in _NBKF_CELL_FILES or name.startswith("<" + _NBKF_NOTEBOOK)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if ours(f.filename)]
     where = ""
     if frames:
         last = frames[-1]
         where = " at %s, line %d" % (last.filename.strip("<>"), last.lineno)
     lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
     # Keep the user's frames: drop the runtime's own frames before the first cell frame.
-    start = next((i for i, l in enumerate(lines) if ("File \"<" + _NBKF_NOTEBOOK) in l), 1)
+    first = '  File "%s"' % frames[0].filename if frames else None
+    start = next((i for i, l in enumerate(lines) if first and l.startswith(first)), 1)
     user_tb = "".join(lines[:1] + lines[start:])
     return "step `%s` failed%s: %s: %s\n%s" % (step, where, type(exc).__name__, exc, user_tb)
 

@@ -231,3 +231,23 @@ fn a_notebook_without_step_tags_of_its_own_gets_one_step_per_run_of_code() {
     assert_eq!((d.notebook.as_deref(), d.cell), (None, Some(0)));
     assert!(d.message.contains("step `deeper_v`, which is in `deeper.ipynb`"), "{d:?}");
 }
+
+#[test]
+fn tags_are_written_for_the_notebooks_own_cells_as_its_file_has_them() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "sub.ipynb", &[(&["step:s"], "z = x + 1", none())]);
+    write(
+        dir.path(),
+        "a.ipynb",
+        &[(&[], "x = 1", none()), (&["notebook:sub"], "", call("sub.ipynb")), (&[], "y = z", none())],
+    );
+    let c = convert_file(&dir.path().join("a.ipynb"), &ConvertOptions::default()).unwrap();
+    let changes = crate::plan::kale_tags(&c.plan, &c.notebook, c.inferred_tags.as_deref());
+    // Cells counted in a.ipynb; the `notebook:` cell and the sub-notebook's cells untouched.
+    assert_eq!(changes, [(0, vec!["step:main".to_string()]), (2, vec!["step:main_2".to_string()])]);
+    let raw = std::fs::read_to_string(dir.path().join("a.ipynb")).unwrap();
+    std::fs::write(dir.path().join("a.ipynb"), crate::notebook::edit::set_cell_tags(&raw, &changes).unwrap()).unwrap();
+    let again = convert_file(&dir.path().join("a.ipynb"), &ConvertOptions::default()).unwrap();
+    assert_eq!(crate::plan::kale_tags(&again.plan, &again.notebook, None), []);
+    assert_eq!(again.yaml, c.yaml, "the same pipeline");
+}
