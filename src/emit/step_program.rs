@@ -138,13 +138,14 @@ fn cell_literal(cell: &CellCode, ipython: bool) -> Vec<String> {
     parts
 }
 
-/// `(cell, None, source[, None, line])`: code copied from a cell, starting at `line`.
-fn injected_literal(cell: usize, line: usize, source: &str) -> Vec<String> {
+/// `(cell, None, source[, None, line])`: code copied from a cell, starting at `line`
+/// ([`located`] in a sub-notebook).
+fn injected_literal(plan: &Plan, cell: usize, line: usize, source: &str) -> Vec<String> {
     let mut parts = vec![cell.to_string(), "None".to_string(), py(source)];
     if line > 1 {
         parts.extend(["None".to_string(), line.to_string()]);
     }
-    parts
+    located(plan, cell, parts)
 }
 
 /// A cell literal with, for a cell of a notebook that a `notebook:` cell runs, where it is
@@ -253,26 +254,20 @@ pub fn fields(plan: &Plan, step: &StepPlan, names: &ComponentNames) -> StepField
         .definitions
         .iter()
         .filter(|d| !d.after_inputs)
-        .map(|d| located(plan, d.cell, injected_literal(d.cell, d.line, &d.source)))
+        .map(|d| injected_literal(plan, d.cell, d.line, &d.source))
         .collect();
     let late_definitions: Vec<Vec<String>> = step
         .definitions
         .iter()
         .filter(|d| d.after_inputs)
-        .map(|d| located(plan, d.cell, injected_literal(d.cell, d.line, &d.source)))
+        .map(|d| injected_literal(plan, d.cell, d.line, &d.source))
         .collect();
     let key = |k: &(usize, usize, usize)| format!("({}, {}, {})", k.0, k.1, k.2);
     let choices: Vec<Choice> = step
         .choices
         .iter()
         .map(|(v, codes)| {
-            (
-                py(v),
-                codes
-                    .iter()
-                    .map(|c| (key(&c.key), located(plan, c.key.0, injected_literal(c.key.0, c.key.1, &c.source))))
-                    .collect(),
-            )
+            (py(v), codes.iter().map(|c| (key(&c.key), injected_literal(plan, c.key.0, c.key.1, &c.source))).collect())
         })
         .collect();
     let candidates: Vec<(String, Vec<String>)> =

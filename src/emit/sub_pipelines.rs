@@ -28,9 +28,8 @@ pub fn apply(plan: &Plan, tasks: &mut BTreeMap<String, Task>, components: &mut B
             owner.insert(l.items_task, g);
         }
     }
-    let depth = |g: usize| (0..plan.sub_pipelines.len()).filter(|a| plan.sub_pipeline_within(g, *a)).count();
     let mut order: Vec<usize> = (0..plan.sub_pipelines.len()).collect();
-    order.sort_by_key(|g| std::cmp::Reverse(depth(*g)));
+    order.sort_by_key(|g| std::cmp::Reverse(plan.sub_pipeline_path(Some(*g)).len()));
     for g in order {
         let sub = &plan.sub_pipelines[g];
         let members: BTreeSet<String> =

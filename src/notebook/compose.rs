@@ -23,6 +23,7 @@ use serde_json::Value;
 use super::{Cell, CellKind, Notebook};
 use crate::diagnostics::Diagnostic;
 use crate::python::{self, Effect, Literal};
+use crate::tags::{self, Role};
 
 /// Where the cells of a composed notebook come from.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -155,7 +156,7 @@ impl Expander {
     /// expansion, splicing in the notebooks their `notebook:` cells call.
     fn splice(&mut self, cells: &[Cell], dir: Option<&Path>, me: Option<usize>, chain: &Chain) {
         let prefix = me.map(|s| self.subs[s].prefix.clone()).unwrap_or_default();
-        let has_steps = cells.iter().any(|c| c.kind == CellKind::Code && c.tags.iter().any(|t| step_name(t).is_some()));
+        let has_steps = cells.iter().any(|c| c.kind == CellKind::Code && matches!(role(c), Role::Step(_)));
         // A notebook without step tags of its own: each run of its code cells (before, between
         // and after its `notebook:` cells) is a step, `main`, `main_2`, ... (as nbkf names the
         // step of an untagged notebook), prefixed for a sub-notebook.
@@ -365,7 +366,7 @@ impl Expander {
 
     /// Records the module-level names a cell of the expansion binds.
     fn note_bindings(&mut self, c: &Cell) {
-        if c.kind != CellKind::Code || c.tags.iter().any(|t| t == "skip") {
+        if c.kind != CellKind::Code || role(c) == Role::Skip {
             return;
         }
         if is_parameters(c) {
@@ -422,11 +423,6 @@ fn valid_name(name: &str) -> bool {
         && chars.all(|c| c == '_' || c.is_ascii_lowercase() || c.is_ascii_digit())
 }
 
-/// The step name of a `step:`/`block:` tag.
-fn step_name(tag: &str) -> Option<&str> {
-    tag.strip_prefix("step:").or_else(|| tag.strip_prefix("block:")).filter(|n| !n.is_empty())
-}
-
 /// A sub-notebook's tag with the step names in it prefixed.
 fn rename(tag: &str, prefix: &str) -> String {
     for key in ["step:", "block:", "prev:"] {
@@ -437,15 +433,19 @@ fn rename(tag: &str, prefix: &str) -> String {
     tag.to_string()
 }
 
-const SPECIAL: &[&str] = &["skip", "imports", "functions", "pipeline-parameters", "parameters", "pipeline-metrics"];
+/// What a code cell is for, as its tags say ([`tags::parse_cell_tags`]; its problems are
+/// reported when the plan reads the tags).
+fn role(c: &Cell) -> Role {
+    tags::parse_cell_tags(c).0.role
+}
 
-/// A code cell with no special role (in an untagged sub-notebook, the first starts its step).
+/// A code cell with no special role (in an untagged notebook, it may start a step).
 fn is_plain_code(c: &Cell) -> bool {
-    c.kind == CellKind::Code && !c.tags.iter().any(|t| SPECIAL.contains(&t.as_str())) && !c.source.trim().is_empty()
+    c.kind == CellKind::Code && role(c) == Role::Continue && !c.source.trim().is_empty()
 }
 
 fn is_parameters(c: &Cell) -> bool {
-    c.kind == CellKind::Code && c.tags.iter().any(|t| t == "pipeline-parameters" || t == "parameters")
+    c.kind == CellKind::Code && matches!(role(c), Role::PipelineParameters | Role::PapermillParameters)
 }
 
 fn literal_type(l: &Literal) -> &'static str {

@@ -307,28 +307,27 @@ impl Plan {
         }
     }
 
-    /// Whether sub-pipeline `sub` is `ancestor` or inside it.
-    pub fn sub_pipeline_within(&self, sub: usize, ancestor: usize) -> bool {
-        let mut at = Some(sub);
+    /// The sub-pipelines from the outermost down to `sub` (`sub` last); empty for `None`
+    /// (the pipeline itself).
+    pub fn sub_pipeline_path(&self, sub: Option<usize>) -> Vec<usize> {
+        let mut path = Vec::new();
+        let mut at = sub;
         while let Some(s) = at {
-            if s == ancestor {
-                return true;
-            }
+            path.push(s);
             at = self.sub_pipelines[s].parent;
         }
-        false
+        path.reverse();
+        path
+    }
+
+    /// Whether sub-pipeline `sub` is `ancestor` or inside it.
+    pub fn sub_pipeline_within(&self, sub: usize, ancestor: usize) -> bool {
+        self.sub_pipeline_path(Some(sub)).contains(&ancestor)
     }
 
     /// The sub-pipelines, outermost first, that step `step` is in.
     pub fn sub_pipeline_chain(&self, step: usize) -> Vec<usize> {
-        let mut chain = Vec::new();
-        let mut at = self.steps[step].sub_pipeline;
-        while let Some(s) = at {
-            chain.push(s);
-            at = self.sub_pipelines[s].parent;
-        }
-        chain.reverse();
-        chain
+        self.sub_pipeline_path(self.steps[step].sub_pipeline)
     }
 
     /// Whether any step or the pipeline uses Kubernetes platform features (the second

@@ -96,14 +96,11 @@ pub fn summary(plan: &Plan) -> PlanSummary {
     let one = |c: &usize| plan.locate(*c).1 + 1;
     let notebook = |c: Option<&usize>| c.and_then(|c| plan.locate(*c).0).map(str::to_string);
     let chain = |g: usize| {
-        let mut names = vec![plan.sub_pipelines[g].name.as_str()];
-        let mut at = plan.sub_pipelines[g].parent;
-        while let Some(p) = at {
-            names.push(&plan.sub_pipelines[p].name);
-            at = plan.sub_pipelines[p].parent;
-        }
-        names.reverse();
-        names.join("/")
+        plan.sub_pipeline_path(Some(g))
+            .iter()
+            .map(|s| plan.sub_pipelines[*s].name.as_str())
+            .collect::<Vec<_>>()
+            .join("/")
     };
     PlanSummary {
         pipeline: plan.settings.name.clone(),

@@ -330,6 +330,8 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
     let names: Vec<ComponentNames> = plan.steps.iter().map(|s| ascii_names(component_names(plan, s))).collect();
     let ir_names: Vec<ComponentNames> = plan.steps.iter().map(|s| component_names(plan, s)).collect();
     let both = sub_pipelines::Names { ir: &ir_names, dsl: &names };
+    let faces: Vec<sub_pipelines::Interface> =
+        (0..plan.sub_pipelines.len()).map(|g| sub_pipelines::interface(plan, &both, g)).collect();
     let mut components = Vec::new();
     let mut tasks = Vec::new();
     let mut annotations: BTreeSet<&str> = ["Artifact", "Input", "Output"].into();
@@ -352,7 +354,7 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
             }
             let caller = k.checked_sub(1).map(|c| chain[c]);
             let pad = pad_of(caller);
-            let face = sub_pipelines::interface(plan, &both, g);
+            let face = &faces[g];
             let mut arguments: Vec<String> = face.parameters.iter().map(|(p, _)| format!("{p}={p},")).collect();
             for (name, producer, key, list) in &face.artifacts {
                 match producer {
@@ -632,7 +634,7 @@ pub fn kfp_dsl(plan: &Plan, preamble: PreambleMode, file: &str, package_path: &s
             continue;
         }
         let sub = &plan.sub_pipelines[g];
-        let face = sub_pipelines::interface(plan, &both, g);
+        let face = &faces[g];
         let mut signature: Vec<String> = face.parameters.iter().map(|(p, t)| format!("{p}: {t}")).collect();
         for (name, _, _, list) in &face.artifacts {
             typing_list |= *list;

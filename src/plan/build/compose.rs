@@ -9,6 +9,7 @@ use crate::names;
 use crate::notebook::compose::Composition;
 use crate::notebook::Notebook;
 use crate::plan::{StepPlan, SubPipeline};
+use crate::tags::{self, Role};
 
 /// Refuses a step whose cells come from different notebooks: an untagged cell after a
 /// `notebook:` cell (it would join the sub-notebook's last step), or a step name the
@@ -22,12 +23,7 @@ pub(super) fn check_steps(
     for step in &layout.steps {
         let Some(&first) = step.cells.first() else { continue };
         // The step belongs to the notebook whose cell names it.
-        let named = |c: &&usize| {
-            notebook.cells[**c]
-                .tags
-                .iter()
-                .any(|t| t.strip_prefix("step:").or_else(|| t.strip_prefix("block:")) == Some(step.name.as_str()))
-        };
+        let named = |c: &&usize| tags::parse_cell_tags(&notebook.cells[**c]).0.role == Role::Step(step.name.clone());
         let home = composition.sub_of(*step.cells.iter().find(named).unwrap_or(&first));
         if let Some(&cell) = step.cells.iter().find(|c| composition.sub_of(**c) != home) {
             let owner = match home {
